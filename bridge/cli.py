@@ -1,0 +1,90 @@
+"""Command-line entry point: argument parsing and wiring only.
+
+Every subcommand lives in its own module of ``bridge.commands`` and exposes
+``HELP`` (one line), ``add_arguments(parser)`` and ``run(args) -> int``.
+Heavy imports (textual, asyncio machinery) stay inside ``run`` so that
+``serial-bridge --help`` is quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from types import ModuleType
+
+from bridge import __version__
+from bridge.errors import RuntimeFailure, UserError
+
+# Subcommand name -> module under bridge.commands (INTERFACE.md, "Command line").
+COMMANDS: dict[str, str] = {
+    "demo": "demo",
+    "serve": "serve",
+    "check": "check",
+    "dashboard": "dashboard",
+    "ports": "ports",
+    "udev": "udev",
+    "profiles": "profiles",
+    "selftest": "selftest",
+    "doctor": "doctor",
+    "status": "status",
+    "ctl": "ctl",
+}
+
+
+def _load(module: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(f"bridge.commands.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"bridge.commands.{module}":
+            return None  # command not built yet in this tree
+        raise
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    parser = argparse.ArgumentParser(
+        prog="serial-bridge",
+        description="Serial consoles over Telnet, RFC 2217 and raw TCP.",
+    )
+    parser.add_argument("--version", action="version", version=f"serial-bridge {__version__}")
+    parser.add_argument("--debug", action="store_true", help="debug logging and full tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    modules: dict[str, ModuleType] = {}
+    for name, module_name in COMMANDS.items():
+        module = _load(module_name)
+        if module is None:
+            continue
+        sp = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="debug logging and full tracebacks")
+        module.add_arguments(sp)
+        modules[name] = module
+    return parser, modules
+
+
+def setup_logging(debug: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if debug else "%(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser, modules = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    debug = bool(getattr(args, "debug", False))
+    setup_logging(debug)
+    try:
+        return int(modules[args.command].run(args) or 0)
+    except (UserError, RuntimeFailure) as exc:
+        if debug:
+            raise
+        print(f"serial-bridge: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 0

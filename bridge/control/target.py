@@ -1,0 +1,61 @@
+"""What the control endpoint may ask of a running bridge.
+
+``bridge.server.BridgeServer`` implements this protocol; the control server
+(``bridge.control.server``) only talks to it, and tests give it a fake.
+Every method that names a port raises ``KeyError`` for an unknown port and
+``ValueError`` (with a one-line message) for a request the port refuses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bridge.device.settings import LineSettings
+from bridge.port.status import PortStatus
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeEvent:
+    """Something that happened in the bridge, pushed to control subscribers.
+
+    kind is one of: "port-state" (data: state, error), "session-open" and
+    "session-close" (data: id, peer, access), "settings" (data: the new
+    LineSettings as a dict), "output" (data: {"bytes": bytes}, only to
+    tails of that port).
+    """
+
+    kind: str
+    port: str
+    data: dict[str, Any]
+
+
+class ControlTarget(Protocol):
+    """The bridge as the control API sees it."""
+
+    def port_statuses(self) -> list[PortStatus]: ...
+
+    def port_status(self, name: str) -> PortStatus: ...
+
+    async def set_line_settings(self, name: str, changes: dict[str, Any]) -> LineSettings: ...
+
+    async def send_break(self, name: str) -> None: ...
+
+    async def send_ip(self, name: str) -> None: ...
+
+    async def enable_port(self, name: str) -> None: ...
+
+    async def disable_port(self, name: str) -> None: ...
+
+    async def kick_session(self, name: str, session_id: int) -> None: ...
+
+    async def reload(self) -> dict[str, list[str]]:
+        """Re-read the config; returns {"added": [...], "removed": [...], "changed": [...], "errors": [...]}."""
+        ...
+
+    def history(self, name: str) -> bytes: ...
+
+    def subscribe(self, callback: Callable[[BridgeEvent], None]) -> Callable[[], None]:
+        """Call ``callback`` for every event; returns the function that unsubscribes."""
+        ...
