@@ -31,6 +31,25 @@ class BridgeEvent:
     data: dict[str, Any]
 
 
+class AttachedSession(Protocol):
+    """A console session opened through the control API (the dashboard's attach pane).
+
+    It is a session of the port like any other: it counts against
+    max_connections and obeys the port's access policy.
+    """
+
+    id: int
+    access: str  # "writer" | "watcher"
+
+    def write(self, data: bytes) -> None:
+        """Keys typed by the operator, to the device (dropped for a watcher)."""
+        ...
+
+    async def send_break(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 class ControlTarget(Protocol):
     """The bridge as the control API sees it."""
 
@@ -55,6 +74,12 @@ class ControlTarget(Protocol):
         ...
 
     def history(self, name: str) -> bytes: ...
+
+    async def attach(self, name: str, peer: str, on_output: Callable[[bytes], None],
+                     on_close: Callable[[str], None]) -> AttachedSession:
+        """Join the port as a session: device output goes to ``on_output``;
+        ``on_close(reason)`` is called once when the bridge ends the session."""
+        ...
 
     def subscribe(self, callback: Callable[[BridgeEvent], None]) -> Callable[[], None]:
         """Call ``callback`` for every event; returns the function that unsubscribes."""
