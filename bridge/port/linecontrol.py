@@ -1,0 +1,268 @@
+"""RFC 2217 COM-PORT-OPTION, server side: requests become device calls, then acks.
+
+Theory of operation
+-------------------
+The Telnet engine only decodes: a ``BaudRateRequested(baud=...)`` is a fact,
+nothing more. This module decides what it means for the port:
+
+* RFC 2217 says the server answers every SET with ``code + 100`` and "the
+  value actually in use"; a value of 0 asks for the current value without
+  changing it. A request the port cannot honour (a pty's parity, a policy of
+  ``remote_settings = "deny"``, a watcher) is answered with the value in
+  force, unchanged.
+* Device calls are asynchronous (pyserial's blocking calls run in a thread),
+  so each request is queued on its session with ``session.submit`` and runs
+  in the order the client sent it, data included: esptool's reset sequence
+  toggles DTR and RTS in quick succession and every edge must reach the line.
+* A change of line settings is announced to the port's other RFC 2217
+  clients (an unsolicited answer carries the new value) and, as a short
+  message, to its other telnet clients.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bridge import __version__
+from bridge.telnet import (
+    BaudRateRequested,
+    ControlRequested,
+    DataSizeRequested,
+    Event,
+    FlowControlResumed,
+    FlowControlSuspended,
+    LineStateMaskRequested,
+    ModemStateMaskRequested,
+    ParityRequested,
+    PurgeRequested,
+    SignatureReceived,
+    StopSizeRequested,
+)
+
+if TYPE_CHECKING:
+    from bridge.port.session import ClientSession
+    from bridge.port.worker import PortWorker
+
+log = logging.getLogger("bridge.linecontrol")
+
+PARITY_CODES = {1: "none", 2: "odd", 3: "even", 4: "mark", 5: "space"}
+PARITY_VALUES = {v: k for k, v in PARITY_CODES.items()}
+STOP_CODES = {1: 1, 2: 2, 3: 1.5}
+STOP_VALUES = {1: 1, 2: 2, 1.5: 3}
+FLOW_OUT_CODES = {1: "none", 2: "xonxoff", 3: "rtscts"}
+FLOW_VALUES = {"none": 1, "xonxoff": 2, "rtscts": 3, "dsrdtr": 3}
+
+# Line-state bits (RFC 2217, NOTIFY-LINESTATE).
+LS_BREAK = 0x10
+LS_FRAMING = 0x08
+LS_PARITY = 0x04
+LS_OVERRUN = 0x02
+LINE_ERROR_BITS = {"parity": LS_PARITY, "framing": LS_FRAMING, "overrun": LS_OVERRUN}
+
+# Modem-state bits (RFC 2217, NOTIFY-MODEMSTATE).
+MS_CD, MS_RI, MS_DSR, MS_CTS = 0x80, 0x40, 0x20, 0x10
+
+
+@dataclass(slots=True)
+class ComPortState:
+    """What one client negotiated: its masks and whether it changed the line."""
+
+    linestate_mask: int = 0
+    modemstate_mask: int = 255   # RFC 2217: the initial mask is 255
+    changed_settings: bool = False
+    holds_break: bool = False
+    last_modemstate: int | None = None
+
+
+def modemstate_byte(cts: bool, dsr: bool, ri: bool, cd: bool, previous: int | None) -> int:
+    """The NOTIFY-MODEMSTATE value for these lines, with delta bits against ``previous``."""
+    value = (MS_CD if cd else 0) | (MS_RI if ri else 0) | (MS_DSR if dsr else 0) | (MS_CTS if cts else 0)
+    if previous is not None:
+        changed = value ^ (previous & 0xF0)
+        if changed & MS_CTS:
+            value |= 0x01
+        if changed & MS_DSR:
+            value |= 0x02
+        if changed & MS_RI and not value & MS_RI:
+            value |= 0x04   # trailing edge of RI
+        if changed & MS_CD:
+            value |= 0x08
+    return value
+
+
+class LineControl:
+    """Applies one port's COM-PORT requests; one instance per worker."""
+
+    def __init__(self, worker: PortWorker) -> None:
+        self.worker = worker
+
+    def handle(self, session: ClientSession, event: Event) -> bool:
+        """Handle ``event`` if it is a COM-PORT request; False when it is not one."""
+        handler = _DISPATCH.get(type(event))
+        if handler is None:
+            return False
+        if session.comport is None:
+            session.comport = ComPortState()
+        handler(self, session, event)
+        return True
+
+    # ------------------------------------------------------------ settings
+    def _may_change(self, session: ClientSession) -> bool:
+        return self.worker.config.remote_settings == "allow" and self.worker.may_write(session)
+
+    def _setting(self, session: ClientSession, field: str, value: object,
+                 ack: Callable[[], None]) -> None:
+        async def apply() -> None:
+            if self._may_change(session):
+                changed = await self.worker.change_settings({field: value}, by=session)
+                if changed and session.comport is not None:
+                    session.comport.changed_settings = True
+            ack()
+        session.submit(apply)
+
+    def _baud(self, session: ClientSession, event: Event) -> None:
+        assert isinstance(event, BaudRateRequested)
+        conn = session.conn
+        assert conn is not None
+
+        def ack() -> None:
+            conn.ack_baud_rate(self.worker.settings.baud)
+        if event.baud == 0:
+            session.submit(ack)
+        else:
+            self._setting(session, "baud", event.baud, ack)
+
+    def _datasize(self, session: ClientSession, event: Event) -> None:
+        assert isinstance(event, DataSizeRequested)
+        conn = session.conn
+        assert conn is not None
+
+        def ack() -> None:
+            conn.ack_data_size(self.worker.settings.bytesize)
+        if event.size in (5, 6, 7, 8):
+            self._setting(session, "bytesize", event.size, ack)
+        else:
+            session.submit(ack)
+
+    def _parity(self, session: ClientSession, event: Event) -> None:
+        assert isinstance(event, ParityRequested)
+        conn = session.conn
+        assert conn is not None
+
+        def ack() -> None:
+            conn.ack_parity(PARITY_VALUES[self.worker.settings.parity])
+        if event.parity in PARITY_CODES:
+            self._setting(session, "parity", PARITY_CODES[event.parity], ack)
+        else:
+            session.submit(ack)
+
+    def _stopsize(self, session: ClientSession, event: Event) -> None:
+        assert isinstance(event, StopSizeRequested)
+        conn = session.conn
+        assert conn is not None
+
+        def ack() -> None:
+            conn.ack_stop_size(STOP_VALUES.get(self.worker.settings.stopbits, 1))
+        if event.stopsize in STOP_CODES:
+            self._setting(session, "stopbits", STOP_CODES[event.stopsize], ack)
+        else:
+            session.submit(ack)
+
+    # ------------------------------------------------------------- control
+    def _control(self, session: ClientSession, event: Event) -> None:
+        assert isinstance(event, ControlRequested)
+        session.submit(lambda: self._apply_control(session, event.value))
+
+    async def _apply_control(self, session: ClientSession, value: int) -> None:
+        conn = session.conn
+        assert conn is not None
+        worker = self.worker
+        allowed = self._may_change(session)
+        if value in FLOW_OUT_CODES or value in (14, 15, 16):
+            flow = FLOW_OUT_CODES.get(value) or {14: "none", 15: "xonxoff", 16: "rtscts"}[value]
+            if allowed:
+                changed = await worker.change_settings({"flow": flow}, by=session)
+                if changed and session.comport is not None:
+                    session.comport.changed_settings = True
+            value = FLOW_VALUES[worker.settings.flow] + (13 if value >= 13 else 0)
+        elif value in (0, 13):
+            value = FLOW_VALUES[worker.settings.flow] + (13 if value == 13 else 0)
+        elif value in (5, 6):
+            if worker.may_write(session):
+                await worker.set_break(value == 5, by=session)
+            value = 5 if worker.break_on else 6
+        elif value == 4:
+            value = 5 if worker.break_on else 6
+        elif value in (8, 9):
+            if worker.may_write(session):
+                await worker.set_dtr(value == 8)
+            value = 8 if worker.dtr else 9
+        elif value == 7:
+            value = 8 if worker.dtr else 9
+        elif value in (11, 12):
+            if worker.may_write(session):
+                await worker.set_rts(value == 11)
+            value = 11 if worker.rts else 12
+        elif value == 10:
+            value = 11 if worker.rts else 12
+        conn.ack_control(value)
+
+    # ---------------------------------------------------------- the others
+    def _signature(self, session: ClientSession, event: Event) -> None:
+        assert isinstance(event, SignatureReceived)
+        conn = session.conn
+        assert conn is not None
+        if event.text:
+            log.info("port %s: session %d: client signature %r", self.worker.name, session.id,
+                     event.text.decode("latin-1"))
+            return
+        conn.ack_signature(f"serial-bridge {__version__} {self.worker.name}".encode())
+
+    def _linestate_mask(self, session: ClientSession, event: Event) -> None:
+        assert isinstance(event, LineStateMaskRequested)
+        assert session.comport is not None and session.conn is not None
+        session.comport.linestate_mask = event.mask & 0xFF
+        session.conn.ack_linestate_mask(session.comport.linestate_mask)
+
+    def _modemstate_mask(self, session: ClientSession, event: Event) -> None:
+        assert isinstance(event, ModemStateMaskRequested)
+        assert session.comport is not None and session.conn is not None
+        session.comport.modemstate_mask = event.mask & 0xFF
+        session.conn.ack_modemstate_mask(session.comport.modemstate_mask)
+        self.worker.update_modem_polling()
+
+    def _purge(self, session: ClientSession, event: Event) -> None:
+        assert isinstance(event, PurgeRequested)
+        conn = session.conn
+        assert conn is not None
+        value = event.value
+
+        async def purge() -> None:
+            if value in (1, 2, 3) and self.worker.may_write(session):
+                await self.worker.purge(receive=value in (1, 3), transmit=value in (2, 3))
+            conn.ack_purge(value)
+        session.submit(purge)
+
+    def _suspend(self, session: ClientSession, event: Event) -> None:
+        session.set_suspended(True)
+
+    def _resume(self, session: ClientSession, event: Event) -> None:
+        session.set_suspended(False)
+
+
+_DISPATCH: dict[type, Callable[[LineControl, ClientSession, Event], None]] = {
+    BaudRateRequested: LineControl._baud,
+    DataSizeRequested: LineControl._datasize,
+    ParityRequested: LineControl._parity,
+    StopSizeRequested: LineControl._stopsize,
+    ControlRequested: LineControl._control,
+    SignatureReceived: LineControl._signature,
+    LineStateMaskRequested: LineControl._linestate_mask,
+    ModemStateMaskRequested: LineControl._modemstate_mask,
+    PurgeRequested: LineControl._purge,
+    FlowControlSuspended: LineControl._suspend,
+    FlowControlResumed: LineControl._resume,
+}

@@ -1,0 +1,659 @@
+"""One worker per port: its device, its listeners, its sessions.
+
+Theory of operation
+-------------------
+A worker is a small state machine (``bridge.port.status``)::
+
+    starting ──► up ◄──► waiting-for-device
+        │         │            │
+        └─────────┴──► disabled ┴──► stopped
+
+``run()`` owns the device's life: open it, serve until it is lost, wait for
+it to come back (``wait_for_device`` costs nothing while waiting), open it
+again. Listeners and sessions live independently of the device: clients stay
+connected while the device is away and are told when it goes and returns.
+
+Data paths:
+
+* device → clients: every read (``device_data``) goes to the history ring,
+  the session log and each session's ``deliver``; one bytes object is shared
+  by all sessions, each encodes for its own wire.
+* clients → device: ``client_data`` checks write access, maps the end of line
+  and writes. When the device's write buffer passes its high-water mark the
+  worker stops reading every client socket until ``device_write_drained``.
+* a writer whose socket is full pauses device reading (lossless writers);
+  the worker resumes it when no writer is blocked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bridge.control.target import BridgeEvent
+from bridge.device.backend import Device, DeviceBusy, DeviceError, DeviceMissing, OpenOptions
+from bridge.device.settings import LineSettings
+from bridge.port.history import History
+from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, modemstate_byte
+from bridge.port.session import WATCHER, WRITER, ClientSession
+from bridge.port.status import DISABLED, STARTING, STOPPED, UP, WAITING, PortStatus
+from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, OptionRefused, Side
+
+if TYPE_CHECKING:
+    from bridge.config.model import PortConfig
+
+log = logging.getLogger("bridge.port")
+
+DeviceOpener = Callable[[str, LineSettings, OpenOptions], Awaitable[Device]]
+DeviceWaiter = Callable[[str], Awaitable[None]]
+
+RETRY_MIN = 0.5
+RETRY_MAX = 30.0
+
+
+class SessionLog(Protocol):
+    """Where a port's traffic is logged (bridge.port.sessionlog)."""
+
+    def device_output(self, data: bytes) -> None: ...
+    def client_input(self, data: bytes) -> None: ...
+    def close(self) -> None: ...
+
+
+def _default_opener() -> tuple[DeviceOpener, DeviceWaiter]:
+    from bridge.device import open_device, wait_for_device
+    return open_device, wait_for_device
+
+
+class PortWorker:
+    """Bridges one serial device to its TCP listeners."""
+
+    def __init__(self, config: PortConfig, emit: Callable[[BridgeEvent], None] | None = None,
+                 opener: DeviceOpener | None = None, waiter: DeviceWaiter | None = None) -> None:
+        self.config = config
+        self.name = config.name
+        self._emit_cb = emit
+        default_opener, default_waiter = _default_opener()
+        self._opener = opener or default_opener
+        self._waiter = waiter or default_waiter
+        self.state = STARTING
+        self.error: str | None = None
+        self.since = time.time()
+        self.enabled = config.enabled
+        self.settings: LineSettings = config.settings
+        self.device: Device | None = None
+        self.sessions: list[ClientSession] = []
+        self.history = History(config.history)
+        self.rx_bytes = 0
+        self.tx_bytes = 0
+        self.last_activity: float | None = None
+        self.dtr = config.dtr_on_open != "off"
+        self.rts = config.rts_on_open != "off"
+        self.break_on = False
+        self.line = LineControl(self)
+        self.session_log: SessionLog | None = None
+        self.first_open: asyncio.Future[str | None] | None = None
+        self._servers: list[asyncio.AbstractServer] = []
+        self._task: asyncio.Task[None] | None = None
+        self._lost = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._blocked_writers: set[int] = set()
+        self._clients_paused = False
+        self._modem_task: asyncio.Task[None] | None = None
+        self._tails: list[Callable[[bytes], None]] = []
+        self._stopping = False
+
+    # ============================================================ lifecycle
+    async def start(self) -> None:
+        """Bind the listeners and start the device loop. Raises OSError if a port cannot bind."""
+        loop = asyncio.get_running_loop()
+        self.first_open = loop.create_future()
+        cfg = self.config
+        self._servers.append(await loop.create_server(
+            lambda: ClientSession(self), cfg.listen_host, cfg.listen_port,
+            backlog=128, reuse_address=True))
+        if cfg.listen_readonly is not None:
+            self._servers.append(await loop.create_server(
+                lambda: ClientSession(self, readonly=True), cfg.listen_readonly_host,
+                cfg.listen_readonly_port, backlog=128, reuse_address=True))
+        log.info("port %s: listening on %s (%s)%s", self.name, self.listen_address, cfg.mode,
+                 f", read-only on {self.readonly_address}" if cfg.listen_readonly is not None else "")
+        self._task = loop.create_task(self._run(), name=f"port-{self.name}")
+
+    @property
+    def listen_address(self) -> str:
+        return _address(self.config.listen_host, self.config.listen_port)
+
+    @property
+    def readonly_address(self) -> str | None:
+        if self.config.listen_readonly is None:
+            return None
+        return _address(self.config.listen_readonly_host, self.config.listen_readonly_port)
+
+    async def stop(self, reason: str = "the bridge is shutting down") -> None:
+        """Close listeners and sessions (telling clients why) and release the device."""
+        self._stopping = True
+        self._wake.set()
+        self._lost.set()
+        for server in self._servers:
+            server.close()
+        for session in list(self.sessions):
+            session.close(reason)
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        await self._close_device()
+        if self.session_log is not None:
+            self.session_log.close()
+        self._set_state(STOPPED)
+
+    async def _run(self) -> None:
+        delay = RETRY_MIN
+        while not self._stopping:
+            if not self.enabled:
+                self._set_state(DISABLED)
+                await self._wait_wake()
+                continue
+            if not self.config.hold_open and not self.sessions:
+                self._set_state(WAITING, "opened when a client connects")
+                await self._wait_wake()
+                continue
+            if await self._open():
+                delay = RETRY_MIN
+                await self._lost.wait()
+                await self._close_device()
+                continue
+            missing = isinstance(self._last_open_error, DeviceMissing)
+            if missing:
+                await self._wait_for(self._waiter(self.config.device), RETRY_MAX)
+            else:
+                await self._wait_for(self._wake.wait(), delay)
+                delay = min(delay * 2, RETRY_MAX)
+
+    async def _wait_wake(self) -> None:
+        await self._wake.wait()
+        self._wake.clear()
+
+    async def _wait_for(self, aw: Awaitable[Any], timeout: float) -> None:
+        """Wait for ``aw``, a wake-up (enable, disable, stop, a client) or the timeout."""
+        waiter = asyncio.ensure_future(aw)
+        woken = asyncio.ensure_future(self._wake.wait())
+        try:
+            await asyncio.wait((waiter, woken), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (waiter, woken):
+                task.cancel()
+            await asyncio.gather(waiter, woken, return_exceptions=True)
+        self._wake.clear()
+
+    _last_open_error: DeviceError | None = None
+
+    async def _open(self) -> bool:
+        cfg = self.config
+        options = OpenOptions(exclusive=cfg.exclusive, lock_files=cfg.lock_files, lock_dir=cfg.lock_dir,
+                              dtr_on_open=cfg.dtr_on_open, rts_on_open=cfg.rts_on_open, hupcl=cfg.hupcl)
+        try:
+            device = await self._opener(cfg.device, self.settings, options)
+        except DeviceError as exc:
+            self._last_open_error = exc
+            self._report_open_failure(str(exc))
+            return False
+        except (OSError, ValueError) as exc:
+            self._last_open_error = DeviceError(str(exc))
+            self._report_open_failure(f"cannot open {cfg.device}: {exc}")
+            return False
+        self._last_open_error = None
+        self.device = device
+        self._lost.clear()
+        self.settings = device.settings
+        device.start(self)
+        was_waiting = self.state == WAITING
+        self._set_state(UP)
+        log.info("port %s: device %s open (%s)", self.name, device.path, self.settings.short())
+        if was_waiting:
+            self._tell_all("device is back")
+        if self.first_open is not None and not self.first_open.done():
+            self.first_open.set_result(None)
+        self.update_modem_polling()
+        return True
+
+    def _report_open_failure(self, message: str) -> None:
+        if self.state != WAITING or self.error != message:
+            log.warning("port %s: waiting for device: %s", self.name, message)
+        self._set_state(WAITING, message)
+        if self.first_open is not None and not self.first_open.done():
+            self.first_open.set_result(message)
+
+    async def _close_device(self) -> None:
+        device, self.device = self.device, None
+        self._stop_modem_polling()
+        if device is not None:
+            try:
+                await device.close(self.config.dtr_on_close, self.config.rts_on_close)
+            except (DeviceError, OSError) as exc:
+                log.debug("port %s: close: %s", self.name, exc)
+
+    def _set_state(self, state: str, error: str | None = None) -> None:
+        if state == self.state and error == self.error:
+            return
+        self.state = state
+        self.error = error
+        self.since = time.time()
+        self.emit("port-state", state=state, error=error)
+
+    def emit(self, kind: str, **data: Any) -> None:
+        """Push an event to the control API's subscribers."""
+        if self._emit_cb is not None:
+            self._emit_cb(BridgeEvent(kind=kind, port=self.name, data=data))
+
+    async def set_enabled(self, enabled: bool) -> None:
+        """Enable or disable the port (disabling closes the device, keeps the listener)."""
+        if enabled == self.enabled:
+            return
+        self.enabled = enabled
+        if not enabled:
+            self._tell_all("port disabled by the operator")
+            self._lost.set()
+        self._wake.set()
+
+    # ======================================================== device events
+    def device_data(self, data: bytes) -> None:
+        """A read from the device: history, log, every session."""
+        self.rx_bytes += len(data)
+        self.last_activity = time.time()
+        self.history.append(data)
+        if self.session_log is not None:
+            self.session_log.device_output(data)
+        for session in self.sessions:
+            session.deliver(data)
+        for tail in self._tails:
+            tail(data)
+
+    def device_break(self) -> None:
+        """A break from the device: IAC BRK to telnet clients, NOTIFY-LINESTATE to RFC 2217 ones."""
+        log.info("port %s: break received from the device", self.name)
+        for session in self.sessions:
+            session.send_command(Cmd.BRK)
+            self._notify_linestate(session, LS_BREAK)
+
+    def device_line_error(self, kind: str) -> None:
+        """Parity, framing or overrun error reported by the line."""
+        bit = LINE_ERROR_BITS.get(kind, 0)
+        for session in self.sessions:
+            self._notify_linestate(session, bit)
+
+    def _notify_linestate(self, session: ClientSession, bit: int) -> None:
+        comport = session.comport
+        if comport is not None and session.conn is not None and comport.linestate_mask & bit:
+            session.conn.notify_linestate(bit)
+            session._flush_conn()
+
+    def device_lost(self, exc: BaseException | None) -> None:
+        """The device vanished: clients stay, and are told."""
+        if self._stopping or not self.enabled:
+            self._lost.set()
+            return
+        message = f"device lost: {exc}" if exc else "device lost"
+        log.warning("port %s: %s", self.name, message)
+        self._set_state(WAITING, message)
+        self._tell_all("device disconnected; waiting for it to come back")
+        self._lost.set()
+
+    def device_write_drained(self) -> None:
+        """The device's write buffer drained: read clients again."""
+        if self._clients_paused:
+            self._clients_paused = False
+            for session in self.sessions:
+                if session.transport is not None and not session.closed:
+                    session.transport.resume_reading()
+
+    # ====================================================== session events
+    def session_opened(self, session: ClientSession) -> None:
+        """A client connected: apply limits and the access policy, greet it."""
+        cfg = self.config
+        if len(self.sessions) >= cfg.max_connections:
+            log.info("port %s: refused %s: %d clients already", self.name, session.peer, len(self.sessions))
+            session.close(f"port {self.name} is full ({cfg.max_connections} clients)")
+            return
+        if not self._grant_access(session):
+            return
+        self.sessions.append(session)
+        log.info("port %s: client %s connected (session %d, %s)", self.name, session.peer,
+                 session.id, session.access)
+        self.emit("session-open", id=session.id, peer=session.peer, access=session.access)
+        if not cfg.hold_open:
+            self._wake.set()
+        if self._clients_paused and session.transport is not None:
+            session.transport.pause_reading()
+        self._greet(session)
+
+    def _grant_access(self, session: ClientSession) -> bool:
+        cfg = self.config
+        writers = [s for s in self.sessions if s.access == WRITER]
+        if session.readonly:
+            session.access = WATCHER
+        elif cfg.access == "shared":
+            session.access = WRITER
+        elif cfg.access == "first":
+            session.access = WATCHER if writers else WRITER
+        else:  # exclusive
+            others = [s for s in self.sessions if not s.readonly]
+            if others and not cfg.takeover:
+                holder = others[0]
+                session.close(f"port {self.name} is in use by {holder.peer}")
+                return False
+            for other in others:
+                other.close(f"taken over by {session.peer}")
+            session.access = WRITER
+        return True
+
+    def _greet(self, session: ClientSession) -> None:
+        if session.conn is None:
+            self._send_history(session)
+            return
+        # Send the banner and history once the client's opening negotiation is
+        # in: an RFC 2217 client (esptool, pyserial) must get a clean stream.
+        # A DO TIMING-MARK is answered by every client after it has sent its
+        # own opening requests; a client that never answers gets them in 1 s.
+        session.conn.request_enable(Opt.TIMING_MARK, Side.HIM)
+        session._flush_conn()
+        loop = asyncio.get_running_loop()
+        handle = loop.call_later(1.0, self._welcome, session)
+        session.welcome_timer = handle
+
+    def _welcome(self, session: ClientSession) -> None:
+        timer = session.welcome_timer
+        if timer is None or session.closed:
+            return
+        timer.cancel()
+        session.welcome_timer = None
+        if session.comport is not None:
+            return
+        if self.config.banner:
+            session.send_raw_line(self.banner_for(session))
+        self._send_history(session)
+
+    def _send_history(self, session: ClientSession) -> None:
+        backlog = self.history.snapshot()
+        if backlog:
+            session.deliver(backlog)
+
+    def banner_for(self, session: ClientSession) -> str:
+        """The connect banner: port, device, settings, access, who else is here."""
+        others = [f"{s.peer} ({s.access})" for s in self.sessions if s is not session]
+        state = "" if self.state == UP else f", {self.state}"
+        text = (f"[serial-bridge: port {self.name} on {self.config.device}, {self.settings.short()}"
+                f"{state}; you are the {session.access}")
+        text += f"; also connected: {', '.join(others)}]" if others else "]"
+        return text
+
+    def session_closed(self, session: ClientSession) -> None:
+        """A client left: hand over write access, restore what it changed."""
+        if session not in self.sessions:
+            return
+        self.sessions.remove(session)
+        self._blocked_writers.discard(session.id)
+        self._update_device_reading()
+        log.info("port %s: client %s disconnected (session %d)", self.name, session.peer, session.id)
+        self.emit("session-close", id=session.id, peer=session.peer, access=session.access)
+        if session.access == WRITER and self.config.access == "first":
+            self._promote_watcher()
+        comport = session.comport
+        if comport is not None:
+            if comport.holds_break and self.break_on:
+                asyncio.get_running_loop().create_task(self.set_break(False, by=None))
+            if comport.changed_settings and self.config.restore_settings:
+                asyncio.get_running_loop().create_task(self._restore_settings())
+            self.update_modem_polling()
+        if not self.config.hold_open and not self.sessions:
+            self._lost.set()
+
+    def _promote_watcher(self) -> None:
+        for other in self.sessions:
+            if other.access == WATCHER and not other.readonly:
+                other.access = WRITER
+                other.message("you now have write access")
+                log.info("port %s: session %d (%s) is now the writer", self.name, other.id, other.peer)
+                return
+
+    async def _restore_settings(self) -> None:
+        if self.settings != self.config.settings:
+            await self.change_settings(_as_changes(self.config.settings), by=None)
+
+    def may_write(self, session: ClientSession | None) -> bool:
+        """Whether this session may change the device."""
+        return session is None or (session.access == WRITER and not session.closed)
+
+    def writer_blocked(self, session: ClientSession) -> None:
+        """A lossless writer's socket is full: stop reading the device."""
+        self._blocked_writers.add(session.id)
+        self._update_device_reading()
+
+    def writer_unblocked(self, session: ClientSession) -> None:
+        self._blocked_writers.discard(session.id)
+        self._update_device_reading()
+
+    def _update_device_reading(self) -> None:
+        if self.device is None:
+            return
+        if self._blocked_writers:
+            self.device.pause_reading()
+        else:
+            self.device.resume_reading()
+
+    # ============================================================ client input
+    def client_data(self, session: ClientSession, data: bytes) -> None:
+        """Keys from a client, for the device."""
+        if not data:
+            return
+        if session.access != WRITER:
+            session.tell_watcher()
+            return
+        if session.conn is not None and not session.conn.peer_binary and b"\r\n" in data:
+            newline = self.config.newline
+            if newline != "crlf":
+                data = data.replace(b"\r\n", b"\r" if newline == "cr" else b"\n")
+        session.bytes_in += len(data)
+        self.write_device(data)
+        if self.session_log is not None:
+            self.session_log.client_input(data)
+
+    def write_device(self, data: bytes) -> None:
+        """Write to the device if it is there (dropped, with a debug line, if not)."""
+        device = self.device
+        if device is None:
+            log.debug("port %s: %d bytes dropped: no device", self.name, len(data))
+            return
+        self.tx_bytes += len(data)
+        self.last_activity = time.time()
+        device.write(data)
+        if device.write_buffer_size > device.write_high_water and not self._clients_paused:
+            self._clients_paused = True
+            for s in self.sessions:
+                if s.transport is not None and not s.closed:
+                    s.transport.pause_reading()
+
+    def telnet_event(self, session: ClientSession, event: Event) -> None:
+        """Commands and option changes from a telnet client."""
+        if isinstance(event, CommandReceived):
+            self._command(session, event.command)
+        elif isinstance(event, OptionEnabled):
+            if event.option == Opt.COM_PORT and session.comport is None:
+                from bridge.port.linecontrol import ComPortState
+                session.comport = ComPortState()
+                self.update_modem_polling()
+            elif event.option == Opt.TIMING_MARK and event.side == Side.HIM:
+                self._welcome(session)
+        elif isinstance(event, OptionRefused):
+            if event.option == Opt.TIMING_MARK:
+                self._welcome(session)
+        else:
+            self.line.handle(session, event)
+
+    def _command(self, session: ClientSession, cmd: Cmd) -> None:
+        cfg = self.config
+        if cmd == Cmd.AYT:
+            session.send_raw_line(self.ayt_answer())
+            return
+        if cmd == Cmd.AO:
+            session.abort_output()
+            return
+        if cmd not in (Cmd.BRK, Cmd.IP, Cmd.EC, Cmd.EL, Cmd.DM):
+            return
+        if session.access != WRITER:
+            session.tell_watcher()
+            return
+        if cmd == Cmd.BRK or (cmd == Cmd.IP and cfg.ip_action == "break") or (cmd == Cmd.DM and cfg.dm_break):
+            session.submit(self.send_break)
+        elif cmd == Cmd.IP:
+            session.submit(lambda: self.write_device(b"\x03"))
+        elif cmd == Cmd.EC:
+            session.submit(lambda: self.write_device(bytes([cfg.ec_byte])))
+        elif cmd == Cmd.EL:
+            session.submit(lambda: self.write_device(bytes([cfg.el_byte])))
+
+    def ayt_answer(self) -> str:
+        """The one-line answer to IAC AYT."""
+        n = len(self.sessions)
+        return (f"[serial-bridge: port {self.name} on {self.config.device}, {self.settings.short()}: "
+                f"{self.state}{' (' + self.error + ')' if self.error and self.state != UP else ''}, "
+                f"{n} client{'s' if n != 1 else ''}]")
+
+    # ========================================================== line control
+    async def send_break(self) -> None:
+        """A timed break of the port's configured length."""
+        if self.device is None:
+            return
+        log.info("port %s: sending break (%d ms)", self.name, self.config.break_ms)
+        await self.device.send_break(self.config.break_ms / 1000)
+
+    async def send_ip(self) -> None:
+        """What IAC IP does on this port: Ctrl-C or a break."""
+        if self.config.ip_action == "break":
+            await self.send_break()
+        else:
+            self.write_device(b"\x03")
+
+    async def set_break(self, on: bool, by: ClientSession | None) -> None:
+        """Hold or release a break (RFC 2217 SET-CONTROL BREAK-ON/OFF)."""
+        self.break_on = on
+        if by is not None and by.comport is not None:
+            by.comport.holds_break = on
+        if self.device is not None:
+            await self.device.set_break(on)
+
+    async def set_dtr(self, on: bool) -> None:
+        self.dtr = on
+        if self.device is not None:
+            await self.device.set_dtr(on)
+
+    async def set_rts(self, on: bool) -> None:
+        self.rts = on
+        if self.device is not None:
+            await self.device.set_rts(on)
+
+    async def purge(self, receive: bool, transmit: bool) -> None:
+        if self.device is not None:
+            await self.device.purge(receive=receive, transmit=transmit)
+
+    async def change_settings(self, changes: dict[str, Any], by: ClientSession | None) -> bool:
+        """Apply line settings; returns whether anything changed. Others are told."""
+        wanted = self.settings.with_changes(**changes)
+        if wanted == self.settings:
+            return False
+        if self.device is not None:
+            actual = await self.device.apply_settings(wanted)
+        else:
+            actual = wanted
+        if actual == self.settings:
+            return False
+        self.settings = actual
+        who = by.peer if by is not None else "the operator"
+        log.info("port %s: settings now %s (by %s)", self.name, actual.short(), who)
+        self.emit("settings", **_as_changes(actual))
+        for session in self.sessions:
+            if session is by:
+                continue
+            session.message(f"settings changed by {who}: {actual.short()}")
+            self._announce_settings(session)
+        return True
+
+    def _announce_settings(self, session: ClientSession) -> None:
+        from bridge.port.linecontrol import PARITY_VALUES, STOP_VALUES
+        conn = session.conn
+        if session.comport is None or conn is None:
+            return
+        s = self.settings
+        conn.ack_baud_rate(s.baud)
+        conn.ack_data_size(s.bytesize)
+        conn.ack_parity(PARITY_VALUES[s.parity])
+        conn.ack_stop_size(STOP_VALUES.get(s.stopbits, 1))
+        session._flush_conn()
+
+    # ======================================================== modem polling
+    def update_modem_polling(self) -> None:
+        """Poll modem lines only while an RFC 2217 client watches them."""
+        watching = any(s.comport is not None and s.comport.modemstate_mask for s in self.sessions)
+        device = self.device
+        if watching and device is not None and device.has_modem_lines:
+            if self._modem_task is None or self._modem_task.done():
+                self._modem_task = asyncio.get_running_loop().create_task(self._poll_modem())
+        else:
+            self._stop_modem_polling()
+
+    def _stop_modem_polling(self) -> None:
+        if self._modem_task is not None:
+            self._modem_task.cancel()
+            self._modem_task = None
+
+    async def _poll_modem(self) -> None:
+        interval = max(self.config.modem_poll_ms, 20) / 1000
+        previous: int | None = None
+        while self.device is not None:
+            lines = await self.device.read_modem_lines()
+            if lines is None:
+                return
+            value = modemstate_byte(lines.cts, lines.dsr, lines.ri, lines.cd, previous)
+            if previous is None or value & 0x0F:
+                for session in self.sessions:
+                    comport = session.comport
+                    if comport is not None and session.conn is not None and comport.modemstate_mask:
+                        session.conn.notify_modemstate(value & comport.modemstate_mask)
+                        session._flush_conn()
+            previous = value & 0xF0
+            await asyncio.sleep(interval)
+
+    # ================================================================ status
+    def _tell_all(self, text: str) -> None:
+        for session in self.sessions:
+            session.message(text)
+
+    def add_tail(self, callback: Callable[[bytes], None]) -> Callable[[], None]:
+        """Call ``callback`` with every device read; returns the remover."""
+        self._tails.append(callback)
+        return lambda: self._tails.remove(callback) if callback in self._tails else None
+
+    def status(self) -> PortStatus:
+        """A frozen snapshot of the port."""
+        return PortStatus(
+            name=self.name, device=self.config.device, listen=self.listen_address,
+            mode=self.config.mode, state=self.state, settings=self.settings,
+            profile=self.config.profile, enabled=self.enabled, error=self.error,
+            rx_bytes=self.rx_bytes, tx_bytes=self.tx_bytes, last_activity=self.last_activity,
+            since=self.since, sessions=tuple(s.status() for s in self.sessions),
+            listen_readonly=self.readonly_address, access=self.config.access,
+        )
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _as_changes(settings: LineSettings) -> dict[str, Any]:
+    return {"baud": settings.baud, "bytesize": settings.bytesize, "parity": settings.parity,
+            "stopbits": settings.stopbits, "flow": settings.flow}

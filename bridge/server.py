@@ -1,0 +1,303 @@
+"""BridgeServer: every port worker, start-up, reload, signals, shutdown.
+
+Lifecycle (uvicorn's shape): ``startup()`` binds every listener and starts
+the workers, ``serve()`` waits for a signal, ``shutdown()`` stops the workers
+(telling their clients) within a timeout. SIGHUP re-reads the config: new
+ports start, removed ports stop, changed ports restart, untouched ports keep
+their sessions. The first SIGINT/SIGTERM is graceful; a second one forces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from bridge.control.target import AttachedSession, BridgeEvent
+from bridge.device.settings import BYTESIZES, FLOWS, PARITIES, STOPBITS, LineSettings
+from bridge.errors import RuntimeFailure
+from bridge.port.status import PortStatus, UP, WAITING
+from bridge.port.worker import DeviceOpener, DeviceWaiter, PortWorker
+
+if TYPE_CHECKING:
+    from bridge.config.model import BridgeConfig, PortConfig
+
+log = logging.getLogger("bridge.server")
+
+SHUTDOWN_TIMEOUT = 5.0
+
+
+class BridgeServer:
+    """All ports of one bridge; implements ``bridge.control.target.ControlTarget``."""
+
+    def __init__(self, config: BridgeConfig, *, opener: DeviceOpener | None = None,
+                 waiter: DeviceWaiter | None = None,
+                 reloader: Callable[[], BridgeConfig] | None = None) -> None:
+        self.config = config
+        self.workers: dict[str, PortWorker] = {}
+        self._opener = opener
+        self._waiter = waiter
+        self._reloader = reloader
+        self._subscribers: list[Callable[[BridgeEvent], None]] = []
+        self._stop = asyncio.Event()
+        self._signals = 0
+        self._control: Any = None
+
+    # ============================================================ lifecycle
+    async def startup(self) -> None:
+        """Start every port; raises RuntimeFailure when a required port cannot open."""
+        for port in self.config.ports:
+            await self._start_port(port)
+        await self._check_required()
+        await self._start_control()
+        self._notify_systemd(ready=True)
+
+    async def _start_port(self, port: PortConfig) -> PortWorker | None:
+        worker = PortWorker(port, emit=self._emit, opener=self._opener, waiter=self._waiter)
+        try:
+            await worker.start()
+        except OSError as exc:
+            message = f"port {port.name}: cannot listen on {worker.listen_address}: {exc.strerror or exc}"
+            if port.required:
+                raise RuntimeFailure(message) from exc
+            log.error("%s", message)
+            return None
+        self.workers[port.name] = worker
+        return worker
+
+    async def _check_required(self) -> None:
+        for worker in self.workers.values():
+            if worker.config.required and worker.first_open is not None:
+                problem = await worker.first_open
+                if problem is not None:
+                    raise RuntimeFailure(f"port {worker.name} is required and cannot open: {problem}")
+
+    async def _start_control(self) -> None:
+        address = self.config.control
+        try:
+            from bridge.control.server import ControlServer
+        except ImportError:
+            return
+        if address == "":
+            return
+        if address is None:
+            from bridge.control.address import default_control_address
+            address = default_control_address()
+        try:
+            self._control = ControlServer(self, address, self.config.control_token)
+            await self._control.start()
+            log.info("control endpoint on %s", address)
+        except (OSError, ValueError) as exc:
+            log.error("control endpoint %s: %s (the bridge runs without it)", address, exc)
+            self._control = None
+
+    async def serve(self) -> None:
+        """Run until SIGINT/SIGTERM; SIGHUP reloads."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_stop_signal, sig)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
+        status_task = loop.create_task(self._status_loop())
+        try:
+            await self._stop.wait()
+        finally:
+            status_task.cancel()
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+
+    def _on_stop_signal(self, sig: int) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            log.info("%s: stopping", signal.Signals(sig).name)
+            self._stop.set()
+        else:
+            log.warning("%s again: stopping now", signal.Signals(sig).name)
+            os._exit(0)
+
+    def request_stop(self) -> None:
+        """Ask serve() to return (as SIGTERM does)."""
+        self._stop.set()
+
+    async def shutdown(self) -> None:
+        """Stop every port, telling clients; gives up waiting after SHUTDOWN_TIMEOUT."""
+        self._notify_systemd(stopping=True)
+        if self._control is not None:
+            await self._control.close()
+        workers = list(self.workers.values())
+        self.workers.clear()
+        if workers:
+            try:
+                async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                    await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+            except TimeoutError:
+                log.warning("shutdown: some ports did not stop within %.0f s", SHUTDOWN_TIMEOUT)
+
+    async def run(self) -> None:
+        """startup, serve, shutdown."""
+        try:
+            await self.startup()
+            await self.serve()
+        finally:
+            await self.shutdown()
+
+    # =============================================================== reload
+    async def reload(self) -> dict[str, list[str]]:
+        """Re-read the config and apply the differences port by port."""
+        result: dict[str, list[str]] = {"added": [], "removed": [], "changed": [], "errors": []}
+        if self._reloader is None:
+            result["errors"].append("this bridge has no config file to reload")
+            return result
+        try:
+            new = self._reloader()
+        except Exception as exc:  # ConfigError and I/O errors: keep running as before
+            for line in str(exc).splitlines() or [repr(exc)]:
+                log.error("reload: %s", line)
+                result["errors"].append(line)
+            return result
+        from bridge.config import port_differences
+        old_ports = {w.name: w.config for w in self.workers.values()}
+        new_ports = {p.name: p for p in new.ports}
+        for name in old_ports.keys() - new_ports.keys():
+            await self.workers.pop(name).stop("port removed from the configuration")
+            result["removed"].append(name)
+        for name, port in old_ports.items():
+            if name in new_ports and port_differences(port, new_ports[name]):
+                await self.workers.pop(name).stop("port configuration changed; reconnect")
+                result["changed"].append(name)
+        for name, port in new_ports.items():
+            if name not in self.workers:
+                if await self._start_port(port) is None:
+                    result["errors"].append(f"port {name}: could not start")
+                elif name not in result["changed"]:
+                    result["added"].append(name)
+        self.config = new
+        log.info("reload: %s", ", ".join(f"{k} {v}" for k, v in result.items() if v) or "no changes")
+        return result
+
+    # ============================================================== systemd
+    def _notify_systemd(self, *, ready: bool = False, stopping: bool = False) -> None:
+        address = os.environ.get("NOTIFY_SOCKET")
+        if not address:
+            return
+        lines = [f"STATUS={self.summary()}"]
+        if ready:
+            lines.insert(0, "READY=1")
+        if stopping:
+            lines.insert(0, "STOPPING=1")
+        if address.startswith("@"):
+            address = "\0" + address[1:]
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
+                sock.sendto("\n".join(lines).encode(), address)
+        except OSError as exc:
+            log.debug("sd_notify: %s", exc)
+
+    def summary(self) -> str:
+        """One line for systemd's STATUS: "4 ports: 3 up, 1 waiting for /dev/ttyUSB3"."""
+        workers = list(self.workers.values())
+        up = sum(1 for w in workers if w.state == UP)
+        waiting = [w for w in workers if w.state == WAITING]
+        parts = [f"{up} up"]
+        if waiting:
+            parts.append(f"{len(waiting)} waiting for " + ", ".join(w.config.device for w in waiting))
+        other = len(workers) - up - len(waiting)
+        if other:
+            parts.append(f"{other} other")
+        return f"{len(workers)} port{'s' if len(workers) != 1 else ''}: " + ", ".join(parts)
+
+    async def _status_loop(self) -> None:
+        last = ""
+        while True:
+            await asyncio.sleep(5)
+            now = self.summary()
+            if now != last:
+                self._notify_systemd()
+                last = now
+
+    # ========================================================= control API
+    def _emit(self, event: BridgeEvent) -> None:
+        for callback in list(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                log.exception("control subscriber failed")
+
+    def subscribe(self, callback: Callable[[BridgeEvent], None]) -> Callable[[], None]:
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+        return unsubscribe
+
+    def _worker(self, name: str) -> PortWorker:
+        try:
+            return self.workers[name]
+        except KeyError:
+            raise KeyError(f"no port named {name!r}") from None
+
+    def port_statuses(self) -> list[PortStatus]:
+        return [w.status() for w in self.workers.values()]
+
+    def port_status(self, name: str) -> PortStatus:
+        return self._worker(name).status()
+
+    async def set_line_settings(self, name: str, changes: dict[str, Any]) -> LineSettings:
+        worker = self._worker(name)
+        validate_line_changes(changes)
+        await worker.change_settings(changes, by=None)
+        return worker.settings
+
+    async def send_break(self, name: str) -> None:
+        await self._worker(name).send_break()
+
+    async def send_ip(self, name: str) -> None:
+        await self._worker(name).send_ip()
+
+    async def enable_port(self, name: str) -> None:
+        await self._worker(name).set_enabled(True)
+
+    async def disable_port(self, name: str) -> None:
+        await self._worker(name).set_enabled(False)
+
+    async def kick_session(self, name: str, session_id: int) -> None:
+        worker = self._worker(name)
+        for session in worker.sessions:
+            if session.id == session_id:
+                session.close("disconnected by the operator")
+                return
+        raise ValueError(f"port {name} has no session {session_id}")
+
+    def history(self, name: str) -> bytes:
+        return self._worker(name).history.snapshot()
+
+    def add_tail(self, name: str, callback: Callable[[bytes], None]) -> Callable[[], None]:
+        return self._worker(name).add_tail(callback)
+
+    async def attach(self, name: str, peer: str, on_output: Callable[[bytes], None],
+                     on_close: Callable[[str], None]) -> AttachedSession:
+        from bridge.port.attach import attach_session
+        return attach_session(self._worker(name), peer, on_output, on_close)
+
+
+_LINE_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "baud": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 20_000_000,
+    "bytesize": lambda v: v in BYTESIZES,
+    "parity": lambda v: v in PARITIES,
+    "stopbits": lambda v: v in STOPBITS,
+    "flow": lambda v: v in FLOWS,
+}
+
+
+def validate_line_changes(changes: dict[str, Any]) -> None:
+    """Raise ValueError (one line) unless every change is a valid line setting."""
+    for key, value in changes.items():
+        check = _LINE_CHECKS.get(key)
+        if check is None:
+            raise ValueError(f"unknown line setting {key!r} (baud, bytesize, parity, stopbits, flow)")
+        if not check(value):
+            raise ValueError(f"invalid {key}: {value!r}")
