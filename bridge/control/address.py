@@ -1,0 +1,101 @@
+"""Where the control endpoint lives: address parsing and the default path.
+
+An address is either a Unix socket path (anything with a ``/``, or ending in
+``.sock``) or ``host:port`` (``[::1]:7100`` for IPv6). The daemon and every
+client use :func:`default_control_address`, so they meet without
+configuration.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass
+
+SYSTEM_PATH = "/run/serial-bridge/control.sock"
+
+
+@dataclass(frozen=True, slots=True)
+class UnixAddress:
+    """A Unix socket path."""
+
+    path: str
+
+    def __str__(self) -> str:
+        return self.path
+
+
+@dataclass(frozen=True, slots=True)
+class TcpAddress:
+    """A TCP host and port."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def is_loopback(self) -> bool:
+        """True for localhost and loopback addresses only."""
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False
+
+
+ControlAddress = UnixAddress | TcpAddress
+
+
+def parse_address(text: str) -> ControlAddress:
+    """Read an address as given in the config or on the command line.
+
+    Raises:
+        ValueError: a one-line reason.
+    """
+    text = text.strip()
+    if not text:
+        raise ValueError("empty control address")
+    if "/" in text or text.endswith(".sock"):
+        return UnixAddress(os.path.expanduser(text))
+    host, sep, port_text = text.rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"control address {text!r}: expected a socket path or HOST:PORT")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not port_text.isdigit() or not 0 <= int(port_text) < 65536:
+        raise ValueError(f"control address {text!r}: port must be 0..65535")
+    return TcpAddress(host, int(port_text))
+
+
+def _user_paths() -> list[str]:
+    paths = []
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime):
+        paths.append(os.path.join(runtime, "serial-bridge", "control.sock"))
+    paths.append(f"/tmp/serial-bridge-{os.getuid()}/control.sock")
+    return paths
+
+
+def default_control_address() -> str:
+    """The daemon's default endpoint.
+
+    ``/run/serial-bridge/control.sock`` when running as root with /run
+    writable, else ``$XDG_RUNTIME_DIR/serial-bridge/control.sock``, else
+    ``/tmp/serial-bridge-$UID/control.sock``.
+    """
+    if os.geteuid() == 0 and os.access(os.path.dirname(os.path.dirname(SYSTEM_PATH)), os.W_OK):
+        return SYSTEM_PATH
+    return _user_paths()[0]
+
+
+def client_control_address() -> str:
+    """The endpoint a client tries by default: the first of the candidate
+    sockets that exists (a system daemon's, then this user's), else
+    :func:`default_control_address`."""
+    for path in [SYSTEM_PATH, *_user_paths()]:
+        if os.path.exists(path):
+            return path
+    return default_control_address()
