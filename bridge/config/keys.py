@@ -1,0 +1,165 @@
+"""The one table of configuration keys.
+
+Every key a ``[[port]]`` takes is listed once in ``PORT_KEYS`` with its
+checker, its built-in default, a one-line description and the area of the
+project that acts on it. Validation (``load.py``), the ``PortConfig``
+defaults (checked by a test), profile files (``profiles.py``), the
+``profiles`` command and docs/configuration.md all derive from it.
+``BRIDGE_KEYS`` holds the keys only ``[bridge]`` takes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bridge.config import values as v
+
+REQUIRED: Any = object()  # default of the keys a port must give
+
+# Areas of the project, by issue (for docs/configuration.md).
+RUNTIME = "runtime (#3)"
+LINE = "line control (#4)"
+SESSIONS = "sessions (#5)"
+HARDWARE = "hardware (#6)"
+
+ON_OFF_KEEP = ("on", "off", "keep")
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One configuration key: how it is checked, its default, what it does."""
+
+    check: v.Checker
+    default: Any
+    doc: str
+    area: str
+    kind: str  # what the key takes, for docs: "integer", "string", ...
+
+
+def _k(check: v.Checker, default: Any, kind: str, area: str, doc: str) -> Key:
+    return Key(check=check, default=default, doc=doc, area=area, kind=kind)
+
+
+_ONE_OF = "one of "
+
+PORT_KEYS: dict[str, Key] = {
+    "name": _k(v.port_name, REQUIRED, "string", RUNTIME,
+               "Unique name of the port: letters, digits, '_', '.' and '-'."),
+    "device": _k(v.device, REQUIRED, "string", RUNTIME,
+                 "Device path, pyserial URL (loop://, rfc2217://...) or usb: selector "
+                 "(usb:serial=..., usb:vid=0403,pid=6001,interface=1, usb:path=1-1.4). "
+                 "A path that does not exist yet is not an error: the port waits for it."),
+    "listen": _k(v.listen_address, REQUIRED, "port or host:port", RUNTIME,
+                 'TCP port, or "host:port" ("[::1]:7001" for IPv6); the host defaults to bind. '
+                 "0 picks a free port."),
+    "mode": _k(v.choice("telnet", "raw"), "telnet", "telnet | raw", RUNTIME,
+               "telnet: NVT with options and RFC 2217; raw: bytes pass untouched."),
+    "profile": _k(v.text(empty=False), None, "string", HARDWARE,
+                  "Name of a hardware profile (hw_profiles/ or profiles_dir) whose keys "
+                  "this port starts from."),
+    "baud": _k(v.integer(1), 9600, "integer", RUNTIME, "Baud rate."),
+    "bytesize": _k(v.integer(5, 8), 8, "5..8", RUNTIME, "Data bits."),
+    "parity": _k(v.choice("none", "even", "odd", "mark", "space"), "none",
+                 "none | even | odd | mark | space", RUNTIME, "Parity."),
+    "stopbits": _k(v.stopbits, 1, "1 | 1.5 | 2", RUNTIME, "Stop bits."),
+    "flow": _k(v.choice("none", "rtscts", "xonxoff", "dsrdtr"), "none",
+               "none | rtscts | xonxoff | dsrdtr", RUNTIME, "Flow control."),
+    "required": _k(v.boolean, False, "boolean", RUNTIME,
+                   "serve exits 1 when this port's device cannot be opened at start."),
+    "enabled": _k(v.boolean, True, "boolean", RUNTIME,
+                  "false keeps the port configured but closed (state disabled)."),
+    "break_ms": _k(v.integer(1, 10000), 250, "1..10000", LINE,
+                   "Length of a break sent to the device, in milliseconds."),
+    "ip_action": _k(v.choice("ctrl-c", "break"), "ctrl-c", "ctrl-c | break", LINE,
+                    "What Telnet IAC IP does: send 0x03 to the device, or a break."),
+    "dm_break": _k(v.boolean, False, "boolean", LINE,
+                   "Telnet Synch (IAC DM) also sends a break."),
+    "break_sequence": _k(v.text(max_len=8), "", "string", LINE,
+                         'In-band break for clients that cannot send IAC BRK (such as "~~b"), '
+                         'typed at the start of a line; "" turns it off.'),
+    "ec_byte": _k(v.integer(0, 255), 8, "0..255", RUNTIME,
+                  "Byte sent to the device for Telnet EC (erase character)."),
+    "el_byte": _k(v.integer(0, 255), 21, "0..255", RUNTIME,
+                  "Byte sent to the device for Telnet EL (erase line)."),
+    "newline": _k(v.choice("crlf", "cr", "lf"), "crlf", "crlf | cr | lf", RUNTIME,
+                  "What a client's end of line (CR LF in NVT text mode) becomes at the device."),
+    "remote_settings": _k(v.choice("allow", "deny"), "allow", "allow | deny", LINE,
+                          "Whether RFC 2217 clients may change line settings and modem lines."),
+    "restore_settings": _k(v.boolean, True, "boolean", LINE,
+                           "Return to the configured line settings when a client that changed "
+                           "them leaves."),
+    "dtr_on_open": _k(v.choice(*ON_OFF_KEEP), "on", "on | off | keep", LINE,
+                      "DTR when the device is opened: raise, lower or leave alone."),
+    "rts_on_open": _k(v.choice(*ON_OFF_KEEP), "on", "on | off | keep", LINE,
+                      "RTS when the device is opened: raise, lower or leave alone."),
+    "dtr_on_close": _k(v.choice(*ON_OFF_KEEP), "keep", "on | off | keep", LINE,
+                       "DTR when the device is closed."),
+    "rts_on_close": _k(v.choice(*ON_OFF_KEEP), "keep", "on | off | keep", LINE,
+                       "RTS when the device is closed."),
+    "hupcl": _k(v.boolean, True, "boolean", LINE,
+                "Let the kernel drop DTR on close (HUPCL); false for boards that reset on DTR."),
+    "modem_poll_ms": _k(v.integer(20), 100, "integer >= 20", LINE,
+                        "Modem-line poll interval while an RFC 2217 client watches them, in ms."),
+    "max_connections": _k(v.integer(1), 4, "integer >= 1", SESSIONS,
+                          "Most clients connected to the port at once."),
+    "access": _k(v.choice("shared", "first", "exclusive"), "shared",
+                 "shared | first | exclusive", SESSIONS,
+                 "Who may write: everyone, the first client, or one client at a time."),
+    "takeover": _k(v.boolean, False, "boolean", SESSIONS,
+                   "With access = exclusive, a new client pushes the old one off."),
+    "listen_readonly": _k(v.listen_address, None, "port or host:port", SESSIONS,
+                          "Optional second listener whose clients can only watch."),
+    "hold_open": _k(v.boolean, True, "boolean", SESSIONS,
+                    "Keep the device open with no client connected (false: open on demand)."),
+    "history": _k(v.integer(0), 65536, "integer >= 0", SESSIONS,
+                  "Bytes of device output replayed to a new client; 0 turns it off."),
+    "log_dir": _k(v.text(empty=False), None, "string", SESSIONS,
+                  "Directory of session logs (<log_dir>/<port>.log); unset: no log."),
+    "log": _k(v.choice("device", "both", "off"), "device", "device | both | off", SESSIONS,
+              "What the session log records: device output, both directions, or nothing."),
+    "log_timestamps": _k(v.boolean, True, "boolean", SESSIONS,
+                         "Timestamp at the start of each logged line."),
+    "log_max_bytes": _k(v.integer(4096), 10485760, "integer >= 4096", SESSIONS,
+                        "Size at which the session log is rotated."),
+    "log_keep": _k(v.integer(0), 5, "integer >= 0", SESSIONS,
+                   "Rotated session logs kept."),
+    "stall_timeout": _k(v.number(0, above=True), 30.0, "seconds > 0", SESSIONS,
+                        "A writing client that cannot take output for this long is disconnected."),
+    "idle_timeout": _k(v.number(0), 0.0, "seconds >= 0", SESSIONS,
+                       "Disconnect a client idle this long; 0 = never."),
+    "banner": _k(v.boolean, True, "boolean", SESSIONS,
+                 "One-line banner on connect (telnet mode)."),
+    "connect_rate": _k(v.integer(0), 60, "integer >= 0", SESSIONS,
+                       "Connection attempts allowed per source address per minute; 0 = unlimited."),
+    "exclusive": _k(v.boolean, True, "boolean", HARDWARE,
+                    "Open the device exclusively (TIOCEXCL)."),
+    "lock_files": _k(v.boolean, True, "boolean", HARDWARE,
+                     "Honour and take UUCP lock files (LCK..ttyUSB0)."),
+    "lock_dir": _k(v.text(empty=False), "/var/lock", "string", HARDWARE,
+                   "Directory of UUCP lock files."),
+}
+
+# Keys a port must give itself (no default; never in a profile).
+REQUIRED_KEYS = tuple(name for name, key in PORT_KEYS.items() if key.default is REQUIRED)
+
+# Keys that describe one port's identity and wiring, not a kind of equipment.
+NOT_IN_PROFILE = frozenset(
+    {"name", "device", "listen", "listen_readonly", "profile", "required", "enabled"})
+
+PROFILE_KEYS = tuple(name for name in PORT_KEYS if name not in NOT_IN_PROFILE)
+
+BRIDGE_KEYS: dict[str, Key] = {
+    "bind": _k(v.text(empty=False), "127.0.0.1", "string", RUNTIME,
+               'Host of every listener that names no host; "0.0.0.0" or "::" serve the network.'),
+    "control": _k(v.text(empty=False), None, "string", "control (#7)",
+                  "Control endpoint, a unix socket path or host:port; unset: the default path."),
+    "control_token": _k(v.text(empty=False), None, "string", "control (#7)",
+                        "Secret a control client must present (needed for a TCP endpoint)."),
+    "profiles_dir": _k(v.text(empty=False), None, "string", HARDWARE,
+                       "Directory of your own profiles (<name>.toml); they add to and override "
+                       "the shipped ones. Relative to the config file."),
+}
+
+PORT_DEFAULTS: dict[str, Any] = {
+    name: key.default for name, key in PORT_KEYS.items() if key.default is not REQUIRED}

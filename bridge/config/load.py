@@ -1,0 +1,240 @@
+"""Reading a config file into a ``BridgeConfig``, collecting every problem.
+
+The file is parsed with tomllib; line numbers come from ``locate`` because
+tomllib gives none. Each port's values are merged lowest first: built-in
+defaults (``keys.PORT_KEYS``), ``[bridge]``, the port's profile, the port's
+own keys. Problems are collected across the whole file (and the profile
+files it uses) and raised together as one ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from bridge.config import keys
+from bridge.config.locate import Locations, Table, locate
+from bridge.config.model import BridgeConfig, PortConfig
+from bridge.config.problem import ConfigError, Problem, syntax_problem
+from bridge.config.profiles import Profile, load_profiles
+from bridge.config.table import TableChecker
+from bridge.config.values import NAME_RE, WILDCARD_HOSTS, nearest, split_listen
+
+_BRIDGE: Table = ("bridge", None)
+_BRIDGE_TAKES = {**keys.BRIDGE_KEYS, **keys.PORT_KEYS}
+_LISTEN_KEYS = ("listen", "listen_readonly")
+
+
+def load_config(path: str | Path) -> BridgeConfig:
+    """Read and check the config file at ``path``.
+
+    Raises:
+        ConfigError: listing every problem (a missing or unreadable file is one).
+    """
+    file = str(path)
+    text = read_text(file)
+    config = _Loader(text, file, Path(path).parent, None).run()
+    return BridgeConfig(source=Path(path), bind=config.bind, control=config.control,
+                        control_token=config.control_token, profiles_dir=config.profiles_dir,
+                        ports=config.ports)
+
+
+def parse_config(text: str, source: str, profiles_dir: str | None = None) -> BridgeConfig:
+    """Check a config given as text; ``source`` names it in messages.
+
+    Args:
+        text: the TOML text.
+        source: the file name problems carry; relative paths in the config
+            (``profiles_dir``) are taken from its folder.
+        profiles_dir: a profiles folder that replaces ``[bridge]``'s ``profiles_dir``.
+
+    Raises:
+        ConfigError: listing every problem.
+    """
+    return _Loader(text, source, Path(source).parent, profiles_dir).run()
+
+
+def read_text(file: str) -> str:
+    """A config file's text, or a ``ConfigError`` with one clear line."""
+    reasons = {FileNotFoundError: "no such file", IsADirectoryError: "is a directory, not a file",
+               PermissionError: "permission denied"}
+    try:
+        raw = Path(file).read_bytes()
+    except OSError as exc:
+        reason = reasons.get(type(exc), f"cannot read: {exc.strerror or exc}")
+        raise ConfigError([Problem(file, None, None, None, reason)]) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError([Problem(file, line, None, None, "not UTF-8 text")]) from None
+
+
+class _Loader:
+    """One pass over one config text."""
+
+    def __init__(self, text: str, file: str, base: Path, profiles_dir: str | None) -> None:
+        self.text = text
+        self.file = file
+        self.base = base
+        self.profiles_dir_arg = profiles_dir
+        self.where = Locations()
+        self.checker = TableChecker(file, self.where)
+        self.profiles: dict[str, Profile] = {}
+        self.other_problems: list[Problem] = []
+
+    def run(self) -> BridgeConfig:
+        try:
+            data = tomllib.loads(self.text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError([syntax_problem(self.file, exc)]) from None
+        self.where = locate(self.text)
+        self.checker = TableChecker(self.file, self.where)
+        bridge_raw, ports_raw = self._top(data)
+        bridge_only, defaults = self._bridge(bridge_raw)
+        profiles_dir = self._load_profiles(bridge_only)
+        self._check_bridge_profile(defaults)
+        merged = [self._port(i, raw, defaults) for i, raw in enumerate(ports_raw)]
+        bind = bridge_only["bind"]
+        self._duplicate_names(merged)
+        self._duplicate_listens(merged, bind)
+        problems = self.other_problems + sorted(self.checker.problems, key=lambda p: p.line or 0)
+        if problems:
+            raise ConfigError(problems)
+        ports = tuple(PortConfig(**values, bind=bind) for _, values in merged)
+        return BridgeConfig(source=None, bind=bind, control=bridge_only["control"],
+                            control_token=bridge_only["control_token"],
+                            profiles_dir=profiles_dir, ports=ports)
+
+    # -- top level and [bridge] ------------------------------------------------
+
+    def _top(self, data: dict[str, Any]) -> tuple[dict[str, Any], list[Any]]:
+        bridge_raw: dict[str, Any] = {}
+        ports_raw: list[Any] = []
+        for name, value in data.items():
+            if name == "bridge" and isinstance(value, dict):
+                bridge_raw = value
+            elif name == "port" and isinstance(value, list):
+                ports_raw = value
+            elif name == "port" and isinstance(value, dict):
+                self._at_table(name, "write [[port]] (double brackets): ports are an array of tables")
+            elif name in ("bridge", "port"):
+                self._at_table(name, f"must be a table, written [{name}]" if name == "bridge"
+                               else "must be an array of tables, written [[port]]")
+            elif isinstance(value, (dict, list)):
+                hint = nearest(name, ["bridge", "port"])
+                spelled = {"bridge": "[bridge]", "port": "[[port]]"}.get(hint or "", "")
+                self._at_table(name, "unknown table" + (f"; did you mean {spelled}?" if hint else
+                                                        "; the tables are [bridge] and [[port]]"))
+            elif name in _BRIDGE_TAKES:
+                self._at_table(name, "is outside any table; put it under [bridge] or a [[port]]")
+            else:
+                self._at_table(name, "unknown key outside any table")
+        return bridge_raw, ports_raw
+
+    def _at_table(self, name: str, message: str) -> None:
+        line = (self.where.tables.get((name, None)) or self.where.tables.get((name, 0))
+                or self.where.keys.get(("", None, name)))
+        self.checker.problems.append(Problem(self.file, line, None, name, message))
+
+    def _bridge(self, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        good = self.checker.check(raw, _BRIDGE_TAKES, _BRIDGE, None)
+        bridge_only = {name: good.get(name, key.default) for name, key in keys.BRIDGE_KEYS.items()}
+        defaults = {name: val for name, val in good.items() if name in keys.PORT_KEYS}
+        return bridge_only, defaults
+
+    def _load_profiles(self, bridge_only: dict[str, Any]) -> str | None:
+        folder: str | None = None
+        if self.profiles_dir_arg is not None:
+            folder = self.profiles_dir_arg
+        elif bridge_only["profiles_dir"] is not None:
+            folder = str(self.base / Path(bridge_only["profiles_dir"]).expanduser())
+            if not Path(folder).is_dir():
+                self.checker.add(_BRIDGE, None, "profiles_dir", f"directory not found: {folder}")
+                folder = None
+        self.profiles, problems = load_profiles(folder)
+        self.other_problems.extend(problems)
+        return folder
+
+    def _unknown_profile(self, table: Table, port: str | None, name: str) -> None:
+        hint = nearest(name, self.profiles)
+        suffix = f"; did you mean '{hint}'?" if hint else "; see: serial-bridge profiles"
+        self.checker.add(table, port, "profile", f"unknown profile '{name}'{suffix}")
+
+    def _check_bridge_profile(self, defaults: dict[str, Any]) -> None:
+        name = defaults.get("profile")
+        if name is not None and name not in self.profiles:
+            self._unknown_profile(_BRIDGE, None, name)
+            del defaults["profile"]
+
+    # -- ports -----------------------------------------------------------------
+
+    def _port(self, index: int, raw: Any, defaults: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
+        """Check and merge one [[port]]: (its label, its values or None when it has problems)."""
+        table: Table = ("port", index)
+        label = f"#{index + 1}"
+        if not isinstance(raw, dict):
+            self.checker.add(table, label, None, "must be a table, written [[port]]")
+            return label, None
+        name = raw.get("name")
+        if isinstance(name, str) and NAME_RE.fullmatch(name):
+            label = name
+        before = len(self.checker.problems)
+        own = self.checker.check(raw, keys.PORT_KEYS, table, label)
+        for key in keys.REQUIRED_KEYS:
+            if key not in raw and key not in defaults:
+                self.checker.add(table, label, key, "missing; every [[port]] needs it")
+        profile: dict[str, Any] = {}
+        if "profile" in own:
+            if own["profile"] in self.profiles:
+                profile = dict(self.profiles[own["profile"]].values)
+            else:
+                self._unknown_profile(table, label, own["profile"])
+        elif "profile" in defaults:
+            profile = dict(self.profiles[defaults["profile"]].values)
+        values = {**keys.PORT_DEFAULTS, **defaults, **profile, **own}
+        if len(self.checker.problems) > before:
+            return label, None
+        return label, values
+
+    def _duplicate_names(self, merged: list[tuple[str, dict[str, Any] | None]]) -> None:
+        seen: dict[str, int] = {}
+        for index, (label, _) in enumerate(merged):
+            if label.startswith("#"):
+                continue
+            if label in seen:
+                line = self.where.key(("port", seen[label]), "name")
+                where = f" on line {line}" if line else ""
+                self.checker.add(("port", index), label, "name",
+                                 f"duplicate port name: another [[port]]{where} has it")
+            else:
+                seen[label] = index
+
+    def _duplicate_listens(self, merged: list[tuple[str, dict[str, Any] | None]], bind: str) -> None:
+        taken: list[tuple[str, int, str, str]] = []  # host, port, port label, key
+        for index, (label, values) in enumerate(merged):
+            if values is None:
+                continue
+            for key in _LISTEN_KEYS:
+                if values.get(key) is None:
+                    continue
+                host, number = split_listen(values[key])
+                host = bind if host is None else host
+                clash = next((t for t in taken if number and t[1] == number and _overlap(t[0], host)),
+                             None)
+                if clash is not None:
+                    owner = ("this port's" if clash[2] == label
+                             else f"used by port '{clash[2]}' as")
+                    self.checker.add(("port", index), label, key,
+                                     f"address {_show(host, number)} is already {owner} '{clash[3]}'")
+                taken.append((host, number, label, key))
+
+
+def _overlap(one: str, other: str) -> bool:
+    """Whether two listen hosts would fight over one TCP port."""
+    return one == other or one in WILDCARD_HOSTS or other in WILDCARD_HOSTS
+
+
+def _show(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

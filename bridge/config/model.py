@@ -1,0 +1,135 @@
+"""The configuration as frozen dataclasses: what the rest of the bridge reads.
+
+``PortConfig`` has one field per key of ``keys.PORT_KEYS`` with the same name
+and default (a test holds the two together), plus ``bind``, the ``[bridge]``
+address that ``listen`` and ``listen_readonly`` use when they name no host.
+Values are already checked: code that reads them need not check again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+from bridge.config.values import split_listen
+from bridge.device.settings import LineSettings
+
+
+@dataclass(frozen=True, slots=True)
+class PortConfig:
+    """One ``[[port]]``, merged: defaults < ``[bridge]`` < profile < the port's own keys."""
+
+    name: str
+    device: str
+    listen: int | str
+    mode: str = "telnet"
+    profile: str | None = None
+    baud: int = 9600
+    bytesize: int = 8
+    parity: str = "none"
+    stopbits: float = 1
+    flow: str = "none"
+    required: bool = False
+    enabled: bool = True
+    break_ms: int = 250
+    ip_action: str = "ctrl-c"
+    dm_break: bool = False
+    break_sequence: str = ""
+    ec_byte: int = 8
+    el_byte: int = 21
+    newline: str = "crlf"
+    remote_settings: str = "allow"
+    restore_settings: bool = True
+    dtr_on_open: str = "on"
+    rts_on_open: str = "on"
+    dtr_on_close: str = "keep"
+    rts_on_close: str = "keep"
+    hupcl: bool = True
+    modem_poll_ms: int = 100
+    max_connections: int = 4
+    access: str = "shared"
+    takeover: bool = False
+    listen_readonly: int | str | None = None
+    hold_open: bool = True
+    history: int = 65536
+    log_dir: str | None = None
+    log: str = "device"
+    log_timestamps: bool = True
+    log_max_bytes: int = 10485760
+    log_keep: int = 5
+    stall_timeout: float = 30.0
+    idle_timeout: float = 0.0
+    banner: bool = True
+    connect_rate: int = 60
+    exclusive: bool = True
+    lock_files: bool = True
+    lock_dir: str = "/var/lock"
+    bind: str = "127.0.0.1"  # from [bridge]: the host when listen names none
+
+    @property
+    def settings(self) -> LineSettings:
+        """The configured line settings."""
+        return LineSettings(baud=self.baud, bytesize=self.bytesize, parity=self.parity,
+                            stopbits=self.stopbits, flow=self.flow)
+
+    @property
+    def listen_host(self) -> str:
+        """Host the listener binds (``bind`` when ``listen`` names none)."""
+        host, _ = split_listen(self.listen)
+        return host if host is not None else self.bind
+
+    @property
+    def listen_port(self) -> int:
+        """TCP port of the listener (0: any free port)."""
+        return split_listen(self.listen)[1]
+
+    @property
+    def listen_readonly_host(self) -> str | None:
+        """Host of the read-only listener, or None when there is none."""
+        if self.listen_readonly is None:
+            return None
+        host, _ = split_listen(self.listen_readonly)
+        return host if host is not None else self.bind
+
+    @property
+    def listen_readonly_port(self) -> int | None:
+        """TCP port of the read-only listener, or None when there is none."""
+        if self.listen_readonly is None:
+            return None
+        return split_listen(self.listen_readonly)[1]
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeConfig:
+    """The whole configuration: ``[bridge]`` keys and the ports, in file order."""
+
+    source: Path | None = None
+    bind: str = "127.0.0.1"
+    control: str | None = None
+    control_token: str | None = None
+    profiles_dir: str | None = None
+    ports: tuple[PortConfig, ...] = ()
+
+    def port(self, name: str) -> PortConfig:
+        """The port called ``name``.
+
+        Raises:
+            KeyError: when there is no such port.
+        """
+        for port in self.ports:
+            if port.name == name:
+                return port
+        raise KeyError(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Port names in file order."""
+        return tuple(port.name for port in self.ports)
+
+
+def port_differences(old: PortConfig, new: PortConfig) -> set[str]:
+    """Names of the fields whose values differ between two configs of a port.
+
+    An empty set means the port is untouched (SIGHUP keeps its sessions).
+    """
+    return {f.name for f in fields(PortConfig) if getattr(old, f.name) != getattr(new, f.name)}

@@ -1,0 +1,232 @@
+"""Value checkers for configuration keys.
+
+Each checker takes the value tomllib produced and returns the value to store
+(sometimes normalised, such as 1.0 stop bits becoming 1), or raises
+``Invalid`` with a message that completes the sentence "key 'baud': ...".
+Nothing here knows about files, lines or ports: ``load.py`` adds those.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import json
+import re
+from collections.abc import Callable, Iterable
+from typing import Any
+
+Checker = Callable[[Any], Any]
+
+NAME_RE = re.compile(r"[A-Za-z0-9_.-]+")
+_URL_RE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*)://")
+_HEX4_RE = re.compile(r"[0-9A-Fa-f]{4}")
+_USB_PATH_RE = re.compile(r"[0-9]+-[0-9]+(\.[0-9]+)*(:[0-9]+\.[0-9]+)?")
+USB_SELECTOR_KEYS = ("serial", "vid", "pid", "interface", "path")
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+
+
+class Invalid(ValueError):
+    """A value a key cannot take; the message says what it must be."""
+
+
+def show(value: object) -> str:
+    """Render a TOML value the way the user wrote it, for messages."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    return str(value)
+
+
+def nearest(word: str, choices: Iterable[str]) -> str | None:
+    """The closest of ``choices`` to ``word``, when one is close enough."""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def integer(low: int, high: int | None = None) -> Checker:
+    """An integer in ``low..high`` (no upper bound when ``high`` is None)."""
+    if high is not None:
+        wanted = f"an integer from {low} to {high}"
+    elif low == 1:
+        wanted = "a positive integer"
+    else:
+        wanted = f"an integer >= {low}"
+
+    def check(value: Any) -> int:
+        if not _is_int(value) or value < low or (high is not None and value > high):
+            raise Invalid(f"must be {wanted}, got {show(value)}")
+        return int(value)
+
+    return check
+
+
+def number(low: float, *, above: bool = False, high: float | None = None) -> Checker:
+    """A number (integer or float) >= ``low`` (or > ``low`` with ``above``), <= ``high``."""
+    wanted = f"a number {'>' if above else '>='} {low:g}"
+    if high is not None:
+        wanted += f" and <= {high:g}"
+
+    def check(value: Any) -> float:
+        ok = _is_number(value) and (value > low if above else value >= low)
+        if not ok or (high is not None and value > high):
+            raise Invalid(f"must be {wanted}, got {show(value)}")
+        return float(value)
+
+    return check
+
+
+def choice(*options: str) -> Checker:
+    """One of a fixed set of strings."""
+    listing = " | ".join(options)
+
+    def check(value: Any) -> str:
+        if isinstance(value, str) and value in options:
+            return value
+        hint = nearest(value, options) if isinstance(value, str) else None
+        suffix = f"; did you mean {show(hint)}?" if hint else ""
+        raise Invalid(f"must be one of {listing}, got {show(value)}{suffix}")
+
+    return check
+
+
+def boolean(value: Any) -> bool:
+    """true or false."""
+    if not isinstance(value, bool):
+        raise Invalid(f"must be true or false, got {show(value)}")
+    return value
+
+
+def text(*, max_len: int | None = None, single_line: bool = True, empty: bool = True) -> Checker:
+    """A string, optionally bounded in length, on one line, non-empty."""
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"must be a string, got {show(value)}")
+        if not empty and not value.strip():
+            raise Invalid("must not be empty")
+        if single_line and ("\n" in value or "\r" in value):
+            raise Invalid("must be a single line")
+        if max_len is not None and len(value) > max_len:
+            raise Invalid(f"must be at most {max_len} characters, got {len(value)}")
+        return value
+
+    return check
+
+
+def port_name(value: Any) -> str:
+    """A port name: letters, digits, '_', '.' and '-'."""
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+        raise Invalid(f"must be a name of letters, digits, '_', '.' or '-', got {show(value)}")
+    return value
+
+
+def stopbits(value: Any) -> float:
+    """1, 1.5 or 2 (stored as int 1 or 2, or float 1.5)."""
+    if _is_number(value) and value in (1, 1.5, 2):
+        return 1.5 if value == 1.5 else int(value)
+    raise Invalid(f"must be 1, 1.5 or 2, got {show(value)}")
+
+
+def split_listen(value: int | str) -> tuple[str | None, int]:
+    """Split a checked ``listen`` value into (host or None, TCP port)."""
+    if isinstance(value, int):
+        return None, value
+    if value.isdigit():
+        return None, int(value)
+    host, _, port = value.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return (host or None), int(port)
+
+
+def listen_address(value: Any) -> int | str:
+    """A TCP port (0..65535, 0 = any free port) or "host:port" ("[::1]:7001" for IPv6)."""
+    if _is_int(value):
+        if not 0 <= value <= 65535:
+            raise Invalid(f"must be a TCP port from 0 to 65535, got {show(value)}")
+        return int(value)
+    if not isinstance(value, str):
+        raise Invalid(f'must be a TCP port or "host:port", got {show(value)}')
+    if value.isdigit():
+        return listen_address(int(value))
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise Invalid(f'must be a TCP port or "host:port" with a port from 0 to 65535, got {show(value)}')
+    if ":" in host and not (host.startswith("[") and host.endswith("]")):
+        raise Invalid(f'write an IPv6 address in brackets, as "[::1]:7001", got {show(value)}')
+    if any(c.isspace() for c in host):
+        raise Invalid(f"host must not contain spaces, got {show(value)}")
+    return value
+
+
+def _check_usb_field(key: str, raw: str) -> str | None:
+    """The problem with one ``key=value`` of a usb: selector, or None."""
+    if key not in USB_SELECTOR_KEYS:
+        hint = nearest(key, USB_SELECTOR_KEYS)
+        known = ", ".join(USB_SELECTOR_KEYS)
+        return f"unknown usb: selector field {show(key)}" + (
+            f"; did you mean {show(hint)}?" if hint else f" (known: {known})")
+    if key in ("vid", "pid") and not _HEX4_RE.fullmatch(raw):
+        return f"usb: selector field '{key}' must be 4 hex digits (as 0403), got {show(raw)}"
+    if key == "interface" and not raw.isdigit():
+        return f"usb: selector field 'interface' must be an integer, got {show(raw)}"
+    if key == "path" and not _USB_PATH_RE.fullmatch(raw):
+        return f"usb: selector field 'path' must be a USB port path such as 1-1.4, got {show(raw)}"
+    if key == "serial" and not raw:
+        return "usb: selector field 'serial' must not be empty"
+    return None
+
+
+def usb_selector(value: str) -> dict[str, str]:
+    """Parse ``usb:key=value,...`` into a dict, checking its syntax only.
+
+    Raises:
+        Invalid: when a field is unknown, repeated, empty or malformed.
+    """
+    body = value[len("usb:"):]
+    if not body.strip():
+        raise Invalid('usb: selector is empty; write for example "usb:serial=A1B2C3"')
+    fields: dict[str, str] = {}
+    for part in body.split(","):
+        key, sep, raw = (s.strip() for s in part.partition("="))
+        if not sep:
+            raise Invalid(f"usb: selector needs key=value pairs, got {show(part)}")
+        problem = _check_usb_field(key, raw)
+        if problem:
+            raise Invalid(problem)
+        if key in fields:
+            raise Invalid(f"usb: selector names '{key}' twice")
+        fields[key] = raw
+    return fields
+
+
+def device(value: Any) -> str:
+    """A device path, a pyserial URL (``scheme://...``) or a ``usb:`` selector.
+
+    A path that does not exist is fine: the port waits for it.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid(f"must be a device path, a pyserial URL or a usb: selector, got {show(value)}")
+    if value.startswith("usb:"):
+        usb_selector(value)
+        return value
+    match = _URL_RE.match(value)
+    if match:
+        scheme = match.group(1).lower()
+        if importlib.util.find_spec(f"serial.urlhandler.protocol_{scheme}") is None:
+            raise Invalid(f"pyserial has no URL handler for {show(scheme + '://')} "
+                          "(known: loop, spy, rfc2217, socket, hwgrep, alt)")
+    return value
