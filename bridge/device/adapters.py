@@ -232,6 +232,11 @@ def _text(entry: Any, attr: str) -> str | None:
     return str(value)
 
 
+def _description(entry: Any, tty: str) -> str:
+    text = _text(entry, "description")
+    return tty if text is None or text == "n/a" else text
+
+
 def adapter_from_entry(entry: Any, by_id: Mapping[str, str] | None = None,
                        by_path: Mapping[str, str] | None = None) -> Adapter:
     """Build an :class:`Adapter` from one pyserial ``ListPortInfo``.
@@ -257,7 +262,7 @@ def adapter_from_entry(entry: Any, by_id: Mapping[str, str] | None = None,
         product=_text(entry, "product"),
         location=path,
         interface=interface,
-        description=_text(entry, "description") or tty,
+        description=_description(entry, tty),
     )
 
 
