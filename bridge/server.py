@@ -158,7 +158,7 @@ class BridgeServer:
                 log.error("reload: %s", line)
                 result["errors"].append(line)
             return result
-        from bridge.config import port_differences
+        from bridge.config.model import port_differences
         old_ports = {w.name: w.config for w in self.workers.values()}
         new_ports = {p.name: p for p in new.ports}
         for name in old_ports.keys() - new_ports.keys():

@@ -91,6 +91,7 @@ class ClientSession(asyncio.Protocol):
         self._told_watcher = False
         self._stall_handle: asyncio.TimerHandle | None = None
         self.welcome_timer: asyncio.TimerHandle | None = None  # banner + history once negotiation settles
+        self.welcomed = False           # output is held until the banner and history are out
         # Client input is handled in order; async device operations (settings,
         # break) queue the input that follows them until they are done.
         self._work: deque[Callable[[], object]] = deque()
@@ -174,7 +175,7 @@ class ClientSession(asyncio.Protocol):
         """Device output for this client (already in history and log)."""
         if self.closed:
             return
-        if self.blocked and self.access == WATCHER or self.suspended or self._pending:
+        if not self.welcomed or self.blocked and self.access == WATCHER or self.suspended or self._pending:
             self._queue(data)
             return
         self._write_out(data)
@@ -199,8 +200,19 @@ class ClientSession(asyncio.Protocol):
             self.dropped += len(old)
             self._dropped_unreported += len(old)
 
+    def welcome(self, banner: str | None, backlog: bytes) -> None:
+        """Send the banner and the history kept at connect, then release held output."""
+        if self.welcomed or self.closed:
+            return
+        self.welcomed = True
+        if banner:
+            self.send_raw_line(banner)
+        if backlog:
+            self._write_out(backlog)
+        self._drain_pending()
+
     def _drain_pending(self) -> None:
-        if self.suspended or self.closed:
+        if self.suspended or self.closed or not self.welcomed:
             return
         if self._dropped_unreported:
             self.message(f"{self._dropped_unreported} bytes dropped")

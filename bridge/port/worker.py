@@ -58,7 +58,7 @@ class SessionLog(Protocol):
     """Where a port's traffic is logged (bridge.port.sessionlog)."""
 
     def device_output(self, data: bytes) -> None: ...
-    def client_input(self, data: bytes) -> None: ...
+    def client_input(self, data: bytes, peer: str = "") -> None: ...
     def close(self) -> None: ...
 
 
@@ -103,6 +103,8 @@ class PortWorker:
         self._clients_paused = False
         self._modem_task: asyncio.Task[None] | None = None
         self._tails: list[Callable[[bytes], None]] = []
+        self._backlogs: dict[int, bytes] = {}   # history kept at connect, until the welcome
+        self._attempts: dict[str, list[float]] = {}  # connection attempts per source, last minute
         self._stopping = False
 
     # ============================================================ lifecycle
@@ -111,6 +113,11 @@ class PortWorker:
         loop = asyncio.get_running_loop()
         self.first_open = loop.create_future()
         cfg = self.config
+        if cfg.log_dir and cfg.log != "off" and self.session_log is None:
+            from bridge.port.sessionlog import SessionLogWriter
+            self.session_log = SessionLogWriter(cfg.log_dir, cfg.name, mode=cfg.log,
+                                                timestamps=cfg.log_timestamps,
+                                                max_bytes=cfg.log_max_bytes, keep=cfg.log_keep)
         self._servers.append(await loop.create_server(
             lambda: ClientSession(self), cfg.listen_host, cfg.listen_port,
             backlog=128, reuse_address=True))
@@ -316,6 +323,8 @@ class PortWorker:
     def session_opened(self, session: ClientSession) -> None:
         """A client connected: apply limits and the access policy, greet it."""
         cfg = self.config
+        if not self._rate_ok(session):
+            return
         if len(self.sessions) >= cfg.max_connections:
             log.info("port %s: refused %s: %d clients already", self.name, session.peer, len(self.sessions))
             session.close(f"port {self.name} is full ({cfg.max_connections} clients)")
@@ -330,7 +339,46 @@ class PortWorker:
             self._wake.set()
         if self._clients_paused and session.transport is not None:
             session.transport.pause_reading()
+        if cfg.idle_timeout > 0:
+            self._arm_idle(session, cfg.idle_timeout)
         self._greet(session)
+
+    def _rate_ok(self, session: ClientSession) -> bool:
+        """At most ``connect_rate`` connection attempts per source address per minute."""
+        limit = self.config.connect_rate
+        if limit <= 0 or session.transport is None:
+            return True
+        peer = session.transport.get_extra_info("peername")
+        if not isinstance(peer, tuple):
+            return True
+        host = peer[0]
+        now = time.monotonic()
+        recent = [t for t in self._attempts.get(host, []) if now - t < 60.0]
+        recent.append(now)
+        self._attempts[host] = recent
+        if len(self._attempts) > 4096:  # bound the table: forget sources quiet for a minute
+            self._attempts = {h: ts for h, ts in self._attempts.items() if now - ts[-1] < 60.0}
+        if len(recent) > limit:
+            log.warning("port %s: refused %s: more than %d connections a minute", self.name, session.peer, limit)
+            session.close(f"too many connections from {host}; try again in a minute")
+            return False
+        return True
+
+    def _arm_idle(self, session: ClientSession, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(delay, self._check_idle, session)
+
+    def _check_idle(self, session: ClientSession) -> None:
+        if session.closed or session not in self.sessions:
+            return
+        timeout = self.config.idle_timeout
+        idle = time.monotonic() - session.last_input
+        if idle >= timeout:
+            log.info("port %s: session %d (%s) idle for %.0f s, disconnecting",
+                     self.name, session.id, session.peer, idle)
+            session.close(f"idle for {timeout:.0f} s; disconnected")
+        else:
+            self._arm_idle(session, timeout - idle)
 
     def _grant_access(self, session: ClientSession) -> bool:
         cfg = self.config
@@ -353,18 +401,19 @@ class PortWorker:
         return True
 
     def _greet(self, session: ClientSession) -> None:
+        backlog = self.history.snapshot()
         if session.conn is None:
-            self._send_history(session)
+            session.welcome(None, backlog)
             return
-        # Send the banner and history once the client's opening negotiation is
-        # in: an RFC 2217 client (esptool, pyserial) must get a clean stream.
-        # A DO TIMING-MARK is answered by every client after it has sent its
-        # own opening requests; a client that never answers gets them in 1 s.
+        # The banner and the history go out once the client's opening
+        # negotiation is in: an RFC 2217 client (esptool, pyserial) must get a
+        # clean stream. Every client answers a DO TIMING-MARK after the
+        # requests it sent on connect; one that never answers is welcomed in 1 s.
         session.conn.request_enable(Opt.TIMING_MARK, Side.HIM)
         session._flush_conn()
         loop = asyncio.get_running_loop()
-        handle = loop.call_later(1.0, self._welcome, session)
-        session.welcome_timer = handle
+        session.welcome_timer = loop.call_later(1.0, self._welcome, session)
+        self._backlogs[session.id] = backlog
 
     def _welcome(self, session: ClientSession) -> None:
         timer = session.welcome_timer
@@ -372,16 +421,11 @@ class PortWorker:
             return
         timer.cancel()
         session.welcome_timer = None
+        backlog = self._backlogs.pop(session.id, b"")
         if session.comport is not None:
-            return
-        if self.config.banner:
-            session.send_raw_line(self.banner_for(session))
-        self._send_history(session)
-
-    def _send_history(self, session: ClientSession) -> None:
-        backlog = self.history.snapshot()
-        if backlog:
-            session.deliver(backlog)
+            session.welcome(None, b"")
+        else:
+            session.welcome(self.banner_for(session) if self.config.banner else None, backlog)
 
     def banner_for(self, session: ClientSession) -> str:
         """The connect banner: port, device, settings, access, who else is here."""
@@ -397,6 +441,7 @@ class PortWorker:
         if session not in self.sessions:
             return
         self.sessions.remove(session)
+        self._backlogs.pop(session.id, None)
         self._blocked_writers.discard(session.id)
         self._update_device_reading()
         log.info("port %s: client %s disconnected (session %d)", self.name, session.peer, session.id)
@@ -461,7 +506,7 @@ class PortWorker:
         session.bytes_in += len(data)
         self.write_device(data)
         if self.session_log is not None:
-            self.session_log.client_input(data)
+            self.session_log.client_input(data, session.peer)
 
     def write_device(self, data: bytes) -> None:
         """Write to the device if it is there (dropped, with a debug line, if not)."""

@@ -1,0 +1,118 @@
+"""`serial-bridge demo`: a simulated board's console, bridged on 127.0.0.1:7000.
+
+The board runs on a pseudo-terminal (bridge.demo). A pty cannot carry a
+break, so the demo wraps the real device the port opens: a break the bridge
+sends is also handed to the simulated board, which reacts to it visibly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Any
+
+from bridge.errors import RuntimeFailure
+
+HELP = "try serial-bridge on a simulated board (telnet 127.0.0.1 7000)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=7000, help="TCP port to listen on (default 7000)")
+    parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--no-dashboard", action="store_true", help="run headless and print how to connect")
+    parser.add_argument("--control", default=None, metavar="ADDR",
+                        help="control endpoint for the dashboard (default: a socket in a temporary folder)")
+    parser.add_argument("--time-scale", type=float, default=1.0, help=argparse.SUPPRESS)
+
+
+class _BreakForwarder:
+    """A Device that also tells the simulated board about breaks."""
+
+    def __init__(self, device: Any, board: Any) -> None:
+        self._device = device
+        self._board = board
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._device, name)
+
+    async def send_break(self, duration: float) -> None:
+        self._board.receive_break()
+        await self._device.send_break(duration)
+
+    async def set_break(self, on: bool) -> None:
+        if on:
+            self._board.receive_break()
+        await self._device.set_break(on)
+
+
+def demo_config_text(device: str, bind: str, port: int, control: str) -> str:
+    """The demo's configuration, as a user would write it."""
+    return (
+        "[bridge]\n"
+        f"bind = {bind!r}\n"
+        f"control = {control!r}\n"
+        "[[port]]\n"
+        'name = "demo"\n'
+        f"device = {device!r}\n"
+        f"listen = {port}\n"
+        "baud = 115200\n"
+        "lock_files = false\n"
+    ).replace("'", '"')
+
+
+async def run_demo(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from bridge.app import make_bridge
+    from bridge.config.load import parse_config
+    from bridge.demo.board import SimulatedBoard
+    from bridge.device import open_device
+
+    board = SimulatedBoard(time_scale=args.time_scale)
+    board.start()
+    tmp = tempfile.TemporaryDirectory(prefix="serial-bridge-demo-")
+    control = args.control or f"{tmp.name}/control.sock"
+    config = parse_config(demo_config_text(board.path, args.bind, args.port, control), "<demo>")
+
+    async def opener(spec: str, settings: Any, options: Any) -> Any:
+        return _BreakForwarder(await open_device(spec, settings, options), board)
+
+    server = make_bridge(config, opener=opener)
+    try:
+        try:
+            await server.startup()
+        except OSError as exc:
+            raise RuntimeFailure(f"cannot start the demo: {exc}") from exc
+        if not server.workers:
+            raise RuntimeFailure(f"cannot listen on {args.bind}:{args.port} (is another demo running? try --port)")
+        address = f"{args.bind}:{args.port}"
+        if args.no_dashboard:
+            print(f"serial-bridge demo: a simulated board on {board.path}, bridged on {address}\n"
+                  f"  connect with:  telnet {args.bind} {args.port}\n"
+                  f"  or raw:        nc {args.bind} {args.port}\n"
+                  f"  login: root   password: bridge   (Ctrl-C here stops the demo)", flush=True)
+            await server.serve()
+        else:
+            await _run_dashboard(server, control)
+    finally:
+        await server.shutdown()
+        await board.stop()
+        tmp.cleanup()
+    return 0
+
+
+async def _run_dashboard(server: Any, control: str) -> None:
+    from bridge.dashboard.app import make_dashboard
+    from bridge.dashboard.source import ControlSource
+
+    app = make_dashboard([ControlSource(control)])
+    await app.run_async()
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.no_dashboard and not sys.stdout.isatty():
+        print("serial-bridge demo: no terminal for the dashboard; running headless (--no-dashboard)",
+              file=sys.stderr)
+        args.no_dashboard = True
+    return asyncio.run(run_demo(args))

@@ -1,0 +1,182 @@
+"""Per-port session logs: ``<log_dir>/<port>.log``, rotated by size.
+
+Writing never blocks the event loop: the port hands bytes to a queue and one
+thread per log writes them. The queue is bounded (``QUEUE_LIMIT`` bytes); if
+the disk cannot keep up, output past the bound is dropped from the log, never
+from the clients, and the loss is written into the log when it catches up.
+A full disk or an unwritable directory is reported once (one log line) and
+the port carries on without its log; the writer tries again after
+``RETRY_AFTER`` seconds.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+import time
+from pathlib import Path
+
+log = logging.getLogger("bridge.sessionlog")
+
+QUEUE_LIMIT = 8 * 1024 * 1024
+RETRY_AFTER = 30.0
+
+_STOP = object()
+
+
+def _stamp(now: float) -> bytes:
+    local = time.localtime(now)
+    return (time.strftime("%Y-%m-%d %H:%M:%S", local) + f".{int(now % 1 * 1000):03d}").encode()
+
+
+class SessionLogWriter:
+    """Writes one port's traffic to its log file from a background thread."""
+
+    def __init__(self, log_dir: str, port: str, *, mode: str = "device", timestamps: bool = True,
+                 max_bytes: int = 10 * 1024 * 1024, keep: int = 5) -> None:
+        self.path = Path(log_dir) / f"{port}.log"
+        self.port = port
+        self.mode = mode
+        self.timestamps = timestamps
+        self.max_bytes = max_bytes
+        self.keep = keep
+        self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self._queued = 0
+        self._lock = threading.Lock()
+        self._dropped = 0
+        self._at_line_start = True
+        self._file: object = None
+        self._size = 0
+        self._failed_at: float | None = None
+        self._reported = False
+        self._thread = threading.Thread(target=self._run, name=f"log-{port}", daemon=True)
+        self._thread.start()
+
+    # -------------------------------------------------------- event loop side
+    def device_output(self, data: bytes) -> None:
+        """Device output, as the clients got it."""
+        self._put(("out", time.time(), data))
+
+    def client_input(self, data: bytes, peer: str = "") -> None:
+        """A client's input (only in ``log = "both"`` mode)."""
+        if self.mode == "both":
+            self._put(("in", time.time(), data, peer))
+
+    def _put(self, item: tuple[object, ...]) -> None:
+        size = len(item[2])  # type: ignore[arg-type]
+        with self._lock:
+            if self._queued + size > QUEUE_LIMIT:
+                self._dropped += size
+                return
+            self._queued += size
+        self._queue.put(item)
+
+    def close(self) -> None:
+        """Flush what is queued and stop the thread (bounded wait)."""
+        self._queue.put(_STOP)
+        self._thread.join(5)
+
+    # ------------------------------------------------------------ the thread
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            assert isinstance(item, tuple)
+            with self._lock:
+                self._queued -= len(item[2])
+                dropped, self._dropped = self._dropped, 0
+            if dropped:
+                self._write_record(time.time(), f"[serial-bridge: {dropped} bytes not logged: disk too slow]".encode())
+            if item[0] == "out":
+                self._write_output(item[1], item[2])
+            else:
+                text = f"[input from {item[3] or 'a client'}: {item[2]!r}]".encode()
+                self._write_record(item[1], text)
+        self._close_file()
+
+    def _render(self, now: float, data: bytes) -> bytes:
+        if not self.timestamps:
+            return data
+        stamp = b"[" + _stamp(now) + b"] "
+        lines = data.split(b"\n")
+        out = []
+        for i, line in enumerate(lines):
+            if i == len(lines) - 1 and not line:
+                break
+            prefix = stamp if (i > 0 or self._at_line_start) else b""
+            out.append(prefix + line)
+        self._at_line_start = data.endswith(b"\n")
+        return b"\n".join(out) + (b"\n" if self._at_line_start else b"")
+
+    def _write_output(self, now: float, data: bytes) -> None:
+        self._write(self._render(now, data))
+
+    def _write_record(self, now: float, text: bytes) -> None:
+        lead = b"" if self._at_line_start else b"\n"
+        stamp = b"[" + _stamp(now) + b"] " if self.timestamps else b""
+        self._at_line_start = True
+        self._write(lead + stamp + text + b"\n")
+
+    def _write(self, data: bytes) -> None:
+        if not self._ensure_open():
+            return
+        try:
+            if self._size + len(data) > self.max_bytes and self._size > 0:
+                self._rotate()
+            fh = self._file
+            assert fh is not None
+            fh.write(data)  # type: ignore[attr-defined]
+            fh.flush()  # type: ignore[attr-defined]
+            self._size += len(data)
+        except OSError as exc:
+            self._fail(exc)
+
+    def _ensure_open(self) -> bool:
+        if self._file is not None:
+            return True
+        if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_AFTER:
+            return False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.path, "ab")  # noqa: SIM115 - closed in _close_file
+            self._size = self.path.stat().st_size
+        except OSError as exc:
+            self._fail(exc)
+            return False
+        if self._reported:
+            log.info("port %s: session log %s writable again", self.port, self.path)
+            self._reported = False
+        self._failed_at = None
+        return True
+
+    def _fail(self, exc: OSError) -> None:
+        self._close_file()
+        self._failed_at = time.monotonic()
+        if not self._reported:
+            self._reported = True
+            log.error("port %s: cannot write session log %s: %s (the port carries on without it)",
+                      self.port, self.path, exc.strerror or exc)
+
+    def _rotate(self) -> None:
+        self._close_file()
+        if self.keep <= 0:
+            os.unlink(self.path)
+        else:
+            for n in range(self.keep - 1, 0, -1):
+                older = self.path.with_name(f"{self.path.name}.{n}")
+                if older.exists():
+                    os.replace(older, self.path.with_name(f"{self.path.name}.{n + 1}"))
+            os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
+        self._file = open(self.path, "ab")  # noqa: SIM115
+        self._size = 0
+
+    def _close_file(self) -> None:
+        fh, self._file = self._file, None
+        if fh is not None:
+            try:
+                fh.close()  # type: ignore[attr-defined]
+            except OSError:
+                pass
