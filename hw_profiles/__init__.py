@@ -1,0 +1,1 @@
+"""Shipped hardware profiles (installed as ``bridge._hw_profiles``); data files only."""
