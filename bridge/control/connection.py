@@ -44,7 +44,7 @@ class ControlConnection:
         self.outbox = Outbox(server.queue_limit)
         self.authed = server.token is None
         self.subscribed = False
-        self.tails: set[str] = set()
+        self.tails: dict[str, Callable[[], None]] = {}
         self.attached: dict[str, AttachedSession] = {}
         self._reader = reader
         self._writer = writer
@@ -68,6 +68,9 @@ class ControlConnection:
     async def _cleanup(self) -> None:
         self.outbox.close()
         self.server.forget(self)
+        for remove in self.tails.values():
+            remove()
+        self.tails.clear()
         for session in list(self.attached.values()):
             try:
                 await session.close()
@@ -125,7 +128,7 @@ class ControlConnection:
         except schema.ProtocolError as exc:
             return schema.error_reply(request.id, str(exc), exc.code)
         except KeyError as exc:
-            name = exc.args[0] if exc.args else request.args.get("port")
+            name = request.args.get("port") or (exc.args[0] if exc.args else "?")
             return schema.error_reply(request.id, f"no such port {name!r}", schema.UNKNOWN_PORT)
         except ValueError as exc:
             return schema.error_reply(request.id, str(exc) or "refused", schema.REFUSED)
@@ -229,14 +232,20 @@ class ControlConnection:
         """The port's history now, then its output as ``output`` events."""
         name = request.args["port"]
         history = self.target.history(name) if request.args.get("history", True) else b""
-        self.tails.add(name)
-        self.server.listeners_changed()
+        if name not in self.tails:
+            outbox = self.outbox
+
+            def on_output(data: bytes) -> None:
+                outbox.put_event(convert.output_event(name, data))
+
+            self.tails[name] = self.target.add_tail(name, on_output)
         return {"history": schema.b64encode(history)}
 
     async def op_untail(self, request: schema.Request) -> dict[str, Any]:
         """Stop a tail."""
-        self.tails.discard(request.args["port"])
-        self.server.listeners_changed()
+        remove = self.tails.pop(request.args["port"], None)
+        if remove is not None:
+            remove()
         return {}
 
     async def op_attach(self, request: schema.Request) -> dict[str, Any]:

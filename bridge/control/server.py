@@ -1,7 +1,7 @@
 """The control endpoint in the daemon: a Unix socket or a loopback TCP port.
 
 The server subscribes to the bridge (``ControlTarget.subscribe``) only while
-some connection wants events or tails a port, and runs the once-a-second
+some connection wants events (tails hook each port with ``add_tail``), and runs the once-a-second
 ``counters`` event only while some connection subscribes. The bridge calls
 :meth:`ControlServer.on_bridge_event` synchronously on the event loop: it only
 builds a dict and puts it in each interested connection's bounded outbox,
@@ -132,15 +132,13 @@ class ControlServer:
     def forget(self, conn: ControlConnection) -> None:
         """A connection is ending: stop sending it anything."""
         conn.subscribed = False
-        conn.tails.clear()
         self.connections.discard(conn)
         self.listeners_changed()
 
     def listeners_changed(self) -> None:
         """Subscribe to the bridge and run counters only while someone listens."""
         subscribers = any(c.subscribed for c in self.connections)
-        tails = any(c.tails for c in self.connections)
-        self._set_subscribed(subscribers or tails)
+        self._set_subscribed(subscribers)
         if subscribers and self._counters_task is None:
             self._counters_task = asyncio.create_task(self._counters_loop(), name="control-counters")
         elif not subscribers:
@@ -174,13 +172,7 @@ class ControlServer:
         """The bridge's event callback: fan out without blocking, never raise."""
         try:
             if event.kind == "output":
-                data = event.data.get("bytes", b"")
-                targets = [c for c in self.connections if event.port in c.tails]
-                if targets and data:
-                    message = convert.output_event(event.port, bytes(data))
-                    for conn in targets:
-                        conn.outbox.put_event(message)
-                return
+                return  # output reaches tails through add_tail, never as a broadcast
             message = convert.event_to_json(event)
             for conn in self.connections:
                 if conn.subscribed:

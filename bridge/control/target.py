@@ -22,8 +22,8 @@ class BridgeEvent:
 
     kind is one of: "port-state" (data: state, error), "session-open" and
     "session-close" (data: id, peer, access), "settings" (data: the new
-    LineSettings as a dict), "output" (data: {"bytes": bytes}, only to
-    tails of that port).
+    LineSettings as a dict, either as the data itself or under "settings").
+    Device output does not travel as events: see ``ControlTarget.add_tail``.
     """
 
     kind: str
@@ -74,6 +74,12 @@ class ControlTarget(Protocol):
         ...
 
     def history(self, name: str) -> bytes: ...
+
+    def add_tail(self, name: str, callback: Callable[[bytes], None]) -> Callable[[], None]:
+        """Call ``callback`` with each chunk the device sends on port ``name``
+        (synchronously, on the event loop: it must not block); returns the
+        function that removes it. Raises KeyError for an unknown port."""
+        ...
 
     async def attach(self, name: str, peer: str, on_output: Callable[[bytes], None],
                      on_close: Callable[[str], None]) -> AttachedSession:

@@ -67,6 +67,7 @@ class FakeTarget:
         self.calls: list[tuple[str, ...]] = []
         self.called = asyncio.Event()
         self.subscribers: list[Callable[[BridgeEvent], None]] = []
+        self.tails: dict[str, list[Callable[[bytes], None]]] = {}
         self.attached: list[FakeAttached] = []
         self.histories: dict[str, bytes] = {"rtr1": b"Router>", "sw1": b""}
         self.attach_access = "writer"
@@ -150,6 +151,12 @@ class FakeTarget:
         self._record("attach", name, peer)
         return session
 
+    def add_tail(self, name: str, callback: Callable[[bytes], None]) -> Callable[[], None]:
+        """Add a tail of one port."""
+        self._port(name)
+        self.tails.setdefault(name, []).append(callback)
+        return lambda: self.tails[name].remove(callback)
+
     def subscribe(self, callback: Callable[[BridgeEvent], None]) -> Callable[[], None]:
         """Add a subscriber."""
         self.subscribers.append(callback)
@@ -163,7 +170,8 @@ class FakeTarget:
     def output(self, name: str, data: bytes) -> None:
         """Device output on a port: history, tails and attached sessions."""
         self.histories[name] = self.histories.get(name, b"") + data
-        self.emit(BridgeEvent("output", name, {"bytes": data}))
+        for tail in list(self.tails.get(name, [])):
+            tail(data)
         for session in self.attached:
             if session.port == name and not session.closed:
                 session.on_output(data)

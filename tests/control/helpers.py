@@ -54,6 +54,13 @@ async def running_server(target: FakeTarget | None = None, token: str | None = N
             await server.close()
 
 
+async def eventually(condition: Callable[[], bool], timeout: float = TIMEOUT) -> None:
+    """Wait until ``condition()`` holds, checking each time the loop has run; fail after ``timeout``."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.005)
+
+
 class LineClient:
     """A raw protocol client: JSON lines in, JSON lines out, no checking."""
 

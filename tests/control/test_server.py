@@ -15,7 +15,7 @@ from bridge.control.target import BridgeEvent
 from bridge.errors import RuntimeFailure, UserError
 from bridge.port.status import DISABLED, WAITING
 from tests.control.fake_target import FakeTarget
-from tests.control.helpers import LineClient, async_test, running_server, short_tmpdir
+from tests.control.helpers import LineClient, async_test, eventually, running_server, short_tmpdir
 
 
 def b64(data: bytes) -> str:
@@ -152,10 +152,7 @@ async def test_counters_arrive_only_while_subscribed() -> None:
         assert event["ports"]["rtr1"] == {"rx_bytes": 40, "tx_bytes": 3, "clients": 1,
                                           "last_activity": 1001.0}
         await client.close()
-        for _ in range(200):
-            if not server.connections:
-                break
-            await asyncio.sleep(0.01)
+        await eventually(lambda: not server.connections)
         assert server._counters_task is None  # noqa: SLF001 - the timer must not run for nobody
 
 
@@ -171,7 +168,7 @@ async def test_tail_sends_history_then_live_output_of_that_port_only() -> None:
         event = await client.recv()
         assert event == {"v": 1, "event": "output", "port": "rtr1", "data": b64(b"\x1b[2Jshow ver\r\n")}
         await client.call("untail", port="rtr1")
-        assert target.subscribers == []
+        assert target.tails == {"rtr1": []}
         await client.close()
 
 
@@ -210,17 +207,16 @@ async def test_bridge_closing_an_attached_session_sends_detached() -> None:
 
 
 @async_test
-async def test_disconnect_closes_attached_sessions() -> None:
-    """A client that goes away leaves no attached session behind."""
+async def test_disconnect_closes_attached_sessions_and_tails() -> None:
+    """A client that goes away leaves no attached session, tail or subscription behind."""
     async with running_server() as (server, target):
         client = await LineClient.open(server)
         await client.call("attach", port="sw1")
+        await client.call("tail", port="sw1")
+        await client.call("subscribe")
         await client.close()
-        for _ in range(200):
-            if target.attached[0].closed:
-                break
-            await asyncio.sleep(0.01)
-        assert target.attached[0].closed
+        await eventually(lambda: target.attached[0].closed and not server.connections)
+        assert target.tails == {"sw1": []} and target.subscribers == []
 
 
 @pytest.mark.parametrize(("line", "error"), [
