@@ -238,3 +238,30 @@ def _overlap(one: str, other: str) -> bool:
 
 def _show(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def config_profiles_dir(path: str | Path) -> str | None:
+    """The ``profiles_dir`` a config file names (resolved from its folder), or None.
+
+    Only ``[bridge]`` is read, so a config with other problems still names
+    its profiles.
+
+    Raises:
+        ConfigError: when the file cannot be read or parsed, or the key is bad.
+    """
+    file = str(path)
+    text = read_text(file)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([syntax_problem(file, exc)]) from None
+    bridge = data.get("bridge")
+    value = bridge.get("profiles_dir") if isinstance(bridge, dict) else None
+    if value is None:
+        return None
+    try:
+        checked = keys.BRIDGE_KEYS["profiles_dir"].check(value)
+    except ValueError as exc:
+        line = locate(text).key(_BRIDGE, "profiles_dir")
+        raise ConfigError([Problem(file, line, None, "profiles_dir", str(exc))]) from None
+    return str(Path(path).parent / Path(checked).expanduser())
