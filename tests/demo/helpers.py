@@ -57,8 +57,8 @@ def booted(time_scale: float = 1.0) -> tuple[BoardConsole, float]:
 def logged_in(time_scale: float = 1.0) -> tuple[BoardConsole, float]:
     """A console at the root shell prompt; the time it got there."""
     console, now = booted(time_scale)
-    console.receive_data(b"root\r", now)
-    console.receive_data(b"bridge\r", now)
+    console.receive_data(b"root\r\n", now)
+    console.receive_data(b"bridge\r\n", now)
     return console, now
 
 
