@@ -21,6 +21,7 @@ nothing more. This module decides what it means for the port:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -251,6 +252,48 @@ class LineControl:
 
     def _resume(self, session: ClientSession, event: Event) -> None:
         session.set_suspended(False)
+
+
+class ModemPoller:
+    """NOTIFY-MODEMSTATE: polls the modem lines only while an RFC 2217 client
+    watches them (a non-zero mask), at most every ``modem_poll_ms``; a port
+    nobody watches, or a device without modem lines, costs nothing."""
+
+    def __init__(self, worker: PortWorker) -> None:
+        self.worker = worker
+        self._task: asyncio.Task[None] | None = None
+
+    def update(self) -> None:
+        """Poll modem lines only while an RFC 2217 client watches them."""
+        watching = any(s.comport is not None and s.comport.modemstate_mask for s in self.worker.sessions)
+        device = self.worker.device
+        if watching and device is not None and device.has_modem_lines:
+            if self._task is None or self._task.done():
+                self._task = asyncio.get_running_loop().create_task(self._poll())
+        else:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _poll(self) -> None:
+        interval = max(self.worker.config.modem_poll_ms, 20) / 1000
+        previous: int | None = None
+        while self.worker.device is not None:
+            lines = await self.worker.device.read_modem_lines()
+            if lines is None:
+                return
+            value = modemstate_byte(lines.cts, lines.dsr, lines.ri, lines.cd, previous)
+            if previous is None or value & 0x0F:
+                for session in self.worker.sessions:
+                    comport = session.comport
+                    if comport is not None and session.conn is not None and comport.modemstate_mask:
+                        session.conn.notify_modemstate(value & comport.modemstate_mask)
+                        session._flush_conn()
+            previous = value & 0xF0
+            await asyncio.sleep(interval)
 
 
 _DISPATCH: dict[type, Callable[[LineControl, ClientSession, Event], None]] = {

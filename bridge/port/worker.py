@@ -37,7 +37,8 @@ from bridge.control.target import BridgeEvent
 from bridge.device.backend import Device, DeviceBusy, DeviceError, DeviceMissing, OpenOptions
 from bridge.device.settings import LineSettings
 from bridge.port.history import History
-from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, modemstate_byte
+from bridge.port.admission import Admission
+from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, ModemPoller
 from bridge.port.session import WATCHER, WRITER, ClientSession
 from bridge.port.status import DISABLED, STARTING, STOPPED, UP, WAITING, PortStatus
 from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, OptionRefused, Side
@@ -101,10 +102,10 @@ class PortWorker:
         self._wake = asyncio.Event()
         self._blocked_writers: set[int] = set()
         self._clients_paused = False
-        self._modem_task: asyncio.Task[None] | None = None
+        self.modem = ModemPoller(self)
         self._tails: list[Callable[[bytes], None]] = []
         self._backlogs: dict[int, bytes] = {}   # history kept at connect, until the welcome
-        self._attempts: dict[str, list[float]] = {}  # connection attempts per source, last minute
+        self.admission = Admission(self)
         self._stopping = False
 
     # ============================================================ lifecycle
@@ -238,7 +239,7 @@ class PortWorker:
 
     async def _close_device(self) -> None:
         device, self.device = self.device, None
-        self._stop_modem_polling()
+        self.modem.stop()
         if device is not None:
             try:
                 await device.close(self.config.dtr_on_close, self.config.rts_on_close)
@@ -323,13 +324,13 @@ class PortWorker:
     def session_opened(self, session: ClientSession) -> None:
         """A client connected: apply limits and the access policy, greet it."""
         cfg = self.config
-        if not self._rate_ok(session):
+        if not self.admission.rate_ok(session):
             return
         if len(self.sessions) >= cfg.max_connections:
             log.info("port %s: refused %s: %d clients already", self.name, session.peer, len(self.sessions))
             session.close(f"port {self.name} is full ({cfg.max_connections} clients)")
             return
-        if not self._grant_access(session):
+        if not self.admission.grant_access(session):
             return
         self.sessions.append(session)
         log.info("port %s: client %s connected (session %d, %s)", self.name, session.peer,
@@ -340,65 +341,8 @@ class PortWorker:
         if self._clients_paused and session.transport is not None:
             session.transport.pause_reading()
         if cfg.idle_timeout > 0:
-            self._arm_idle(session, cfg.idle_timeout)
+            self.admission.arm_idle(session, cfg.idle_timeout)
         self._greet(session)
-
-    def _rate_ok(self, session: ClientSession) -> bool:
-        """At most ``connect_rate`` connection attempts per source address per minute."""
-        limit = self.config.connect_rate
-        if limit <= 0 or session.transport is None:
-            return True
-        peer = session.transport.get_extra_info("peername")
-        if not isinstance(peer, tuple):
-            return True
-        host = peer[0]
-        now = time.monotonic()
-        recent = [t for t in self._attempts.get(host, []) if now - t < 60.0]
-        recent.append(now)
-        self._attempts[host] = recent
-        if len(self._attempts) > 4096:  # bound the table: forget sources quiet for a minute
-            self._attempts = {h: ts for h, ts in self._attempts.items() if now - ts[-1] < 60.0}
-        if len(recent) > limit:
-            log.warning("port %s: refused %s: more than %d connections a minute", self.name, session.peer, limit)
-            session.close(f"too many connections from {host}; try again in a minute")
-            return False
-        return True
-
-    def _arm_idle(self, session: ClientSession, delay: float) -> None:
-        loop = asyncio.get_running_loop()
-        loop.call_later(delay, self._check_idle, session)
-
-    def _check_idle(self, session: ClientSession) -> None:
-        if session.closed or session not in self.sessions:
-            return
-        timeout = self.config.idle_timeout
-        idle = time.monotonic() - session.last_input
-        if idle >= timeout:
-            log.info("port %s: session %d (%s) idle for %.0f s, disconnecting",
-                     self.name, session.id, session.peer, idle)
-            session.close(f"idle for {timeout:.0f} s; disconnected")
-        else:
-            self._arm_idle(session, timeout - idle)
-
-    def _grant_access(self, session: ClientSession) -> bool:
-        cfg = self.config
-        writers = [s for s in self.sessions if s.access == WRITER]
-        if session.readonly:
-            session.access = WATCHER
-        elif cfg.access == "shared":
-            session.access = WRITER
-        elif cfg.access == "first":
-            session.access = WATCHER if writers else WRITER
-        else:  # exclusive
-            others = [s for s in self.sessions if not s.readonly]
-            if others and not cfg.takeover:
-                holder = others[0]
-                session.close(f"port {self.name} is in use by {holder.peer}")
-                return False
-            for other in others:
-                other.close(f"taken over by {session.peer}")
-            session.access = WRITER
-        return True
 
     def _greet(self, session: ClientSession) -> None:
         backlog = self.history.snapshot()
@@ -447,7 +391,7 @@ class PortWorker:
         log.info("port %s: client %s disconnected (session %d)", self.name, session.peer, session.id)
         self.emit("session-close", id=session.id, peer=session.peer, access=session.access)
         if session.access == WRITER and self.config.access == "first":
-            self._promote_watcher()
+            self.admission.promote_watcher()
         comport = session.comport
         if comport is not None:
             if comport.holds_break and self.break_on:
@@ -457,14 +401,6 @@ class PortWorker:
             self.update_modem_polling()
         if not self.config.hold_open and not self.sessions:
             self._lost.set()
-
-    def _promote_watcher(self) -> None:
-        for other in self.sessions:
-            if other.access == WATCHER and not other.readonly:
-                other.access = WRITER
-                other.message("you now have write access")
-                log.info("port %s: session %d (%s) is now the writer", self.name, other.id, other.peer)
-                return
 
     async def _restore_settings(self) -> None:
         if self.settings != self.config.settings:
@@ -643,35 +579,7 @@ class PortWorker:
     # ======================================================== modem polling
     def update_modem_polling(self) -> None:
         """Poll modem lines only while an RFC 2217 client watches them."""
-        watching = any(s.comport is not None and s.comport.modemstate_mask for s in self.sessions)
-        device = self.device
-        if watching and device is not None and device.has_modem_lines:
-            if self._modem_task is None or self._modem_task.done():
-                self._modem_task = asyncio.get_running_loop().create_task(self._poll_modem())
-        else:
-            self._stop_modem_polling()
-
-    def _stop_modem_polling(self) -> None:
-        if self._modem_task is not None:
-            self._modem_task.cancel()
-            self._modem_task = None
-
-    async def _poll_modem(self) -> None:
-        interval = max(self.config.modem_poll_ms, 20) / 1000
-        previous: int | None = None
-        while self.device is not None:
-            lines = await self.device.read_modem_lines()
-            if lines is None:
-                return
-            value = modemstate_byte(lines.cts, lines.dsr, lines.ri, lines.cd, previous)
-            if previous is None or value & 0x0F:
-                for session in self.sessions:
-                    comport = session.comport
-                    if comport is not None and session.conn is not None and comport.modemstate_mask:
-                        session.conn.notify_modemstate(value & comport.modemstate_mask)
-                        session._flush_conn()
-            previous = value & 0xF0
-            await asyncio.sleep(interval)
+        self.modem.update()
 
     # ================================================================ status
     def _tell_all(self, text: str) -> None:

@@ -1,0 +1,96 @@
+"""Who may connect and who may write: limits, access policy, idle timeout.
+
+Policy (docs/sessions.md): ``access = "shared"`` makes every client a writer;
+``"first"`` makes the first client the writer and later ones watchers until
+it leaves, when the oldest watcher is promoted and told; ``"exclusive"``
+admits one client at a time, and with ``takeover = true`` a newcomer pushes
+the holder off (both are told). Clients of ``listen_readonly`` always watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from bridge.port.session import WATCHER, WRITER, ClientSession
+
+if TYPE_CHECKING:
+    from bridge.port.worker import PortWorker
+
+log = logging.getLogger("bridge.port")
+
+
+class Admission:
+    """The access rules of one port."""
+
+    def __init__(self, worker: PortWorker) -> None:
+        self.worker = worker
+        self._attempts: dict[str, list[float]] = {}  # connection attempts per source, last minute
+
+    def rate_ok(self, session: ClientSession) -> bool:
+        """At most ``connect_rate`` connection attempts per source address per minute."""
+        limit = self.worker.config.connect_rate
+        if limit <= 0 or session.transport is None:
+            return True
+        peer = session.transport.get_extra_info("peername")
+        if not isinstance(peer, tuple):
+            return True
+        host = peer[0]
+        now = time.monotonic()
+        recent = [t for t in self._attempts.get(host, []) if now - t < 60.0]
+        recent.append(now)
+        self._attempts[host] = recent
+        if len(self._attempts) > 4096:  # bound the table: forget sources quiet for a minute
+            self._attempts = {h: ts for h, ts in self._attempts.items() if now - ts[-1] < 60.0}
+        if len(recent) > limit:
+            log.warning("port %s: refused %s: more than %d connections a minute", self.worker.name, session.peer, limit)
+            session.close(f"too many connections from {host}; try again in a minute")
+            return False
+        return True
+
+    def arm_idle(self, session: ClientSession, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_later(delay, self._check_idle, session)
+
+    def _check_idle(self, session: ClientSession) -> None:
+        if session.closed or session not in self.worker.sessions:
+            return
+        timeout = self.worker.config.idle_timeout
+        idle = time.monotonic() - session.last_input
+        if idle >= timeout:
+            log.info("port %s: session %d (%s) idle for %.0f s, disconnecting",
+                     self.worker.name, session.id, session.peer, idle)
+            session.close(f"idle for {timeout:.0f} s; disconnected")
+        else:
+            self.arm_idle(session, timeout - idle)
+
+    def grant_access(self, session: ClientSession) -> bool:
+        cfg = self.worker.config
+        writers = [s for s in self.worker.sessions if s.access == WRITER]
+        if session.readonly:
+            session.access = WATCHER
+        elif cfg.access == "shared":
+            session.access = WRITER
+        elif cfg.access == "first":
+            session.access = WATCHER if writers else WRITER
+        else:  # exclusive
+            others = [s for s in self.worker.sessions if not s.readonly]
+            if others and not cfg.takeover:
+                holder = others[0]
+                session.close(f"port {self.worker.name} is in use by {holder.peer}")
+                return False
+            for other in others:
+                other.close(f"taken over by {session.peer}")
+            session.access = WRITER
+        return True
+
+    def promote_watcher(self) -> None:
+        for other in self.worker.sessions:
+            if other.access == WATCHER and not other.readonly:
+                other.access = WRITER
+                other.message("you now have write access")
+                log.info("port %s: session %d (%s) is now the writer", self.worker.name, other.id, other.peer)
+                return
+
