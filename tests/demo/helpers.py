@@ -125,6 +125,14 @@ class Terminal:
         del self._buffer[:count]
         return data
 
+    def pause(self) -> None:
+        """Stop reading the device, so what the board prints piles up in the pty."""
+        self._loop.remove_reader(self.fd)
+
+    def resume(self) -> None:
+        """Read the device again."""
+        self._loop.add_reader(self.fd, self._on_readable)
+
     def pending(self) -> bytes:
         """What was read and not consumed yet."""
         return bytes(self._buffer)
