@@ -175,7 +175,9 @@ class _Loader:
         table: Table = ("port", index)
         label = f"#{index + 1}"
         if not isinstance(raw, dict):
-            self.checker.add(table, label, None, "must be a table, written [[port]]")
+            line = self.where.key(("", None), "port")
+            self.checker.problems.append(
+                Problem(self.file, line, label, None, "must be a table, written [[port]]"))
             return label, None
         name = raw.get("name")
         if isinstance(name, str) and NAME_RE.fullmatch(name):
