@@ -1,0 +1,196 @@
+"""A tty device read and written on its file descriptor, on the event loop.
+
+pyserial opens and configures the port; data never goes through pyserial:
+
+* reading: one ``loop.add_reader`` for the device's life (removed only to
+  pause), each readiness one ``os.read(fd, 65536)``; a pty gives at most
+  4095 bytes a read, a UART driver what it has. PARMRK marks are decoded on
+  the fast path (:mod:`bridge.device.parmrk`); a read without 0xFF is handed
+  on as it is.
+* writing: ``os.write`` at once; only what the kernel does not take is
+  buffered, and ``loop.add_writer`` is registered until the buffer is empty.
+* loss: a read error (EIO, ENXIO...), end of file, or a write error reports
+  ``device_lost`` once and takes the fd off the loop; nothing is raised into
+  the loop.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import serial
+
+from bridge.device import termio
+from bridge.device.backend import DeviceListener, DeviceMissing
+from bridge.device.lock import UucpLock
+from bridge.device.parmrk import BreakMark, MarkDecoder
+from bridge.device.pyserial_device import PyserialDevice
+from bridge.device.settings import LineSettings
+
+READ_SIZE = 65536
+
+
+class FdDevice(PyserialDevice):
+    """A tty opened by pyserial, with data moved on its fd by the event loop."""
+
+    def __init__(self, spec: str, path: str, port: serial.Serial,
+                 settings: LineSettings, lock: UucpLock | None, has_modem_lines: bool) -> None:
+        """Wrap an open, configured pyserial tty (PARMRK already set)."""
+        super().__init__(spec, path, port, settings, lock)
+        self.has_modem_lines = has_modem_lines
+        self._fd: int = port.fd
+        self._decoder = MarkDecoder()
+        self._buffer = bytearray()
+        self._reading = False
+        self._paused = False
+        self._writing = False
+        self._above_low = False
+
+    # -- reading ------------------------------------------------------------
+
+    def start(self, listener: DeviceListener) -> None:
+        """Begin delivering reads to ``listener`` (call on the device's loop)."""
+        if self._attach(listener):
+            self._set_reading(not self._paused)
+
+    def pause_reading(self) -> None:
+        """Stop reading until ``resume_reading``."""
+        self._paused = True
+        self._set_reading(False)
+
+    def resume_reading(self) -> None:
+        """Read again."""
+        self._paused = False
+        self._set_reading(self._listener is not None)
+
+    def _set_reading(self, on: bool) -> None:
+        """Add or remove the fd reader, only when the state changes."""
+        on = on and not (self._closed or self._lost)
+        if on == self._reading:
+            return
+        self._reading = on
+        if on:
+            self._loop.add_reader(self._fd, self._on_readable)
+        else:
+            self._loop.remove_reader(self._fd)
+
+    def _on_readable(self) -> None:
+        """One read; decoded items go to the listener."""
+        try:
+            data = os.read(self._fd, READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._lose(DeviceMissing(f"{self.path}: read failed: {exc.strerror or exc}"))
+            return
+        if not data:
+            self._lose(DeviceMissing(f"{self.path}: the device went away (end of file)"))
+            return
+        listener = self._listener
+        assert listener is not None
+        for item in self._decoder.feed(data):
+            if isinstance(item, bytes):
+                listener.device_data(item)
+            elif isinstance(item, BreakMark):
+                listener.device_break()
+            else:
+                # The kernel marks parity and framing errors alike: with parity
+                # on, a parity error is the likely one.
+                listener.device_line_error("parity" if self.settings.parity != "none" else "framing")
+
+    # -- writing ------------------------------------------------------------
+
+    @property
+    def write_buffer_size(self) -> int:
+        """Bytes accepted by ``write`` and not yet handed to the kernel."""
+        return len(self._buffer)
+
+    def write(self, data: bytes) -> None:
+        """Write what the kernel takes now; buffer the rest and wait for writability."""
+        if self._closed or self._lost or not data:
+            return
+        if not self._buffer:
+            try:
+                sent = os.write(self._fd, data)
+            except (BlockingIOError, InterruptedError):
+                sent = 0
+            except OSError as exc:
+                self._write_failed(exc)
+                return
+            if sent == len(data):
+                return
+            data = data[sent:]
+            self._writing = True
+            self._loop.add_writer(self._fd, self._on_writable)
+        self._buffer += data
+        if len(self._buffer) > self._low_water:
+            self._above_low = True
+
+    @property
+    def _low_water(self) -> int:
+        """The buffer size at which ``device_write_drained`` is reported."""
+        return self.write_high_water // 4
+
+    def _on_writable(self) -> None:
+        """Flush what the kernel takes; report draining below the low-water mark."""
+        try:
+            sent = os.write(self._fd, self._buffer)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            self._write_failed(exc)
+            return
+        del self._buffer[:sent]
+        if not self._buffer:
+            self._stop_writing()
+        if self._above_low and len(self._buffer) <= self._low_water:
+            self._above_low = False
+            if self._listener is not None:
+                self._listener.device_write_drained()
+
+    def _write_failed(self, exc: OSError) -> None:
+        """A write error: the device is lost."""
+        self._lose(DeviceMissing(f"{self.path}: write failed: {exc.strerror or exc}"))
+
+    def _stop_writing(self) -> None:
+        """Remove the fd writer if registered."""
+        if self._writing:
+            self._writing = False
+            self._loop.remove_writer(self._fd)
+
+    # -- hooks ----------------------------------------------------------------
+
+    def _stop_io(self) -> None:
+        """Take the fd off the loop; a last, non-blocking flush of the buffer on close."""
+        self._set_reading(False)
+        self._stop_writing()
+        if self._closed and not self._lost and self._buffer:
+            try:
+                os.write(self._fd, self._buffer)
+            except OSError:
+                pass
+        self._buffer.clear()
+
+    def _read_back(self) -> LineSettings:
+        """Re-arm PARMRK (pyserial clears it) and read the settings from the kernel."""
+        termio.enable_parmrk(self._fd)
+        return termio.read_line_settings(self._fd)
+
+    def _kernel_view(self) -> Callable[[], LineSettings]:
+        """Reads the settings in force from the kernel."""
+        fd = self._fd
+        return lambda: termio.read_line_settings(fd)
+
+    def _discard_output(self) -> None:
+        """Drop our unwritten buffer (and say it drained, if someone waits for that)."""
+        self._stop_writing()
+        self._buffer.clear()
+        if self._above_low:
+            self._above_low = False
+            if self._listener is not None:
+                self._listener.device_write_drained()
+
+    def _discard_input(self) -> None:
+        """Forget a partially received mark."""
+        self._decoder = MarkDecoder()

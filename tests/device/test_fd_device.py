@@ -1,0 +1,270 @@
+"""A tty device on a real pty: settings, data both ways, 0xFF under PARMRK, loss."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import select
+import socket
+import termios
+
+import pytest
+
+from bridge.device import termio
+from bridge.device.backend import Device, DeviceError, DeviceMissing, OpenOptions, open_device
+from bridge.device.settings import LineSettings
+from tests.device.conftest import Pty
+from tests.device.helpers import WAIT, Listener, read_master
+
+NO_LOCK = OpenOptions(lock_files=False)
+
+
+async def _open(pair: Pty, settings: LineSettings | None = None,
+                options: OpenOptions = NO_LOCK) -> tuple[Device, Listener]:
+    """Open the pty's slave as a Device and start it with a recording listener."""
+    device = await open_device(pair.path, settings or LineSettings(baud=115200), options)
+    listener = Listener()
+    device.start(listener)
+    return device, listener
+
+
+def test_open_applies_baud_raw_mode_and_parmrk_seen_from_the_master(pty_pair: Pty) -> None:
+    """The master's termios shows the baud rate, PARMRK and INPCK on, IGNBRK/BRKINT/ISTRIP off, HUPCL on."""
+    async def main() -> None:
+        device, _ = await _open(pty_pair)
+        iflag, _, cflag, lflag, _, ospeed, _ = termios.tcgetattr(pty_pair.master)
+        assert ospeed == termios.B115200
+        assert iflag & termios.PARMRK and iflag & termios.INPCK
+        assert not iflag & (termios.IGNBRK | termios.BRKINT | termios.IGNPAR | termios.ISTRIP)
+        assert not lflag & (termios.ICANON | termios.ECHO)
+        assert cflag & termios.HUPCL
+        assert device.settings == LineSettings(baud=115200)
+        assert device.path == pty_pair.path and device.spec == pty_pair.path
+        await device.close()
+    asyncio.run(main())
+
+
+def test_hupcl_option_off_clears_hupcl(pty_pair: Pty) -> None:
+    """With hupcl=False the tty's HUPCL flag is cleared."""
+    async def main() -> None:
+        device, _ = await _open(pty_pair, options=OpenOptions(lock_files=False, hupcl=False))
+        assert not termios.tcgetattr(pty_pair.master)[2] & termios.HUPCL
+        await device.close()
+    asyncio.run(main())
+
+
+def test_data_from_the_device_arrives_byte_exact_with_single_ff(pty_pair: Pty) -> None:
+    """Every byte value, 0xFF included (doubled by the pty under PARMRK), arrives once and in order."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair)
+        payload = bytes(range(256)) * 8 + b"\xff\xff\xff"
+        os.write(pty_pair.master, payload)
+        await listener.wait_for(lambda: len(listener.data) >= len(payload))
+        assert bytes(listener.data) == payload
+        assert {name for name, _ in listener.events} == {"data"}
+        await device.close()
+    asyncio.run(main())
+
+
+def test_a_single_ff_from_the_device_is_delivered_as_one_ff(pty_pair: Pty) -> None:
+    """A lone 0xFF written on the master reaches the listener as exactly one 0xFF."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair)
+        os.write(pty_pair.master, b"\xff")
+        await listener.wait_for(lambda: len(listener.data) >= 1)
+        os.write(pty_pair.master, b"!")
+        await listener.wait_for(lambda: listener.data.endswith(b"!"))
+        assert bytes(listener.data) == b"\xff!"
+        await device.close()
+    asyncio.run(main())
+
+
+def test_writes_reach_the_device_byte_exact_even_past_the_kernel_buffer(pty_pair: Pty) -> None:
+    """A 1 MiB write is buffered past what the pty takes, flushed in order, and reports draining."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair)
+        payload = os.urandom(1 << 20)
+        device.write(payload)
+        assert 0 < device.write_buffer_size <= len(payload)
+        got = await read_master(pty_pair.master, len(payload))
+        assert got == payload
+        await listener.wait_for(lambda: ("drained", None) in listener.events)
+        assert device.write_buffer_size == 0
+        await device.close()
+    asyncio.run(main())
+
+
+def test_small_write_goes_out_at_once_without_buffering(pty_pair: Pty) -> None:
+    """A write the kernel takes whole leaves nothing buffered."""
+    async def main() -> None:
+        device, _ = await _open(pty_pair)
+        device.write(b"show version\r")
+        assert device.write_buffer_size == 0
+        assert await read_master(pty_pair.master, 13) == b"show version\r"
+        await device.close()
+    asyncio.run(main())
+
+
+def test_paused_device_delivers_nothing_until_resumed(pty_pair: Pty) -> None:
+    """Data readable while reading is paused is not delivered; it arrives after resume_reading."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair, options=OpenOptions(lock_files=False, exclusive=False))
+        device.pause_reading()
+        os.write(pty_pair.master, b"held")
+        probe = os.open(pty_pair.path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        try:
+            assert select.select([probe], [], [], WAIT)[0], "the pty never became readable"
+        finally:
+            os.close(probe)
+        await _loop_round_trip()
+        assert listener.data == b""
+        device.resume_reading()
+        await listener.wait_for(lambda: listener.data == b"held")
+        await device.close()
+    asyncio.run(main())
+
+
+async def _loop_round_trip() -> None:
+    """Wait until the event loop has polled its file descriptors at least once more."""
+    loop = asyncio.get_running_loop()
+    left, right = socket.socketpair()
+    ready = asyncio.Event()
+    loop.add_reader(right.fileno(), ready.set)
+    try:
+        left.send(b"x")
+        async with asyncio.timeout(WAIT):
+            await ready.wait()
+    finally:
+        loop.remove_reader(right.fileno())
+        left.close()
+        right.close()
+
+
+def test_settings_change_is_visible_on_the_master(pty_pair: Pty) -> None:
+    """Baud, stop bits and RTS/CTS flow applied to the device show in the master's termios."""
+    async def main() -> None:
+        device, _ = await _open(pty_pair)
+        wanted = LineSettings(baud=9600, stopbits=2, flow="rtscts")
+        assert await device.apply_settings(wanted) == wanted
+        _, _, cflag, _, _, ospeed, _ = termios.tcgetattr(pty_pair.master)
+        assert ospeed == termios.B9600
+        assert cflag & termios.CSTOPB and cflag & termios.CRTSCTS
+        assert device.settings == wanted
+        assert termios.tcgetattr(pty_pair.master)[0] & termios.PARMRK
+        await device.close()
+    asyncio.run(main())
+
+
+def test_non_standard_baud_rate_is_applied_and_read_back(pty_pair: Pty) -> None:
+    """A rate with no B-constant (250000) is set through BOTHER and read back exactly."""
+    async def main() -> None:
+        device, _ = await _open(pty_pair)
+        actual = await device.apply_settings(LineSettings(baud=250000))
+        assert actual.baud == 250000
+        assert termio.read_line_settings(pty_pair.master).baud == 250000
+        await device.close()
+    asyncio.run(main())
+
+
+def test_pty_refusing_data_size_and_parity_keeps_them_and_applies_the_rest(pty_pair: Pty) -> None:
+    """7 data bits and even parity are refused (EINVAL) without error; the baud change still applies."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair)
+        actual = await device.apply_settings(LineSettings(baud=57600, bytesize=7, parity="even"))
+        assert actual == LineSettings(baud=57600, bytesize=8, parity="none")
+        assert termios.tcgetattr(pty_pair.master)[5] == termios.B57600
+        os.write(pty_pair.master, b"still alive")
+        await listener.wait_for(lambda: listener.data == b"still alive")
+        await device.close()
+    asyncio.run(main())
+
+
+def test_open_with_refused_settings_opens_with_what_the_pty_takes(pty_pair: Pty) -> None:
+    """Opening at 7E1 on a pty gives a working device reporting 8N1."""
+    async def main() -> None:
+        device, _ = await _open(pty_pair, LineSettings(baud=19200, bytesize=7, parity="even"))
+        assert device.settings == LineSettings(baud=19200)
+        await device.close()
+    asyncio.run(main())
+
+
+def test_pty_has_no_modem_lines_and_line_requests_are_harmless(pty_pair: Pty) -> None:
+    """DTR/RTS requests and modem-line reads on a pty do nothing and raise nothing."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair)
+        assert device.has_modem_lines is False
+        await device.set_dtr(False)
+        await device.set_rts(True)
+        assert await device.read_modem_lines() is None
+        await device.set_break(True)
+        await device.set_break(False)
+        await device.send_break(0.01)
+        await device.purge(receive=True, transmit=True)
+        os.write(pty_pair.master, b"ok")
+        await listener.wait_for(lambda: listener.data == b"ok")
+        await device.close()
+    asyncio.run(main())
+
+
+def test_master_closing_reports_loss_once_and_stops_reading(pty_pair: Pty) -> None:
+    """Closing the pty master gives exactly one device_lost and a device that ignores writes."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair)
+        os.close(pty_pair.master)
+        pty_pair.master = -1
+        await listener.wait_for(lambda: bool(listener.lost))
+        assert isinstance(listener.lost[0], DeviceMissing)
+        device.write(b"into the void")
+        await asyncio.sleep(0)
+        assert len(listener.lost) == 1
+        await device.close()
+        await device.close()
+        assert [name for name, _ in listener.events] == ["lost"]
+    asyncio.run(main())
+
+
+def test_write_error_reports_loss(pty_pair: Pty) -> None:
+    """A write after the master vanished reports device_lost instead of raising."""
+    async def main() -> None:
+        device = await open_device(pty_pair.path, LineSettings(), NO_LOCK)
+        listener = Listener()
+        os.close(pty_pair.master)
+        pty_pair.master = -1
+        device.write(b"x")
+        device.start(listener)
+        await listener.wait_for(lambda: bool(listener.lost))
+        assert len(listener.lost) == 1
+        await device.close()
+    asyncio.run(main())
+
+
+def test_control_calls_after_close_raise_device_error(pty_pair: Pty) -> None:
+    """Settings on a closed device raise DeviceError, not an OS error."""
+    async def main() -> None:
+        device, _ = await _open(pty_pair)
+        await device.close()
+        with pytest.raises(DeviceError):
+            await device.apply_settings(LineSettings(baud=9600))
+    asyncio.run(main())
+
+
+def test_missing_path_raises_device_missing(tmp_path: object) -> None:
+    """Opening a path that does not exist raises DeviceMissing naming it."""
+    with pytest.raises(DeviceMissing, match="no such device /nonexistent/ttyUSB9"):
+        asyncio.run(open_device("/nonexistent/ttyUSB9", LineSettings(), NO_LOCK))
+
+
+def test_regular_file_is_not_a_serial_device(tmp_path: os.PathLike[str]) -> None:
+    """Opening a plain file raises a one-line DeviceError saying it is not a serial device."""
+    path = os.path.join(tmp_path, "notatty")
+    with open(path, "w") as handle:
+        handle.write("x")
+    with pytest.raises(DeviceError, match="is not a serial device"):
+        asyncio.run(open_device(path, LineSettings(), NO_LOCK))
+
+
+def test_bad_line_option_is_one_line_error(pty_pair: Pty) -> None:
+    """An unknown dtr_on_open value is refused with a DeviceError."""
+    options = OpenOptions(lock_files=False, dtr_on_open="sometimes")
+    with pytest.raises(DeviceError, match="bad dtr_on_open 'sometimes'"):
+        asyncio.run(open_device(pty_pair.path, LineSettings(), options))
