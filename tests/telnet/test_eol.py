@@ -1,0 +1,119 @@
+"""NVT end of line (RFC 854) in each direction, and its absence under BINARY (RFC 856)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.telnet import (
+    ConnectionClosed,
+    DataReceived,
+    Opt,
+    OptionPolicy,
+    Side,
+    TelnetConnection,
+)
+from tests.telnet.helpers import NOTHING, TelnetPair
+
+BINARY = OptionPolicy(us=frozenset({Opt.BINARY}), him=frozenset({Opt.BINARY}))
+
+RECEIVE_CASES = [
+    ("CR LF stays CR LF", b"ls\r\n", b"ls\r\n", 0),
+    ("CR NUL becomes a bare CR", b"a\r\x00b", b"a\rb", 0),
+    ("CR NUL NUL keeps the second NUL", b"\r\x00\x00", b"\r\x00", 0),
+    ("bare LF is kept", b"a\nb", b"a\nb", 0),
+    ("CR followed by a letter is kept and counted", b"a\rb", b"a\rb", 1),
+    ("CR CR LF: the first CR is counted", b"\r\r\n", b"\r\r\n", 1),
+    ("mixed line", b"x\r\ny\r\x00z\rw", b"x\r\ny\rz\rw", 1),
+]
+
+
+@pytest.mark.parametrize(("wire", "data", "bad"), [c[1:] for c in RECEIVE_CASES],
+                         ids=[c[0] for c in RECEIVE_CASES])
+def test_rfc854_receive_end_of_line(wire: bytes, data: bytes, bad: int) -> None:
+    """RFC 854 NVT: CR NUL is a bare CR, CR LF a newline, anything else after CR is counted."""
+    conn = TelnetConnection(policy=NOTHING)
+    assert conn.receive_data(wire) == [DataReceived(data=data)]
+    assert conn.anomalies.bad_eol == bad
+
+
+@pytest.mark.parametrize(("second", "data"), [(b"\x00x", b"\rx"), (b"\nx", b"\r\nx"), (b"y", b"\ry")])
+def test_rfc854_cr_at_the_end_of_a_read_waits_for_the_next_byte(second: bytes, data: bytes) -> None:
+    """RFC 854: a CR ending a read is held until the next byte says whether it is CR NUL or CR LF."""
+    conn = TelnetConnection(policy=NOTHING)
+    assert conn.receive_data(b"abc\r") == [DataReceived(data=b"abc")]
+    assert conn.receive_data(second) == [DataReceived(data=data)]
+
+
+def test_rfc854_held_cr_is_delivered_at_eof() -> None:
+    """RFC 854: a CR held at the end of the stream is delivered before the close."""
+    conn = TelnetConnection(policy=NOTHING)
+    assert conn.receive_data(b"\r") == []
+    assert conn.receive_data(b"") == [DataReceived(data=b"\r"), ConnectionClosed()]
+
+
+def test_rfc854_held_cr_waits_across_a_command() -> None:
+    """RFC 854: a CR before a command is decided by the data byte after the command."""
+    conn = TelnetConnection(policy=NOTHING)
+    events = conn.receive_data(b"a\r\xff\xf1\x00b")
+    assert [e for e in events if isinstance(e, DataReceived)] == [
+        DataReceived(data=b"a"), DataReceived(data=b"\rb")]
+
+
+SEND_CASES = [
+    ("bare CR becomes CR NUL", b"a\rb", b"a\r\x00b"),
+    ("CR LF is unchanged", b"a\r\nb", b"a\r\nb"),
+    ("bare LF is unchanged", b"a\nb", b"a\nb"),
+    ("CR at the end becomes CR NUL", b"a\r", b"a\r\x00"),
+    ("CR CR LF", b"\r\r\n", b"\r\x00\r\n"),
+    ("IAC doubled next to CR", b"\xff\r\xff", b"\xff\xff\r\x00\xff\xff"),
+]
+
+
+@pytest.mark.parametrize(("data", "wire"), [c[1:] for c in SEND_CASES], ids=[c[0] for c in SEND_CASES])
+def test_rfc854_send_end_of_line(data: bytes, wire: bytes) -> None:
+    """RFC 854 NVT: outside BINARY a bare CR goes out as CR NUL; IAC is doubled."""
+    conn = TelnetConnection(policy=NOTHING)
+    conn.send_data(data)
+    assert conn.data_to_send() == wire
+
+
+def test_rfc856_binary_receive_keeps_cr_nul() -> None:
+    """RFC 856: with the peer's BINARY in force, CR NUL is two data bytes."""
+    conn = TelnetConnection(policy=BINARY)
+    conn.receive_data(b"\xff\xfb\x00")
+    assert conn.peer_binary
+    assert conn.receive_data(b"a\r\x00b\r") == [DataReceived(data=b"a\r\x00b\r")]
+    assert conn.anomalies.bad_eol == 0
+
+
+def test_rfc856_binary_send_only_doubles_iac() -> None:
+    """RFC 856: with our BINARY in force, only IAC doubling is applied."""
+    conn = TelnetConnection(policy=BINARY)
+    conn.receive_data(b"\xff\xfd\x00")
+    assert conn.data_to_send() == b"\xff\xfb\x00"
+    assert conn.our_binary and not conn.peer_binary
+    conn.send_data(b"\r\xff\r\n")
+    assert conn.data_to_send() == b"\r\xff\xff\r\n"
+
+
+def test_rfc856_binary_is_per_direction() -> None:
+    """RFC 856: BINARY from the client does not make the server's output binary."""
+    pair = TelnetPair(server_policy=BINARY, client_policy=NOTHING)
+    pair.client.request_enable(Opt.BINARY, Side.US)
+    pair.pump()
+    assert pair.server.peer_binary and not pair.server.our_binary
+    pair.server.send_data(b"\r")
+    assert pair.server.data_to_send() == b"\r\x00"
+    assert pair.server.receive_data(b"\r\x00") == [DataReceived(data=b"\r\x00")]
+
+
+def test_rfc854_end_of_line_round_trips_between_two_engines() -> None:
+    """RFC 854: bytes sent by one engine arrive unchanged at the other, in NVT mode."""
+    pair = TelnetPair()
+    payload = b"a\rb\r\nc\nd\r\x00e\r"
+    pair.server.send_data(payload[:3])
+    pair.server.send_data(payload[3:])
+    wire = pair.server.data_to_send()
+    events = pair.client.receive_data(wire) + pair.client.receive_data(b"")
+    got = b"".join(e.data for e in events if isinstance(e, DataReceived))
+    assert got == payload
