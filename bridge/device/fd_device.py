@@ -182,6 +182,15 @@ class FdDevice(PyserialDevice):
         fd = self._fd
         return lambda: termio.read_line_settings(fd)
 
+    def _close_sync(self, dtr_on_close: str, rts_on_close: str, lost: bool) -> None:
+        """Clear TIOCEXCL (a pty keeps it while its master lives), then close."""
+        if not lost:
+            try:
+                termio.clear_exclusive(self._fd)
+            except OSError:
+                pass
+        super()._close_sync(dtr_on_close, rts_on_close, lost)
+
     def _discard_output(self) -> None:
         """Drop our unwritten buffer (and say it drained, if someone waits for that)."""
         self._stop_writing()

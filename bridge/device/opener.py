@@ -155,7 +155,7 @@ def _open_tty(path: str, settings: LineSettings, options: OpenOptions) -> serial
     return port
 
 
-def _open_path_sync(spec: str, path: str, settings: LineSettings,
+def open_path_blocking(spec: str, path: str, settings: LineSettings,
                     options: OpenOptions) -> tuple[serial.Serial, LineSettings, bool, UucpLock | None]:
     """Everything blocking about opening a tty path; releases the lock on failure."""
     if not os.path.exists(path):
@@ -198,7 +198,7 @@ async def open_spec(spec: str, settings: LineSettings, options: OpenOptions) -> 
         port, actual = await asyncio.to_thread(_open_url_sync, spec, settings)
         return UrlDevice(spec, port, actual)
     path = await asyncio.to_thread(resolve, spec)
-    opened = await _undo_on_cancel(lambda: _open_path_sync(spec, path, settings, options),
+    opened = await _undo_on_cancel(lambda: open_path_blocking(spec, path, settings, options),
                                    _close_opened)
     port, actual, has_lines, lock = opened
     return FdDevice(spec, path, port, actual, lock, has_lines)

@@ -63,6 +63,11 @@ def set_exclusive(fd: int) -> None:
     fcntl.ioctl(fd, termios.TIOCEXCL)
 
 
+def clear_exclusive(fd: int) -> None:
+    """Clear TIOCEXCL (it outlives our close while another fd holds the tty, a pty master)."""
+    fcntl.ioctl(fd, termios.TIOCNXCL)
+
+
 def is_exclusive(fd: int) -> bool:
     """Whether the tty behind ``fd`` has TIOCEXCL set."""
     raw = fcntl.ioctl(fd, TIOCGEXCL, b"\0" * 4)
