@@ -102,7 +102,7 @@ class _Loader:
         problems = self.other_problems + sorted(self.checker.problems, key=lambda p: p.line or 0)
         if problems:
             raise ConfigError(problems)
-        ports = tuple(PortConfig(**values, bind=bind) for _, values in merged)
+        ports = tuple(PortConfig(**values, bind=bind) for _, values in merged if values)
         return BridgeConfig(source=None, bind=bind, control=bridge_only["control"],
                             control_token=bridge_only["control_token"],
                             profiles_dir=profiles_dir, ports=ports)
@@ -171,7 +171,11 @@ class _Loader:
     # -- ports -----------------------------------------------------------------
 
     def _port(self, index: int, raw: Any, defaults: dict[str, Any]) -> tuple[str, dict[str, Any] | None]:
-        """Check and merge one [[port]]: (its label, its values or None when it has problems)."""
+        """Check and merge one [[port]]: its label, and its good values merged.
+
+        A port with problems still gives its good values, so that duplicate
+        listen addresses are found too; ``run`` raises before using them.
+        """
         table: Table = ("port", index)
         label = f"#{index + 1}"
         if not isinstance(raw, dict):
@@ -182,7 +186,6 @@ class _Loader:
         name = raw.get("name")
         if isinstance(name, str) and NAME_RE.fullmatch(name):
             label = name
-        before = len(self.checker.problems)
         own = self.checker.check(raw, keys.PORT_KEYS, table, label)
         for key in keys.REQUIRED_KEYS:
             if key not in raw and key not in defaults:
@@ -195,10 +198,7 @@ class _Loader:
                 self._unknown_profile(table, label, own["profile"])
         elif "profile" in defaults:
             profile = dict(self.profiles[defaults["profile"]].values)
-        values = {**keys.PORT_DEFAULTS, **defaults, **profile, **own}
-        if len(self.checker.problems) > before:
-            return label, None
-        return label, values
+        return label, {**keys.PORT_DEFAULTS, **defaults, **profile, **own}
 
     def _duplicate_names(self, merged: list[tuple[str, dict[str, Any] | None]]) -> None:
         seen: dict[str, int] = {}
@@ -214,23 +214,21 @@ class _Loader:
                 seen[label] = index
 
     def _duplicate_listens(self, merged: list[tuple[str, dict[str, Any] | None]], bind: str) -> None:
-        taken: list[tuple[str, int, str, str]] = []  # host, port, port label, key
+        taken: list[tuple[str, int, int, str]] = []  # host, TCP port, port index, key
         for index, (label, values) in enumerate(merged):
-            if values is None:
-                continue
             for key in _LISTEN_KEYS:
-                if values.get(key) is None:
+                if values is None or values.get(key) is None:
                     continue
                 host, number = split_listen(values[key])
                 host = bind if host is None else host
                 clash = next((t for t in taken if number and t[1] == number and _overlap(t[0], host)),
                              None)
                 if clash is not None:
-                    owner = ("this port's" if clash[2] == label
-                             else f"used by port '{clash[2]}' as")
+                    owner = ("this port's" if clash[2] == index
+                             else f"used by port '{merged[clash[2]][0]}' as")
                     self.checker.add(("port", index), label, key,
                                      f"address {_show(host, number)} is already {owner} '{clash[3]}'")
-                taken.append((host, number, label, key))
+                taken.append((host, number, index, key))
 
 
 def _overlap(one: str, other: str) -> bool:

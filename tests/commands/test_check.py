@@ -71,6 +71,8 @@ def test_bad_config_prints_every_problem_and_exits_2(tmp_path: Path) -> None:
         "bridge.toml:2: key 'bnd': unknown key in [bridge]; did you mean 'bind'?",
         "bridge.toml:8: port 'rtr1': key 'baud': must be a positive integer, got \"fast\"",
         "bridge.toml:11: port 'rtr1': key 'name': duplicate port name: another [[port]] on line 5 has it",
+        "bridge.toml:13: port 'rtr1': key 'listen': address 127.0.0.1:7001 is already used by port "
+        "'rtr1' as 'listen'",
         "bridge.toml:14: port 'rtr1': key 'profile': unknown profile 'nope'; see: serial-bridge profiles",
     ]
 

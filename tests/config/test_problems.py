@@ -113,6 +113,8 @@ profile = "cisco-consle"
         "bridge.toml:9: port 'rtr1': key 'flow': must be one of none | rtscts | xonxoff | dsrdtr, "
         'got "hardware"',
         "bridge.toml:12: port 'rtr1': key 'name': duplicate port name: another [[port]] on line 6 has it",
+        "bridge.toml:14: port 'rtr1': key 'listen': address 127.0.0.1:7001 is already used by port "
+        "'rtr1' as 'listen'",
         "bridge.toml:15: port 'rtr1': key 'profile': unknown profile 'cisco-consle'; "
         "did you mean 'cisco-console'?",
     ]
