@@ -115,6 +115,11 @@ class Parser:
         """True when a command or sub-negotiation was cut by the end of the input."""
         return self._state is not _State.DATA
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held for an unfinished sub-negotiation (never more than the limit + 1)."""
+        return len(self._sb)
+
     def feed(self, data: bytes) -> list[Token]:
         """Tokenize the next piece of the stream; never raises on any input."""
         out: list[Token] = []

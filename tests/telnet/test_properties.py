@@ -1,0 +1,152 @@
+"""Property tests (hypothesis): no input raises, escaping round-trips, splitting changes nothing,
+and two engines always agree and fall quiet."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bridge.telnet import (
+    DEFAULT_SERVER_POLICY,
+    DataReceived,
+    Event,
+    Opt,
+    OptionPolicy,
+    Side,
+    TelnetConnection,
+)
+from tests.telnet.helpers import TelnetPair, feed_in_pieces, merge_data
+
+BOUNDED = settings(max_examples=200, deadline=None)
+
+FULL = OptionPolicy(
+    us=frozenset({Opt.BINARY, Opt.ECHO, Opt.SGA, Opt.STATUS, Opt.COM_PORT}),
+    him=frozenset({Opt.BINARY, Opt.SGA, Opt.TTYPE, Opt.NAWS, Opt.COM_PORT, Opt.STATUS}),
+)
+
+# A transcript that touches every parser state, the EOL rules and the option handlers.
+RICH = (
+    b"\xff\xfb\x1f\xff\xfb\x18\xff\xfd\x05\xff\xfb\x2c\xff\xfd\x01\xff\xfb\x22"
+    b"login\r\n\xff\xff\xff\xfa\x1f\x00\xff\xff\x00\x18\xff\xf0"
+    b"a\r\x00b\rc\xff\xf1\r\xff\xf4\n"
+    b"\xff\xfa\x18\x00VT100\xff\xf0\xff\xfa\x05\x01\xff\xf0"
+    b"\xff\xfa\x2c\x01\x00\x01\xc2\x00\xff\xf0\xff\xfa\x2c\x07\xff\xf0"
+    b"\xff\x07\xff\xf0\xff\xfa\x1f" + b"x" * 40 + b"\xff\xf0"
+    b"\xff\xfa\x1f\x00\x50\xff\xf6\xff\xfd\x06tail\r"
+)
+
+
+def _run(chunks: list[bytes]) -> tuple[list[Event], bytes]:
+    conn = TelnetConnection(policy=FULL, subneg_limit=32)
+    events: list[Event] = []
+    wire = b""
+    for chunk in chunks:
+        events += conn.receive_data(chunk)
+        wire += conn.data_to_send()
+    events += conn.receive_data(b"")
+    return merge_data(events), wire
+
+
+def test_every_single_split_point_of_a_rich_transcript_gives_the_same_events() -> None:
+    """RFC 854: cutting the stream at any one point changes neither events nor replies."""
+    whole = _run([RICH])
+    assert len(whole[0]) > 15
+    for cut in range(1, len(RICH)):
+        assert _run([RICH[:cut], RICH[cut:]]) == whole, cut
+
+
+def test_byte_by_byte_feeding_of_a_rich_transcript_gives_the_same_events() -> None:
+    """RFC 854: one byte per read gives the same events and replies as one read."""
+    assert _run([RICH[i:i + 1] for i in range(len(RICH))]) == _run([RICH])
+
+
+@BOUNDED
+@given(cuts=st.lists(st.integers(min_value=1, max_value=len(RICH) - 1), max_size=12))
+def test_any_chunking_of_a_rich_transcript_gives_the_same_events(cuts: list[int]) -> None:
+    """Any set of cut points gives the same events and the same replies."""
+    points = [0, *sorted(set(cuts)), len(RICH)]
+    chunks = [RICH[a:b] for a, b in zip(points, points[1:], strict=False)]
+    assert _run(chunks) == _run([RICH])
+
+
+@BOUNDED
+@given(data=st.binary(max_size=600), cuts=st.lists(st.integers(min_value=1, max_value=599), max_size=8),
+       server=st.booleans(), limit=st.integers(min_value=1, max_value=64))
+def test_any_byte_stream_never_raises_and_split_does_not_matter(
+        data: bytes, cuts: list[int], server: bool, limit: int) -> None:
+    """Whatever the peer sends, nothing raises and the chunking does not change the events."""
+    one = TelnetConnection(server=server, policy=FULL, subneg_limit=limit)
+    many = TelnetConnection(server=server, policy=FULL, subneg_limit=limit)
+    whole = one.receive_data(data) + one.receive_data(b"")
+    split = feed_in_pieces(many, data, cuts) + many.receive_data(b"")
+    assert merge_data(split) == merge_data(whole)
+    assert one.data_to_send() == many.data_to_send()
+    assert one.anomalies == many.anomalies
+
+
+@BOUNDED
+@given(data=st.binary(max_size=400).map(lambda b: b.replace(b"\x00", b"\x00\xff\x0d")))
+def test_hostile_streams_of_commands_never_raise(data: bytes) -> None:
+    """Streams dense in IAC, CR and command bytes never raise and keep the buffer bounded."""
+    dense = data.replace(b"a", b"\xff").replace(b"b", b"\xfa").replace(b"c", b"\xf0")
+    conn = TelnetConnection(policy=FULL, subneg_limit=8)
+    conn.receive_data(dense)
+    conn.receive_data(b"")
+
+
+@BOUNDED
+@given(pieces=st.lists(st.binary(max_size=200), max_size=6), binary=st.booleans())
+def test_send_then_receive_returns_the_data_exactly(pieces: list[bytes], binary: bool) -> None:
+    """Escaping (IAC doubling, CR NUL) then parsing returns the bytes exactly, in NVT and BINARY."""
+    policy = OptionPolicy(us=frozenset({Opt.BINARY}), him=frozenset({Opt.BINARY}))
+    pair = TelnetPair(server_policy=policy, client_policy=policy)
+    if binary:
+        pair.server.request_enable(Opt.BINARY, Side.US)
+        pair.pump()
+        assert pair.server.our_binary and pair.client.peer_binary
+    for piece in pieces:
+        pair.server.send_data(piece)
+    wire = pair.server.data_to_send()
+    events = pair.client.receive_data(wire) + pair.client.receive_data(b"")
+    assert b"".join(e.data for e in events if isinstance(e, DataReceived)) == b"".join(pieces)
+    assert pair.client.anomalies.total == 0
+
+
+OPTIONS = [Opt.BINARY, Opt.ECHO, Opt.SGA, Opt.STATUS, Opt.TTYPE, Opt.NAWS, Opt.COM_PORT, 42, Opt.LINEMODE]
+policies = st.builds(OptionPolicy, us=st.frozensets(st.sampled_from(OPTIONS)),
+                     him=st.frozensets(st.sampled_from(OPTIONS)))
+requests = st.lists(st.tuples(st.booleans(), st.booleans(), st.sampled_from(OPTIONS),
+                              st.sampled_from([Side.US, Side.HIM]), st.booleans()), max_size=30)
+
+
+@BOUNDED
+@given(server_policy=policies, client_policy=policies, actions=requests)
+def test_two_engines_always_agree_and_fall_quiet(
+        server_policy: OptionPolicy, client_policy: OptionPolicy,
+        actions: list[tuple[bool, bool, int, Side, bool]]) -> None:
+    """RFC 1143: random policies and requests, with or without pumping between, never loop and end agreed."""
+    pair = TelnetPair(server_policy=server_policy, client_policy=client_policy)
+    for on_server, enable, option, side, pump in actions:
+        conn = pair.server if on_server else pair.client
+        (conn.request_enable if enable else conn.request_disable)(option, side)
+        if pump:
+            pair.pump(max_rounds=8)
+    pair.pump(max_rounds=8)
+    for option in OPTIONS:
+        assert pair.server.is_enabled(option, Side.US) == pair.client.is_enabled(option, Side.HIM)
+        assert pair.server.is_enabled(option, Side.HIM) == pair.client.is_enabled(option, Side.US)
+    assert pair.server.anomalies.total == 0 and pair.client.anomalies.total == 0
+
+
+@BOUNDED
+@given(actions=requests)
+def test_engine_against_default_server_policy_never_loops(actions: list[tuple[bool, bool, int, Side, bool]]) -> None:
+    """RFC 1143: the bridge's own policy against an accept-all client settles within a few rounds."""
+    everything = OptionPolicy(us=frozenset(OPTIONS), him=frozenset(OPTIONS))
+    pair = TelnetPair(server_policy=DEFAULT_SERVER_POLICY, client_policy=everything)
+    for on_server, enable, option, side, _ in actions:
+        conn = pair.server if on_server else pair.client
+        (conn.request_enable if enable else conn.request_disable)(option, side)
+    pair.pump(max_rounds=8)
+    for option in OPTIONS:
+        assert pair.server.is_enabled(option, Side.US) == pair.client.is_enabled(option, Side.HIM)
