@@ -49,15 +49,17 @@ class ControlConnection:
         self._reader = reader
         self._writer = writer
         self._auth_failures = 0
+        self._closing = False
 
     async def serve(self) -> None:
         """Run the connection until the peer leaves or the server closes it."""
         writer_task = asyncio.create_task(self._write_loop(), name=f"control-writer {self.peer}")
         try:
             await self._read_loop()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(FLUSH_TIMEOUT):
-                    await self.outbox.idle.wait()  # the last replies go out before we close
+            if not self._closing:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(FLUSH_TIMEOUT):
+                        await self.outbox.idle.wait()  # the last replies go out before we close
         except (ConnectionError, OSError) as exc:
             log.debug("control connection %s: %s", self.peer, exc)
         finally:
@@ -148,7 +150,8 @@ class ControlConnection:
             self._writer.close()
 
     async def close(self) -> None:
-        """Close the connection from the server side."""
+        """Close the connection from the server side (its serve() then ends)."""
+        self._closing = True
         self._writer.close()
 
     # --- op handlers -----------------------------------------------------

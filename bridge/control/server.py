@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SOCKET_MODE = 0o660
 DIR_MODE = 0o750
+CLOSE_TIMEOUT = 2.0
 
 
 class ControlServer:
@@ -101,9 +102,11 @@ class ControlServer:
             self._server.close()
         for conn in list(self.connections):
             await conn.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, late = await asyncio.wait(list(self._tasks), timeout=CLOSE_TIMEOUT)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None

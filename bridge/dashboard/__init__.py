@@ -1,1 +1,1 @@
-"""bridge.dashboard"""
+"""The Textual dashboard: ports of one or more bridges, over the control API only."""

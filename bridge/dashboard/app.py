@@ -1,0 +1,309 @@
+"""The dashboard app: assembly, the status feed and the port actions.
+
+Screens and widgets live in their own modules; this class wires the status
+feed (one worker per bridge) to them and implements the actions that the
+key bindings and the command palette share.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from textual import on, work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+from bridge.dashboard import source as feed
+from bridge.dashboard.messages import BridgeEventReceived, PortKey, PortsReceived, SourceStateChanged
+from bridge.dashboard.screens.console import ConsoleScreen
+from bridge.dashboard.screens.detail import DetailScreen
+from bridge.dashboard.screens.help import HelpScreen
+from bridge.dashboard.screens.main import MainScreen
+from bridge.dashboard.screens.settings import SettingsScreen
+from bridge.dashboard.source import StatusSource
+from bridge.dashboard.store import PortStore
+
+# Port actions for the command palette: (action, title, help).
+PALETTE_ACTIONS = (
+    ("send_break", "Send break", "send a break on the serial line"),
+    ("send_ip", "Send interrupt (IP)", "what the port's profile says; default Ctrl-C"),
+    ("edit_settings", "Change line settings", "baud rate, framing, flow control"),
+    ("enable_port", "Enable port", "open the device and accept clients"),
+    ("disable_port", "Disable port", "close the device; clients are told"),
+    ("attach", "Attach console", "type to the device from here"),
+)
+_CONSOLE_BLOCKED = frozenset({"command_palette", "quit", "help_quit"})
+_DONE = {"break": "break sent", "ip": "interrupt sent", "enable": "enabled",
+         "disable": "disabled", "kick": "session disconnected", "set": "settings applied"}
+
+
+class DashboardApp(App[None]):
+    """Ports of one or more bridges, and what an operator does with them."""
+
+    CSS_PATH = "dashboard.tcss"
+    TITLE = "serial-bridge"
+
+    def __init__(self, sources: Sequence[StatusSource]) -> None:
+        super().__init__()
+        self.sources = list(sources)
+        self.store = PortStore([s.label for s in self.sources])
+        self.sub_title = ", ".join(s.label for s in self.sources)
+
+    def get_default_screen(self) -> Screen[Any]:
+        """The ports table."""
+        return MainScreen()
+
+    @property
+    def main_screen(self) -> MainScreen:
+        """The ports table screen (always at the bottom of the stack)."""
+        screen = self.screen_stack[0]
+        assert isinstance(screen, MainScreen)
+        return screen
+
+    def on_mount(self) -> None:
+        """Start one status feed per bridge."""
+        for index in range(len(self.sources)):
+            self.follow(index)
+
+    async def on_unmount(self) -> None:
+        """Disconnect from every bridge."""
+        for source in self.sources:
+            await source.close()
+
+    @work(group="status-feed", exit_on_error=False)
+    async def follow(self, index: int) -> None:
+        """Read one bridge's updates and post them as messages."""
+        async for update in self.sources[index].updates():
+            if isinstance(update, feed.Event):
+                self.post_message(BridgeEventReceived(index, update.message))
+            elif isinstance(update, feed.Ports):
+                self.post_message(PortsReceived(index, update.ports))
+            elif isinstance(update, feed.Connected):
+                self.post_message(SourceStateChanged(index, True))
+            else:
+                self.post_message(SourceStateChanged(index, False, update.reason))
+
+    @on(Worker.StateChanged)
+    def report_failure(self, event: Worker.StateChanged) -> None:
+        """Every failed worker (an action, a tail, the console) ends up here as one line."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            message = str(event.worker.error).splitlines()[0] if str(event.worker.error) else \
+                type(event.worker.error).__name__
+            self.notify(message, severity="error", title="failed")
+
+    # --- the status feed --------------------------------------------------
+
+    @on(SourceStateChanged)
+    def show_source_state(self, message: SourceStateChanged) -> None:
+        """A bridge came or went: say so, and start the tail again after a reconnect."""
+        changed = self.store.set_online(message.source, message.connected, message.reason)
+        label = self.sources[message.source].label
+        if changed and message.connected:
+            self.notify(f"connected to {label}")
+            for screen in self.screen_stack:
+                if isinstance(screen, DetailScreen) and screen.key.source == message.source:
+                    screen.tail()
+        elif changed or not message.connected:
+            self.notify(message.reason or f"lost {label}", severity="error", title="bridge")
+        self.refresh_views()
+
+    @on(PortsReceived)
+    def show_ports(self, message: PortsReceived) -> None:
+        """Fresh ports of one bridge."""
+        self.store.set_ports(message.source, message.ports)
+        self.refresh_views()
+
+    @on(BridgeEventReceived)
+    def show_event(self, message: BridgeEventReceived) -> None:
+        """One event: counters, output, or something to tell the operator."""
+        handler = _EVENT_HANDLERS.get(str(message.event.get("event")))
+        if handler is not None:
+            handler(self, message.source, message.event)
+
+    def refresh_views(self) -> None:
+        """Push the store's views down to the screens."""
+        main = self.main_screen
+        main.show_ports(self.store.views(), self.store.multi_host)
+        online = sum(self.store.online)
+        parts = [f"{s.label}: {'connected' if self.store.online[i] else 'reconnecting'}"
+                 for i, s in enumerate(self.sources)]
+        main.show_connection("  ".join(parts), online < len(self.sources))
+        for screen in self.screen_stack:
+            if isinstance(screen, DetailScreen) and screen.is_mounted:
+                screen.show(self.store.view(screen.key))
+
+    def _on_counters(self, source: int, event: dict[str, Any]) -> None:
+        self.store.apply_counters(source, event)
+        self.refresh_views()
+
+    def _on_output(self, source: int, event: dict[str, Any]) -> None:
+        from bridge.control.schema import ProtocolError, b64decode
+
+        try:
+            data = b64decode(str(event.get("data", "")))
+        except ProtocolError:
+            return
+        key = PortKey(source, str(event.get("port")))
+        wanted: type[Screen[Any]] = ConsoleScreen if "session" in event else DetailScreen
+        for screen in self.screen_stack:
+            if isinstance(screen, wanted) and getattr(screen, "key", None) == key:
+                screen.feed(data) if isinstance(screen, ConsoleScreen) else screen.output.feed(data)
+
+    def _on_detached(self, source: int, event: dict[str, Any]) -> None:
+        key = PortKey(source, str(event.get("port")))
+        for screen in self.screen_stack:
+            if isinstance(screen, ConsoleScreen) and screen.key == key:
+                screen.detached(str(event.get("reason", "closed")))
+
+    def _on_port_state(self, source: int, event: dict[str, Any]) -> None:
+        state = str(event.get("state"))
+        error = f": {event['error']}" if event.get("error") else ""
+        self.notify(f"{event.get('port')} is {state}{error}", title=self._host(source),
+                    severity="information" if state == "up" else "warning")
+
+    def _on_session(self, source: int, event: dict[str, Any]) -> None:
+        verb = "connected" if event.get("event") == "session-open" else "left"
+        self.notify(f"{event.get('peer')} {verb} ({event.get('access')})",
+                    title=f"{self._host(source)}{event.get('port')}")
+
+    def _on_dropped(self, source: int, event: dict[str, Any]) -> None:
+        self.notify(f"{event.get('count')} updates were dropped (the dashboard fell behind)",
+                    severity="warning")
+
+    def _host(self, source: int) -> str:
+        return f"{self.sources[source].label}: " if self.store.multi_host else ""
+
+    # --- port actions (key bindings and the command palette) --------------
+
+    def current_port(self) -> PortKey | None:
+        """The port the operator is looking at."""
+        screen = self.screen
+        if isinstance(screen, (DetailScreen, ConsoleScreen)):
+            return screen.key
+        return self.main_screen.selected
+
+    def _require_port(self) -> PortKey | None:
+        key = self.current_port()
+        if key is None:
+            self.notify("no port selected", severity="warning")
+        return key
+
+    @work(group="actions", exit_on_error=False)
+    async def act(self, key: PortKey, op: str, **args: Any) -> None:
+        """Run one port request and say that it was done."""
+        await self.sources[key.source].request(op, port=key.name, **args)
+        self.notify(f"{key.name}: {_DONE.get(op, 'done')}")
+
+    def action_open_detail(self) -> None:
+        """Show the selected port's detail."""
+        key = self._require_port()
+        if key is not None:
+            self.push_screen(DetailScreen(key, self.sources[key.source], self.store.view(key)))
+
+    def _port_action(self, op: str) -> Callable[[], None]:
+        def action() -> None:
+            key = self._require_port()
+            if key is not None:
+                self.act(key, op)
+        return action
+
+    def action_send_break(self) -> None:
+        """Send a break on the selected port."""
+        self._port_action("break")()
+
+    def action_send_ip(self) -> None:
+        """Send Interrupt Process to the selected port."""
+        self._port_action("ip")()
+
+    def action_enable_port(self) -> None:
+        """Enable the selected port."""
+        self._port_action("enable")()
+
+    def action_disable_port(self) -> None:
+        """Disable the selected port."""
+        self._port_action("disable")()
+
+    def action_edit_settings(self) -> None:
+        """Open the line-settings form for the selected port."""
+        key = self._require_port()
+        view = self.store.view(key) if key is not None else None
+        if key is None or view is None:
+            return
+
+        def apply(changes: dict[str, Any] | None) -> None:
+            if changes:
+                self.act(key, "set", settings=changes)
+
+        self.push_screen(SettingsScreen(key.name, dict(view.info.settings)), apply)
+
+    def action_kick(self) -> None:
+        """Disconnect the session under the cursor of the detail screen."""
+        screen = self.screen
+        session = screen.selected_session if isinstance(screen, DetailScreen) else None
+        if not isinstance(screen, DetailScreen) or session is None:
+            self.notify("choose a session in a port's detail first", severity="warning")
+            return
+        self.act(screen.key, "kick", session=session)
+
+    def action_attach(self) -> None:
+        """Open the console on the selected port."""
+        key = self._require_port()
+        if key is not None:
+            self.push_screen(ConsoleScreen(key, self.sources[key.source]))
+
+    def action_reload(self) -> None:
+        """Reload the config of the selected port's bridge (or of every bridge)."""
+        key = self.current_port()
+        for index in [key.source] if key is not None else range(len(self.sources)):
+            self.reload_bridge(index)
+
+    @work(group="actions", exit_on_error=False)
+    async def reload_bridge(self, index: int) -> None:
+        """Ask one bridge to re-read its config, and say what changed."""
+        result = (await self.sources[index].request("reload")).get("result", {})
+        errors = result.get("errors", [])
+        changes = [f"{k}: {', '.join(result[k])}" for k in ("added", "removed", "changed") if result.get(k)]
+        self.notify("; ".join(changes) or "nothing changed", title=f"reloaded {self.sources[index].label}")
+        for error in errors:
+            self.notify(str(error), severity="error", title="config")
+
+    def action_show_help(self) -> None:
+        """Show the keys."""
+        self.push_screen(HelpScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """In the console, Ctrl-P and Ctrl-Q belong to the device."""
+        if isinstance(self.screen, ConsoleScreen) and action in _CONSOLE_BLOCKED:
+            return False
+        return True
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """The palette: Textual's commands, the port actions, reload and help."""
+        yield from super().get_system_commands(screen)
+        key = self.current_port()
+        if key is not None:
+            for action, title, help_text in PALETTE_ACTIONS:
+                yield SystemCommand(f"{title}: {key.name}", help_text, getattr(self, f"action_{action}"))
+            if isinstance(screen, DetailScreen):
+                yield SystemCommand(f"Kick session: {key.name}", "disconnect the session under the cursor",
+                                    self.action_kick)
+        yield SystemCommand("Reload config", "re-read the bridge's config file", self.action_reload)
+        yield SystemCommand("Keys", "the help screen", self.action_show_help)
+
+
+_EVENT_HANDLERS: dict[str, Callable[[DashboardApp, int, dict[str, Any]], None]] = {
+    "counters": DashboardApp._on_counters,
+    "output": DashboardApp._on_output,
+    "detached": DashboardApp._on_detached,
+    "port-state": DashboardApp._on_port_state,
+    "session-open": DashboardApp._on_session,
+    "session-close": DashboardApp._on_session,
+    "dropped": DashboardApp._on_dropped,
+}
+
+
+def make_dashboard(sources: Sequence[StatusSource]) -> DashboardApp:
+    """The dashboard over these bridges; used by the CLI and by the tests."""
+    return DashboardApp(sources)

@@ -1,0 +1,116 @@
+"""The attach console: a port's device as an interactive terminal.
+
+It joins the port as a session (``attach``) like any client, under the
+port's access policy. Every key goes to the device except Ctrl-] (leave)
+and F2 (send a break). Output is drawn by a terminal emulator, so menus
+and full-screen programs on the device display as on a real terminal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+
+from textual import events, work
+from textual.app import ComposeResult
+from textual.screen import Screen
+
+from bridge.control.client import ControlError
+from bridge.dashboard.keymap import BREAK_KEY, LEAVE_KEY, key_bytes
+from bridge.dashboard.messages import PortKey
+from bridge.dashboard.source import StatusSource
+from bridge.dashboard.widgets.terminal_view import TerminalView
+
+INPUT_BATCH = 4096
+
+
+class ConsoleScreen(Screen[None]):
+    """An attached session's terminal."""
+
+    def __init__(self, key: PortKey, source: StatusSource) -> None:
+        super().__init__()
+        self.key = key
+        self.source = source
+        self.session: int | None = None
+        self.access = ""
+        self._input: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def compose(self) -> ComposeResult:
+        """The whole screen is the terminal."""
+        yield TerminalView(id="terminal")
+
+    @property
+    def terminal(self) -> TerminalView:
+        """The terminal widget."""
+        return self.query_one(TerminalView)
+
+    def on_mount(self) -> None:
+        """Focus the terminal and join the port."""
+        self.terminal.focus()
+        self.attach()
+
+    @work(group="console", exit_on_error=False)
+    async def attach(self) -> None:
+        """Join the port as a session, then send typed keys in order."""
+        reply = await self.source.request("attach", port=self.key.name)
+        self.session = int(reply["session"])
+        self.access = str(reply.get("access", ""))
+        watcher = " (watching only: keys are not sent)" if self.access == "watcher" else ""
+        self.notify(f"attached to {self.key.name}{watcher}. Ctrl-] leaves, F2 sends a break",
+                    title="console")
+        while True:
+            data = await self._input.get()
+            while not self._input.empty() and len(data) < INPUT_BATCH:
+                data += self._input.get_nowait()
+            await self.source.request("input", port=self.key.name,
+                                      data=base64.b64encode(data).decode("ascii"))
+
+    def feed(self, data: bytes) -> None:
+        """Output of the attached session."""
+        self.terminal.feed(data)
+
+    def detached(self, reason: str) -> None:
+        """The bridge ended the session."""
+        self.session = None
+        self.notify(f"console of {self.key.name} closed: {reason}", severity="warning")
+        self.dismiss_console()
+
+    async def on_key(self, event: events.Key) -> None:
+        """Every key to the device, except the leave and break keys."""
+        event.stop()
+        event.prevent_default()
+        if event.key == LEAVE_KEY:
+            await self.leave()
+        elif event.key == BREAK_KEY:
+            self.send_break()
+        else:
+            data = key_bytes(event.key, event.character, self.terminal.application_cursor)
+            if data is not None and self.session is not None:
+                self._input.put_nowait(data)
+
+    def on_paste(self, event: events.Paste) -> None:
+        """Pasted text goes to the device as typed."""
+        if self.session is not None:
+            self._input.put_nowait(event.text.replace("\n", "\r").encode("utf-8"))
+
+    @work(group="console-break", exit_on_error=False)
+    async def send_break(self) -> None:
+        """Send a break through the attached session."""
+        await self.source.request("break", port=self.key.name, attached=True)
+        self.notify(f"break sent to {self.key.name}")
+
+    async def leave(self) -> None:
+        """Detach and go back."""
+        if self.session is not None:
+            self.session = None
+            try:
+                await self.source.request("detach", port=self.key.name)
+            except ControlError:
+                pass  # the bridge may be gone already; leaving is what matters
+        self.dismiss_console()
+
+    def dismiss_console(self) -> None:
+        """Back to the previous screen."""
+        self.workers.cancel_group(self, "console")
+        if self.app.screen is self:
+            self.app.pop_screen()

@@ -1,0 +1,79 @@
+"""The ports table of the main screen."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from bridge.control.model import human_age, human_bytes
+from bridge.dashboard.messages import PortKey, PortView
+
+STATE_STYLES = {
+    "up": "bold green",
+    "starting": "yellow",
+    "waiting-for-device": "bold red",
+    "disabled": "dim",
+    "stopped": "dim",
+}
+COLUMNS = ("Port", "Device", "State", "Settings", "Cl", "Rx/s", "Tx/s", "Last")
+
+
+def state_text(view: PortView) -> Text:
+    """The port's state, coloured; ``offline`` when its bridge is unreachable."""
+    if not view.online:
+        return Text("offline", style="bold magenta")
+    state = view.info.state
+    short = "waiting" if state == "waiting-for-device" else state
+    return Text(short, style=STATE_STYLES.get(state, ""))
+
+
+def rate_text(rate: float) -> str:
+    """A byte rate, short."""
+    return "-" if rate <= 0 else human_bytes(rate).replace(" ", "").replace("iB", "")
+
+
+class PortTable(DataTable[object]):
+    """One row per port; with several bridges, a host column groups them."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True)
+        self._multi_host: bool | None = None
+
+    def show(self, views: list[PortView], multi_host: bool) -> None:
+        """Show these ports, keeping the cursor on the same port where it still exists."""
+        if self._multi_host != multi_host:
+            self._multi_host = multi_host
+            self.clear(columns=True)
+            self.add_columns(*(("Host",) if multi_host else ()), *COLUMNS)
+        selected = self.selected_key
+        self.clear()
+        now = time.time()
+        previous_host = None
+        for view in views:
+            cells: list[object] = []
+            if multi_host:
+                cells.append(view.host if view.host != previous_host else "")
+                previous_host = view.host
+            info = view.info
+            cells += [info.name, info.device, state_text(view), info.settings_short,
+                      str(len(info.sessions)), rate_text(view.rx_rate), rate_text(view.tx_rate),
+                      human_age(info.last_activity, now)]
+            self.add_row(*cells, key=view.key.row_key)
+        if selected is not None and selected.row_key in self.rows:
+            self.move_cursor(row=self.get_row_index(selected.row_key))
+
+    @property
+    def selected_key(self) -> PortKey | None:
+        """The port under the cursor."""
+        if not self.row_count:
+            return None
+        try:
+            row_key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except Exception:  # noqa: BLE001 - no valid cursor yet
+            return None
+        if row_key.value is None:
+            return None
+        source, _, name = row_key.value.partition("/")
+        return PortKey(int(source), name)
