@@ -95,19 +95,25 @@ class BridgeServer:
             log.error("control endpoint %s: %s (the bridge runs without it)", address, exc)
             self._control = None
 
-    async def serve(self) -> None:
-        """Run until SIGINT/SIGTERM; SIGHUP reloads."""
+    def install_signal_handlers(self) -> None:
+        """SIGINT/SIGTERM stop (a second one forces), SIGHUP reloads."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
-        status_task = loop.create_task(self._status_loop())
+
+    def remove_signal_handlers(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            loop.remove_signal_handler(sig)
+
+    async def serve(self) -> None:
+        """Run until request_stop() or a stop signal."""
+        status_task = asyncio.get_running_loop().create_task(self._status_loop())
         try:
             await self._stop.wait()
         finally:
             status_task.cancel()
-            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-                loop.remove_signal_handler(sig)
 
     def _on_stop_signal(self, sig: int) -> None:
         self._signals += 1
@@ -137,12 +143,14 @@ class BridgeServer:
                 log.warning("shutdown: some ports did not stop within %.0f s", SHUTDOWN_TIMEOUT)
 
     async def run(self) -> None:
-        """startup, serve, shutdown."""
+        """startup, serve, shutdown, with the signal handlers in place throughout."""
+        self.install_signal_handlers()
         try:
             await self.startup()
             await self.serve()
         finally:
             await self.shutdown()
+            self.remove_signal_handlers()
 
     # =============================================================== reload
     async def reload(self) -> dict[str, list[str]]:

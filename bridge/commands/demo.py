@@ -67,7 +67,7 @@ async def run_demo(args: argparse.Namespace) -> int:
     from bridge.app import make_bridge
     from bridge.config.load import parse_config
     from bridge.demo.board import SimulatedBoard
-    from bridge.device import open_device
+    from bridge.device.backend import open_device
 
     board = SimulatedBoard(time_scale=args.time_scale)
     board.start()
@@ -79,6 +79,7 @@ async def run_demo(args: argparse.Namespace) -> int:
         return _BreakForwarder(await open_device(spec, settings, options), board)
 
     server = make_bridge(config, opener=opener)
+    server.install_signal_handlers()
     try:
         try:
             await server.startup()
@@ -97,6 +98,7 @@ async def run_demo(args: argparse.Namespace) -> int:
             await _run_dashboard(server, control)
     finally:
         await server.shutdown()
+        server.remove_signal_handlers()
         await board.stop()
         tmp.cleanup()
     return 0

@@ -41,7 +41,7 @@ from bridge.port.admission import Admission
 from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, ModemPoller
 from bridge.port.session import WATCHER, WRITER, ClientSession
 from bridge.port.status import DISABLED, STARTING, STOPPED, UP, WAITING, PortStatus
-from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, OptionRefused, Side
+from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, TimingMarkReceived
 
 if TYPE_CHECKING:
     from bridge.config.model import PortConfig
@@ -64,7 +64,7 @@ class SessionLog(Protocol):
 
 
 def _default_opener() -> tuple[DeviceOpener, DeviceWaiter]:
-    from bridge.device import open_device, wait_for_device
+    from bridge.device.backend import open_device, wait_for_device
     return open_device, wait_for_device
 
 
@@ -353,7 +353,7 @@ class PortWorker:
         # negotiation is in: an RFC 2217 client (esptool, pyserial) must get a
         # clean stream. Every client answers a DO TIMING-MARK after the
         # requests it sent on connect; one that never answers is welcomed in 1 s.
-        session.conn.request_enable(Opt.TIMING_MARK, Side.HIM)
+        session.conn.request_timing_mark()
         session._flush_conn()
         loop = asyncio.get_running_loop()
         session.welcome_timer = loop.call_later(1.0, self._welcome, session)
@@ -468,11 +468,8 @@ class PortWorker:
                 from bridge.port.linecontrol import ComPortState
                 session.comport = ComPortState()
                 self.update_modem_polling()
-            elif event.option == Opt.TIMING_MARK and event.side == Side.HIM:
-                self._welcome(session)
-        elif isinstance(event, OptionRefused):
-            if event.option == Opt.TIMING_MARK:
-                self._welcome(session)
+        elif isinstance(event, TimingMarkReceived):
+            self._welcome(session)
         else:
             self.line.handle(session, event)
 

@@ -15,7 +15,7 @@ import time
 import tty
 from pathlib import Path
 
-from bridge.telnet import Opt, OptionPolicy, Side, TelnetConnection
+from bridge.telnet import Opt, OptionPolicy, Side, TelnetConnection, TimingMarkRequested
 
 WAIT = 10.0  # seconds: the bound on any single wait in these tests
 
@@ -146,6 +146,13 @@ class Daemon:
         finally:
             self._reader.join(WAIT)
 
+    def wait_exit(self) -> int:
+        """The exit code, once the daemon ends by itself (bounded wait)."""
+        try:
+            return self.proc.wait(WAIT)
+        finally:
+            self._reader.join(WAIT)
+
     def kill(self) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
@@ -196,13 +203,18 @@ class TelnetClient:
         self.conn = TelnetConnection(server=False, policy=CLIENT_POLICY)
         self.events: list[object] = []
         self.data = bytearray()
+        self._lock = threading.Lock()  # the engine is not thread-safe; tests may read and write at once
 
     def send(self, data: bytes) -> None:
-        self.conn.send_data(data)
-        self.flush()
+        with self._lock:
+            self.conn.send_data(data)
+            out = self.conn.data_to_send()
+        if out:
+            self.sock.sendall(out)
 
     def flush(self) -> None:
-        out = self.conn.data_to_send()
+        with self._lock:
+            out = self.conn.data_to_send()
         if out:
             self.sock.sendall(out)
 
@@ -213,7 +225,12 @@ class TelnetClient:
             chunk = self.sock.recv(65536)
         except TimeoutError:
             return True
-        for event in self.conn.receive_data(chunk):
+        with self._lock:
+            events = self.conn.receive_data(chunk)
+            for event in events:
+                if isinstance(event, TimingMarkRequested):  # as real clients do (RFC 860)
+                    self.conn.answer_timing_mark()
+        for event in events:
             self.events.append(event)
             payload = getattr(event, "data", None)
             if type(event).__name__ == "DataReceived" and isinstance(payload, bytes):

@@ -207,7 +207,7 @@ def test_sigterm_tells_telnet_clients_and_exits_zero(start_daemon: Start, make_p
     dev.read(1)
     daemon.proc.send_signal(signal.SIGTERM)
     client.read_until(b"shutting down")
-    assert daemon.stop() == 0
+    assert daemon.wait_exit() == 0
 
 
 def test_break_and_ip_and_ayt_from_a_telnet_client(start_daemon: Start, make_pty: MakePty) -> None:
