@@ -1,0 +1,71 @@
+"""pyserial URLs through the Device interface: loop:// and socket:// on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+
+from bridge.device.backend import DeviceMissing, OpenOptions, open_device
+from bridge.device.settings import LineSettings
+from tests.device.helpers import WAIT, Listener
+
+
+def test_loop_url_echoes_writes_back_as_data() -> None:
+    """Bytes written to loop:// come back through device_data, byte-exact."""
+    async def main() -> None:
+        device = await open_device("loop://", LineSettings(baud=115200), OpenOptions())
+        listener = Listener()
+        device.start(listener)
+        payload = bytes(range(256)) * 64
+        device.write(payload)
+        await listener.wait_for(lambda: len(listener.data) >= len(payload))
+        assert bytes(listener.data) == payload
+        assert device.path == "loop://"
+        await device.close()
+        await device.close()
+    asyncio.run(main())
+
+
+def test_loop_url_takes_every_setting() -> None:
+    """loop:// accepts 7E2 with XON/XOFF and reports it back."""
+    async def main() -> None:
+        device = await open_device("loop://", LineSettings(), OpenOptions())
+        wanted = LineSettings(baud=57600, bytesize=7, parity="even", stopbits=2, flow="xonxoff")
+        assert await device.apply_settings(wanted) == wanted
+        assert device.settings == wanted
+        await device.set_dtr(False)
+        await device.send_break(0.01)
+        await device.close()
+    asyncio.run(main())
+
+
+def test_socket_url_reports_loss_when_the_peer_closes() -> None:
+    """A socket:// device whose peer hangs up reports device_lost once, and data before it arrives."""
+    async def main() -> None:
+        server = socket.create_server(("127.0.0.1", 0))
+        port = server.getsockname()[1]
+        device = await open_device(f"socket://127.0.0.1:{port}", LineSettings(), OpenOptions())
+        peer, _ = await asyncio.to_thread(server.accept)
+        listener = Listener()
+        device.start(listener)
+        device.write(b"ping")
+        peer.settimeout(WAIT)
+        assert await asyncio.to_thread(peer.recv, 16) == b"ping"
+        peer.sendall(b"pong")
+        await listener.wait_for(lambda: listener.data == b"pong")
+        peer.close()
+        await listener.wait_for(lambda: bool(listener.lost))
+        assert len(listener.lost) == 1
+        await device.close()
+        server.close()
+    asyncio.run(main())
+
+
+def test_refused_socket_url_is_a_missing_device() -> None:
+    """A socket:// URL nobody listens on raises DeviceMissing."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+    with pytest.raises(DeviceMissing):
+        asyncio.run(open_device(f"socket://127.0.0.1:{port}", LineSettings(), OpenOptions()))
