@@ -89,7 +89,7 @@ def test_user_in_dialout_is_ok(host: Host) -> None:
 
 def test_user_added_but_not_logged_in_again_warns(host: Host) -> None:
     """Listed in /etc/group but missing from this login: WARN, log in again."""
-    host.write("/etc/group", f"dialout:x:{host.gid}:pi\npi:x:1000:\n")
+    host.write("/etc/group", f"dialout:x:{host.gid}:pi\npi:x:{PI_GID}:\n")
     finding = only(diagnose(host.view()), "group")[0]
     assert finding.level is Level.WARN
     assert finding.fix == "log out and in again (or run: newgrp dialout)"
