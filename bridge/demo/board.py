@@ -70,6 +70,7 @@ class SimulatedBoard:
         self._timer: asyncio.TimerHandle | None = None
         self._pending = bytearray()
         self._dropped = 0
+        self._waiters: list[tuple[Phase, asyncio.Future[None]]] = []
 
     # -- the public interface -------------------------------------------------
 
@@ -145,6 +146,31 @@ class SimulatedBoard:
         loop = self._require_loop()
         self._emit(self._console.receive_break(loop.time()))
 
+    async def wait_for_phase(self, phase: Phase) -> None:
+        """Wait until the board is in phase (at once if it is already).
+
+        The phase is checked after each output, so a phase the board passes
+        through within one output (a late timer printing several steps) is
+        not seen.
+
+        Bound it with ``asyncio.timeout``: a board stopped at the firmware
+        prompt never reaches the login prompt by itself.
+
+        Raises:
+            RuntimeError: the board is not started, or stopped while waiting.
+        """
+        loop = self._require_loop()
+        if self._console.phase is phase:
+            return
+        waiter: asyncio.Future[None] = loop.create_future()
+        entry = (phase, waiter)
+        self._waiters.append(entry)
+        try:
+            await waiter
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+
     async def stop(self) -> None:
         """Power the board off and close the pty (same as ``close``)."""
         self.close()
@@ -163,6 +189,10 @@ class SimulatedBoard:
             os.close(fd)
         self._master = self._slave = -1
         self._pending.clear()
+        for _, waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(RuntimeError("the simulated board stopped"))
+        self._waiters.clear()
 
     async def __aenter__(self) -> SimulatedBoard:
         self.start()
@@ -209,6 +239,10 @@ class SimulatedBoard:
         deadline = self._console.next_deadline()
         if deadline is not None:
             self._timer = loop.call_at(deadline, self._on_timer, deadline)
+        phase = self._console.phase
+        for wanted, waiter in self._waiters:
+            if wanted is phase and not waiter.done():
+                waiter.set_result(None)
 
     def _write(self, data: bytes) -> None:
         if not data:

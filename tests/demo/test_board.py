@@ -262,3 +262,33 @@ def test_the_name_reaches_the_prompts_on_the_pty() -> None:
             assert b"Model: serial-bridge Demo Board (lab-3)\r\n" in boot
             assert board.name == "lab-3"
     run(scenario)
+
+
+def test_wait_for_phase_returns_once_the_board_is_at_the_login_prompt() -> None:
+    """wait_for_phase(LOGIN) returns after the boot, and an Enter then gets the issue and login prompt."""
+    async def scenario() -> None:
+        async with SimulatedBoard(time_scale=FAST) as board:
+            await board.wait_for_phase(Phase.LOGIN)
+            await board.wait_for_phase(Phase.LOGIN)  # already there: at once
+            term = Terminal(board.path)
+            await term.write(b"\r")
+            boot = await term.read_until(LOGIN_PROMPT)  # printed before the device was opened
+            again = await term.read_until(LOGIN_PROMPT)
+            term.close()
+            assert boot.startswith(b"\r\nU-Boot SPL")
+            assert again == (b"\r\n\r\nDemo Linux 1.0 demo-board ttyS0 (simulated by serial-bridge)\r\n"
+                             b"Log in with  login: root  password: bridge\r\n\r\n" + LOGIN_PROMPT)
+    run(scenario)
+
+
+def test_wait_for_phase_fails_when_the_board_stops() -> None:
+    """A task waiting for a phase gets RuntimeError when the board stops instead."""
+    async def scenario() -> None:
+        board = SimulatedBoard(time_scale=1.0)
+        board.start()
+        waiting = asyncio.create_task(board.wait_for_phase(Phase.SHELL))
+        await board.wait_for_phase(Phase.AUTOBOOT)
+        await board.stop()
+        with pytest.raises(RuntimeError, match="stopped"):
+            await waiting
+    run(scenario)
