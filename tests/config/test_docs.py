@@ -41,3 +41,24 @@ def test_docs_full_example_is_a_valid_config(tmp_path: Path) -> None:
     (tmp_path / "profiles").mkdir()
     config = parse_config(example, str(tmp_path / "bridge.toml"))
     assert len(config.ports) == 5
+
+
+def test_profiles_doc_lists_every_shipped_profile() -> None:
+    """docs/profiles.md's generated table is current and names every shipped profile."""
+    from bridge.config import list_profiles
+    from bridge.config.doc import PROFILES_BEGIN, PROFILES_END, render_profiles
+
+    text = (DOC.parent / "profiles.md").read_text(encoding="utf-8")
+    section = text[text.index(PROFILES_BEGIN): text.index(PROFILES_END) + len(PROFILES_END)]
+    assert section == render_profiles()
+    assert all(f"| `{name}` |" in section for name in list_profiles())
+
+
+def test_doc_tool_rewrites_only_marked_sections(tmp_path: Path) -> None:
+    """python -m bridge.config.doc refreshes a stale section and leaves the prose alone."""
+    from bridge.config.doc import main
+
+    path = tmp_path / "c.md"
+    path.write_text(f"intro\n{BEGIN}\nstale\n{END}\noutro\n", encoding="utf-8")
+    assert main([str(path)]) == 0
+    assert path.read_text(encoding="utf-8") == f"intro\n{render_keys()}\noutro\n"
