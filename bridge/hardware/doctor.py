@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from bridge.device.adapters import SelectorError, is_selector, resolve_device
 from bridge.errors import UserError
@@ -95,7 +96,8 @@ def _raw_ports(path: str) -> list[ConfiguredPort]:
             data = tomllib.load(fh)
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise UserError(f"{path}: cannot read config: {exc}") from None
-    bridge = data.get("bridge") if isinstance(data.get("bridge"), dict) else {}
+    section = data.get("bridge")
+    bridge: dict[str, Any] = section if isinstance(section, dict) else {}
     ports = []
     for index, port in enumerate(p for p in data.get("port", []) if isinstance(p, dict)):
         device = port.get("device", bridge.get("device"))
@@ -255,7 +257,7 @@ def probe_pi_console(view: SystemView, targets: Sequence[Target]) -> list[Findin
 
 def udev_names(view: SystemView) -> dict[str, str]:
     """``/dev/<symlink>`` -> rules file, for every SYMLINK a udev rule adds."""
-    names = {}
+    names: dict[str, str] = {}
     for path, text in view.rules_files():
         for line in text.splitlines():
             if line.lstrip().startswith("#"):

@@ -33,6 +33,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import serial
 
@@ -188,7 +189,7 @@ def compare(sent: bytes, got: bytes) -> str | None:
     return f"byte {first} differs: sent 0x{sent[first]:02x}, got 0x{got[first]:02x}"
 
 
-def set_baud(ports: Sequence[serial.Serial], baud: int) -> str | None:
+def set_baud(ports: Iterable[serial.Serial], baud: int) -> str | None:
     """Set ``baud`` on every port; None when each reads back equal, else why not."""
     for port in ports:
         port.baudrate = baud
@@ -251,7 +252,7 @@ def check_framing(link: Link, baud: int, framing: Framing, rng: random.Random) -
     return CheckResult(name, baud, Outcome.PASS, "reads back equal, data byte-exact")
 
 
-def _mark_breaks(port: serial.Serial) -> list[int]:
+def _mark_breaks(port: serial.Serial) -> list[Any]:
     """Set PARMRK on ``port`` (breaks and errors marked in the data); return the old attributes."""
     attrs = termios.tcgetattr(port.fileno())
     old = list(attrs)
@@ -322,14 +323,24 @@ def check_modem_line(name: str, drive: Callable[[bool], None], sense: Callable[[
     return CheckResult(name, None, Outcome.PASS, "follows low and high")
 
 
+def _driver(port: serial.Serial, line: str) -> Callable[[bool], None]:
+    def drive(level: bool) -> None:
+        setattr(port, line, level)
+    return drive
+
+
+def _sensor(port: serial.Serial, line: str) -> Callable[[], bool]:
+    def sense() -> bool:
+        return bool(getattr(port, line))
+    return sense
+
+
 def check_modem_lines(a: serial.Serial, b: serial.Serial) -> list[CheckResult]:
     """On a null-modem pair, RTS drives the other end's CTS and DTR its DSR, both ways."""
     results = []
-    for (first, second, label) in ((a, b, "1->2"), (b, a, "2->1")):
-        results.append(check_modem_line(f"RTS->CTS {label}", lambda v, p=first: setattr(p, "rts", v),
-                                        lambda p=second: bool(p.cts)))
-        results.append(check_modem_line(f"DTR->DSR {label}", lambda v, p=first: setattr(p, "dtr", v),
-                                        lambda p=second: bool(p.dsr)))
+    for first, second, label in ((a, b, "1->2"), (b, a, "2->1")):
+        results.append(check_modem_line(f"RTS->CTS {label}", _driver(first, "rts"), _sensor(second, "cts")))
+        results.append(check_modem_line(f"DTR->DSR {label}", _driver(first, "dtr"), _sensor(second, "dsr")))
     return results
 
 
