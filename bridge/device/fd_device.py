@@ -26,7 +26,7 @@ from bridge.device.backend import DeviceListener, DeviceMissing
 from bridge.device.lock import UucpLock
 from bridge.device.parmrk import BreakMark, MarkDecoder
 from bridge.device.pyserial_device import PyserialDevice
-from bridge.device.settings import LineSettings
+from bridge.device.settings import LineSettings, ModemLines
 
 READ_SIZE = 65536
 
@@ -39,6 +39,7 @@ class FdDevice(PyserialDevice):
         """Wrap an open, configured pyserial tty (PARMRK already set)."""
         super().__init__(spec, path, port, settings, lock)
         self.has_modem_lines = has_modem_lines
+        assert port.fd is not None
         self._fd: int = port.fd
         self._decoder = MarkDecoder()
         self._buffer = bytearray()
@@ -181,6 +182,15 @@ class FdDevice(PyserialDevice):
         """Reads the settings in force from the kernel."""
         fd = self._fd
         return lambda: termio.read_line_settings(fd)
+
+    async def read_modem_lines(self) -> ModemLines | None:
+        """The input modem lines with one TIOCMGET (in a thread: on USB it is a round trip)."""
+        if not self.has_modem_lines:
+            return None
+        lines = await self._call(lambda: termio.read_modem_lines(self._fd))
+        if lines is None:
+            self.has_modem_lines = False
+        return lines  # type: ignore[return-value]
 
     def _close_sync(self, dtr_on_close: str, rts_on_close: str, lost: bool) -> None:
         """Clear TIOCEXCL (a pty keeps it while its master lives), then close."""

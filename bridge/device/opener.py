@@ -87,11 +87,11 @@ class _Serial(serial.Serial):
 
     def _update_dtr_state(self) -> None:
         if not self._keep_dtr:
-            super()._update_dtr_state()
+            super()._update_dtr_state()  # type: ignore[misc]  # missing from pyserial's stubs
 
     def _update_rts_state(self) -> None:
         if not self._keep_rts:
-            super()._update_rts_state()
+            super()._update_rts_state()  # type: ignore[misc]
 
 
 def _error_for(path: str, exc: BaseException) -> DeviceError:
@@ -142,13 +142,15 @@ def _open_tty(path: str, settings: LineSettings, options: OpenOptions) -> serial
         port.open()
     except (ValueError, OSError, termios.error) as exc:
         raise _error_for(path, exc) from None
+    fd = port.fd
+    assert fd is not None
     try:
-        if not os.isatty(port.fd):
+        if not os.isatty(fd):
             raise DeviceError(f"{path} is not a serial device")
         if options.exclusive:
-            termio.set_exclusive(port.fd)
-        termio.set_hupcl(port.fd, options.hupcl)
-        termio.enable_parmrk(port.fd)
+            termio.set_exclusive(fd)
+        termio.set_hupcl(fd, options.hupcl)
+        termio.enable_parmrk(fd)
     except BaseException:
         port.close()
         raise
@@ -165,12 +167,14 @@ def open_path_blocking(spec: str, path: str, settings: LineSettings,
         lock.acquire()
     try:
         port = _open_tty(path, settings, options)
+        fd = port.fd
+        assert fd is not None
         try:
             start = LineSettings(baud=settings.baud)
-            set_fields(port, start, settings, lambda: termio.read_line_settings(port.fd))
-            termio.enable_parmrk(port.fd)
-            actual = termio.read_line_settings(port.fd)
-            has_lines = termio.read_modem_lines(port.fd) is not None
+            set_fields(port, start, settings, lambda: termio.read_line_settings(fd))
+            termio.enable_parmrk(fd)
+            actual = termio.read_line_settings(fd)
+            has_lines = termio.read_modem_lines(fd) is not None
         except SETTING_ERRORS as exc:
             port.close()
             raise _error_for(path, exc) from None

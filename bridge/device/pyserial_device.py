@@ -13,7 +13,7 @@ import asyncio
 import logging
 import termios
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import serial
 
@@ -36,6 +36,9 @@ _FLOW_FLAGS = {"none": (False, False, False), "xonxoff": (True, False, False),
                "rtscts": (False, True, False), "dsrdtr": (False, False, True)}
 _FLOW_ATTRS = ("xonxoff", "rtscts", "dsrdtr")
 _FIELDS = ("baud", "bytesize", "parity", "stopbits", "flow")
+# pyserial's posix Serial and its URL handlers share no typed base that has
+# every attribute used here (modem lines, buffers, in_waiting).
+SerialPort = Any
 # Errors pyserial lets through when the device refuses a setting.
 SETTING_ERRORS = (ValueError, OSError, termios.error)
 
@@ -50,7 +53,7 @@ def _field_values(field: str, settings: LineSettings) -> dict[str, object]:
     return {name: getattr(settings, field)}
 
 
-def set_fields(port: serial.SerialBase, old: LineSettings, new: LineSettings,
+def set_fields(port: SerialPort, old: LineSettings, new: LineSettings,
                read_back: Callable[[], LineSettings] | None = None) -> None:
     """Apply each changed field on its own; a field the port refuses is put back.
 
@@ -84,7 +87,7 @@ def set_fields(port: serial.SerialBase, old: LineSettings, new: LineSettings,
                 pass   # pyserial keeps the value even when the kernel had nothing to change
 
 
-def settings_of(port: serial.SerialBase) -> LineSettings:
+def settings_of(port: SerialPort) -> LineSettings:
     """What a pyserial object holds, as LineSettings (for ports without termios)."""
     flow = "none"
     for name, flags in _FLOW_FLAGS.items():
@@ -102,7 +105,7 @@ class PyserialDevice:
     ``_stop_io`` and ``_after_settings`` hooks.
     """
 
-    def __init__(self, spec: str, path: str, port: serial.SerialBase,
+    def __init__(self, spec: str, path: str, port: SerialPort,
                  settings: LineSettings, lock: UucpLock | None) -> None:
         """Wrap an open pyserial object; ``settings`` is what is in force."""
         self.spec = spec

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import threading
 
-import serial
-
 from bridge.device.backend import DeviceListener, DeviceMissing
-from bridge.device.pyserial_device import PyserialDevice
+from bridge.device.pyserial_device import PyserialDevice, SerialPort
 from bridge.device.settings import LineSettings
 
 READ_TIMEOUT = 0.5        # seconds a reader blocks before re-checking for close
@@ -29,7 +27,7 @@ MAX_READ = 65536
 class UrlDevice(PyserialDevice):
     """A pyserial URL handler, with reads and writes in worker threads."""
 
-    def __init__(self, spec: str, port: serial.SerialBase, settings: LineSettings) -> None:
+    def __init__(self, spec: str, port: SerialPort, settings: LineSettings) -> None:
         """Wrap an open pyserial URL object."""
         super().__init__(spec, spec, port, settings, None)
         port.timeout = READ_TIMEOUT
