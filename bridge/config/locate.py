@@ -10,6 +10,7 @@ inline table, say) simply has no line, and messages then name no line.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -40,7 +41,13 @@ class Locations:
 
 def _unquote(name: str) -> str:
     name = name.strip()
-    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"'":
+    if len(name) >= 2 and name[0] == name[-1] == '"':
+        try:
+            decoded = json.loads(name)  # TOML basic-string escapes are JSON's, nearly
+        except ValueError:
+            return name[1:-1]
+        return decoded if isinstance(decoded, str) else name[1:-1]
+    if len(name) >= 2 and name[0] == name[-1] == "'":
         return name[1:-1]
     return name
 

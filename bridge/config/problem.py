@@ -10,6 +10,10 @@ from dataclasses import dataclass
 from bridge.errors import UserError
 
 
+# Control characters (a quoted TOML key may hold a newline) are shown escaped.
+_ONE_LINE = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)}
+
+
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One thing wrong in a config or profile file.
@@ -32,7 +36,7 @@ class Problem:
         if self.key is not None:
             parts.append(f"key '{self.key}'")
         parts.append(self.message)
-        return ": ".join(parts)
+        return ": ".join(parts).translate(_ONE_LINE)
 
 
 class ConfigError(UserError):

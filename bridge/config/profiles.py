@@ -10,6 +10,7 @@ replaces shipped ones of the same name, whole.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import tomllib
 from collections.abc import Iterable, Mapping
@@ -120,9 +121,17 @@ def _read_folder(folder: Traversable, builtin: bool) -> tuple[dict[str, Profile]
     return found, problems
 
 
-def load_profiles(profiles_dir: str | Path | None = None) -> tuple[dict[str, Profile], list[Problem]]:
-    """All profiles, shipped then ``profiles_dir``'s, and every problem found in their files."""
+@functools.lru_cache(maxsize=1)
+def _shipped() -> tuple[dict[str, Profile], tuple[Problem, ...]]:
+    """The shipped profiles, read once: they are package data and do not change."""
     found, problems = _read_folder(builtin_dir(), builtin=True)
+    return found, tuple(problems)
+
+
+def load_profiles(profiles_dir: str | Path | None = None) -> tuple[dict[str, Profile], list[Problem]]:
+    """All profiles, shipped then ``profiles_dir``'s (read afresh), and every problem in their files."""
+    shipped, shipped_problems = _shipped()
+    found, problems = dict(shipped), list(shipped_problems)
     if profiles_dir is not None:
         folder = Path(profiles_dir)
         if not folder.is_dir():

@@ -211,3 +211,9 @@ def test_unknown_profile_in_bridge_is_reported_once(tmp_path: Path) -> None:
         + PORT.format(name="b", listen=7002)
     assert lines(text) == ["bridge.toml:2: key 'profile': unknown profile 'nope'; "
                            "see: serial-bridge profiles"]
+
+
+def test_control_characters_in_a_key_stay_on_one_line() -> None:
+    """A quoted key holding a newline is shown escaped, so the problem stays one line."""
+    text = '[[port]]\nname = "a"\ndevice = "loop://"\nlisten = 7001\n"bad\\nkey" = 1\n'
+    assert lines(text) == ["bridge.toml:5: port 'a': key 'bad\\x0akey': unknown key"]
