@@ -73,7 +73,7 @@ SETTING_TYPES: dict[str, tuple[type, ...]] = {
     "stopbits": (int, float),
     "flow": (str,),
 }
-_SETTING_CHOICES: dict[str, tuple[object, ...]] = {
+SETTING_CHOICES: dict[str, tuple[object, ...]] = {
     "bytesize": BYTESIZES,
     "parity": PARITIES,
     "stopbits": STOPBITS,
@@ -232,7 +232,7 @@ def check_settings(changes: object) -> dict[str, Any]:
             raise ValueError(f"unknown setting {key!r} (known: {', '.join(SETTING_TYPES)})")
         if isinstance(value, bool) or not isinstance(value, types):
             raise ValueError(f"{key}: wrong type {type(value).__name__}")
-        choices = _SETTING_CHOICES.get(key)
+        choices = SETTING_CHOICES.get(key)
         if choices is not None and value not in choices:
             raise ValueError(f"{key}: {value!r} is not one of {', '.join(str(c) for c in choices)}")
         if key == "baud" and not 0 < value <= MAX_BAUD:

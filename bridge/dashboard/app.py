@@ -7,8 +7,11 @@ key bindings and the command palette share.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+
+from textual.notifications import SeverityLevel
 
 from textual import on, work
 from textual.app import App, SystemCommand
@@ -50,6 +53,14 @@ class DashboardApp(App[None]):
         self.sources = list(sources)
         self.store = PortStore([s.label for s in self.sources])
         self.sub_title = ", ".join(s.label for s in self.sources)
+        self.notices: deque[tuple[str, str, str]] = deque(maxlen=200)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Show a notification (plain text by default: names may hold brackets) and keep it
+        in ``notices`` as (severity, title, message)."""
+        self.notices.append((severity, title, message))
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def get_default_screen(self) -> Screen[Any]:
         """The ports table."""

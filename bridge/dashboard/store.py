@@ -25,6 +25,7 @@ class PortStore:
         self._ports: dict[PortKey, PortInfo] = {}
         self._rates: dict[PortKey, tuple[float, float]] = {}
         self._last: dict[PortKey, tuple[float, int, int]] = {}
+        self.counter_updates = 0  # counters events applied so far
 
     @property
     def multi_host(self) -> bool:
@@ -51,6 +52,7 @@ class PortStore:
     def apply_counters(self, source: int, event: dict[str, Any]) -> None:
         """Update byte counters and rates from a ``counters`` event."""
         now = float(event.get("time", 0.0))
+        self.counter_updates += 1
         for name, counters in dict(event.get("ports", {})).items():
             key = PortKey(source, name)
             port = self._ports.get(key)

@@ -11,12 +11,8 @@ from textual.containers import Grid, Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 
+from bridge.control.schema import SETTING_CHOICES as _CHOICES
 from bridge.control.schema import check_settings
-from bridge.device.settings import BYTESIZES, FLOWS, PARITIES, STOPBITS
-
-_CHOICES: dict[str, tuple[object, ...]] = {
-    "bytesize": BYTESIZES, "parity": PARITIES, "stopbits": STOPBITS, "flow": FLOWS,
-}
 
 
 def _stop_text(value: object) -> str:
