@@ -267,3 +267,21 @@ def test_bad_line_option_is_one_line_error(pty_pair: Pty) -> None:
     options = OpenOptions(lock_files=False, dtr_on_open="sometimes")
     with pytest.raises(DeviceError, match="bad dtr_on_open 'sometimes'"):
         asyncio.run(open_device(pty_pair.path, LineSettings(), options))
+
+
+def test_marks_in_the_stream_become_break_and_line_error_events(pty_pair: Pty) -> None:
+    """Marks as a UART's kernel driver writes them become device_break and device_line_error, in order."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair)
+        # A pty cannot produce marks (it doubles 0xFF), so turn PARMRK off on
+        # the slave, from the master, and write the marks ourselves.
+        attrs = termios.tcgetattr(pty_pair.master)
+        attrs[0] &= ~termios.PARMRK
+        termios.tcsetattr(pty_pair.master, termios.TCSANOW, attrs)
+        os.write(pty_pair.master, b"a\xff\x00\x00b\xff\x00Xc")
+        await listener.wait_for(lambda: listener.data.endswith(b"Xc"))
+        assert listener.events[:4] == [("data", b"a"), ("break", None), ("data", b"b"),
+                                       ("line_error", "framing")]
+        assert bytes(listener.data) == b"abXc"
+        await device.close()
+    asyncio.run(main())
