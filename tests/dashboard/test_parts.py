@@ -1,0 +1,55 @@
+"""The dashboard's pure parts: key mapping, the port store, log text."""
+
+from __future__ import annotations
+
+import pytest
+
+from bridge.control.model import PortInfo
+from bridge.dashboard.keymap import key_bytes
+from bridge.dashboard.messages import PortKey
+from bridge.dashboard.store import PortStore
+from bridge.dashboard.widgets.output_log import printable
+
+
+@pytest.mark.parametrize(("key", "character", "app_mode", "expected"), [
+    ("a", "a", False, b"a"),
+    ("enter", "\r", False, b"\r"),
+    ("backspace", "\x08", False, b"\x7f"),
+    ("ctrl+c", "\x03", False, b"\x03"),
+    ("ctrl+a", None, False, b"\x01"),
+    ("up", None, False, b"\x1b[A"),
+    ("left", None, True, b"\x1bOD"),
+    ("f5", None, False, b"\x1b[15~"),
+    ("delete", None, False, b"\x1b[3~"),
+    ("ctrl+shift+up", None, False, None),
+    ("\u00e9", "\u00e9", False, "\u00e9".encode()),
+])
+def test_keys_map_to_terminal_bytes(key: str, character: str | None, app_mode: bool,
+                                    expected: bytes | None) -> None:
+    """Each key gives the bytes an xterm would send (None for keys with no meaning)."""
+    assert key_bytes(key, character, app_mode) == expected
+
+
+def test_store_computes_rates_from_successive_counters() -> None:
+    """Two counters events a second apart give bytes per second."""
+    store = PortStore(["h"])
+    store.set_ports(0, (PortInfo(name="p", rx_bytes=0),))
+    store.apply_counters(0, {"time": 10.0, "ports": {"p": {"rx_bytes": 100, "tx_bytes": 0}}})
+    store.apply_counters(0, {"time": 12.0, "ports": {"p": {"rx_bytes": 700, "tx_bytes": 50}}})
+    view = store.view(PortKey(0, "p"))
+    assert view is not None
+    assert (view.rx_rate, view.tx_rate, view.info.rx_bytes) == (300.0, 25.0, 700)
+
+
+def test_store_forgets_ports_that_went_away() -> None:
+    """A fresh list without a port removes it from that source only."""
+    store = PortStore(["a", "b"])
+    store.set_ports(0, (PortInfo(name="x"), PortInfo(name="y")))
+    store.set_ports(1, (PortInfo(name="x"),))
+    store.set_ports(0, (PortInfo(name="y"),))
+    assert [(v.key.source, v.key.name, v.host) for v in store.views()] == [(0, "y", "a"), (1, "x", "b")]
+
+
+def test_log_text_drops_escape_sequences_and_normalises_newlines() -> None:
+    """Output for the log loses colours and cursor moves, and CR LF becomes one newline."""
+    assert printable(b"\x1b[1;31mERR\x1b[0m ok\r\nnext\rline\x07") == "ERR ok\nnext\nline"
