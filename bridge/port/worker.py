@@ -172,9 +172,16 @@ class PortWorker:
                 await self._wait_wake()
                 continue
             if await self._open():
-                delay = RETRY_MIN
+                opened = time.monotonic()
                 await self._lost.wait()
                 await self._close_device()
+                if self._stopping or not self.enabled or self.state != WAITING:
+                    continue
+                # Lost: a device that stayed up a while is retried at once
+                # (unplugged, it will be missing and waited for); one that
+                # keeps failing right after opening backs off.
+                delay = RETRY_MIN if time.monotonic() - opened > 10 else min(delay * 2, RETRY_MAX)
+                await self._wait_for(self._wake.wait(), delay if delay > RETRY_MIN else 0)
                 continue
             missing = isinstance(self._last_open_error, DeviceMissing)
             if missing:
