@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 import pytest
@@ -32,12 +33,7 @@ def hw_pair(request: pytest.FixtureRequest) -> Iterator[tuple[serial.Serial, ser
     paths = [p.strip() for p in str(spec).split(",")]
     if len(paths) != 2 or not all(paths):
         raise pytest.UsageError(f"--hw-pair {spec}: expected two devices, A,B")
-    first = open_port(paths[0])
-    try:
-        second = open_port(paths[1])
-    except BaseException:
-        first.close()
-        raise
-    yield first, second
-    first.close()
-    second.close()
+    with contextlib.ExitStack() as stack:
+        first = stack.enter_context(contextlib.closing(open_port(paths[0])))
+        second = stack.enter_context(contextlib.closing(open_port(paths[1])))
+        yield first, second

@@ -21,6 +21,8 @@ class PtyFarEnd:
     def __init__(self, count: int = 1, transform: Callable[[bytes], bytes] | None = None,
                  silent: bool = False) -> None:
         self._pairs = [pty.openpty() for _ in range(count)]
+        for master, _ in self._pairs:
+            os.set_blocking(master, False)  # a full pty never blocks the thread: bytes are dropped
         self.paths = [os.ttyname(slave) for _, slave in self._pairs]
         self._transform = transform or (lambda data: data)
         self._silent = silent
@@ -39,10 +41,10 @@ class PtyFarEnd:
             for master in ready:
                 try:
                     data = os.read(master, 4096)
+                    if data and not self._silent:
+                        os.write(self._peer(master), self._transform(data))
                 except OSError:
                     continue
-                if data and not self._silent:
-                    os.write(self._peer(master), self._transform(data))
 
     def close(self) -> None:
         """Stop the copying thread (bounded wait) and close every pty."""
