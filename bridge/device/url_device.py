@@ -37,6 +37,7 @@ class UrlDevice(PyserialDevice):
         self._may_read.set()
         self._stopping = threading.Event()
         self._above_low = False
+        self._generation = 0           # bumped by a purge, so the writer does not trim new data
         self._threads: list[threading.Thread] = []
 
     def start(self, listener: DeviceListener) -> None:
@@ -116,6 +117,7 @@ class UrlDevice(PyserialDevice):
                 if self._stopping.is_set():
                     return
                 chunk = bytes(self._buffer)
+                generation = self._generation
             try:
                 self._port.write(chunk)
             except (OSError, ValueError, TypeError, AttributeError) as exc:
@@ -123,7 +125,8 @@ class UrlDevice(PyserialDevice):
                     self._from_thread(self._lose, DeviceMissing(f"{self.path}: write failed: {exc}"))
                 return
             with self._cond:
-                del self._buffer[:len(chunk)]
+                if generation == self._generation:    # not purged meanwhile
+                    del self._buffer[:len(chunk)]
                 drained = self._above_low and len(self._buffer) <= self.write_high_water // 4
                 if drained:
                     self._above_low = False
@@ -161,3 +164,4 @@ class UrlDevice(PyserialDevice):
         """Drop what the writer has not taken yet."""
         with self._cond:
             self._buffer.clear()
+            self._generation += 1
