@@ -45,8 +45,9 @@ EVENT_KINDS = ("port-state", "session-open", "session-close", "settings",
                "counters", "output", "dropped", "detached")
 
 # op -> {arg: (type or types, required)}. "id", "op" and "v" are not args.
-_PORT = {"port": (str, True)}
-OPS: dict[str, dict[str, tuple[type | tuple[type, ...], bool]]] = {
+ArgSpec = dict[str, tuple[type | tuple[type, ...], bool]]
+_PORT: ArgSpec = {"port": (str, True)}
+OPS: dict[str, ArgSpec] = {
     "hello": {"token": (str, False), "client": (str, False)},
     "list": {},
     "port": _PORT,
@@ -141,7 +142,7 @@ def decode_request(line: bytes) -> Request:
     """
     message = decode(line)
     request_id = message.get("id")
-    if not _is_int(request_id):
+    if not isinstance(request_id, int) or isinstance(request_id, bool):
         raise ProtocolError('a request needs an integer "id"')
     op = message.get("op")
     if not isinstance(op, str):
@@ -154,8 +155,7 @@ def decode_request(line: bytes) -> Request:
     return Request(id=request_id, op=op, args=args)
 
 
-def _check_args(op: str, spec: dict[str, tuple[type | tuple[type, ...], bool]],
-                args: dict[str, Any], request_id: int) -> None:
+def _check_args(op: str, spec: ArgSpec, args: dict[str, Any], request_id: int) -> None:
     unknown = sorted(set(args) - set(spec))
     if unknown:
         raise ProtocolError(f"{op}: unknown argument {unknown[0]!r}", request_id)
@@ -235,7 +235,7 @@ def check_settings(changes: object) -> dict[str, Any]:
         choices = SETTING_CHOICES.get(key)
         if choices is not None and value not in choices:
             raise ValueError(f"{key}: {value!r} is not one of {', '.join(str(c) for c in choices)}")
-        if key == "baud" and not 0 < value <= MAX_BAUD:
+        if key == "baud" and isinstance(value, int) and not 0 < value <= MAX_BAUD:
             raise ValueError(f"baud: {value} is out of range 1..{MAX_BAUD}")
         if key == "stopbits" and value in (1, 2):
             value = int(value)

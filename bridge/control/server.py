@@ -124,13 +124,13 @@ class ControlServer:
         self.connections.add(conn)
         task = asyncio.current_task()
         if task is not None:
-            self._tasks.add(task)  # type: ignore[arg-type]
+            self._tasks.add(task)
         try:
             await conn.serve()
         finally:
             self.connections.discard(conn)
             if task is not None:
-                self._tasks.discard(task)  # type: ignore[arg-type]
+                self._tasks.discard(task)
 
     def forget(self, conn: ControlConnection) -> None:
         """A connection is ending: stop sending it anything."""

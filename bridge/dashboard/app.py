@@ -157,10 +157,12 @@ class DashboardApp(App[None]):
         except ProtocolError:
             return
         key = PortKey(source, str(event.get("port")))
-        wanted: type[Screen[Any]] = ConsoleScreen if "session" in event else DetailScreen
+        attached = "session" in event
         for screen in self.screen_stack:
-            if isinstance(screen, wanted) and getattr(screen, "key", None) == key:
-                screen.feed(data) if isinstance(screen, ConsoleScreen) else screen.output.feed(data)
+            if attached and isinstance(screen, ConsoleScreen) and screen.key == key:
+                screen.feed(data)
+            elif not attached and isinstance(screen, DetailScreen) and screen.key == key:
+                screen.output.feed(data)
 
     def _on_detached(self, source: int, event: dict[str, Any]) -> None:
         key = PortKey(source, str(event.get("port")))

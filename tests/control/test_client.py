@@ -89,7 +89,8 @@ def test_connect_retrying_waits_for_the_daemon_to_come_back(monkeypatch: pytest.
 
     async def counted(cls: type[ControlClient], address: str, token: str | None = None) -> ControlClient:
         tries.append(address)
-        return await real_connect(cls, address, token)
+        client: ControlClient = await real_connect(cls, address, token)
+        return client
 
     monkeypatch.setattr(ControlClient, "connect", classmethod(counted))
     _retry_until_server(tries)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
@@ -12,7 +12,7 @@ from bridge.dashboard.messages import PortKey, PortView
 from bridge.dashboard.widgets.port_table import PortTable
 
 # The port actions, shared by the main and detail screens (the App implements them).
-PORT_BINDINGS = [
+PORT_BINDINGS: list[BindingType] = [
     Binding("b", "app.send_break", "Break"),
     Binding("i", "app.send_ip", "IP"),
     Binding("s", "app.edit_settings", "Settings"),
