@@ -24,6 +24,8 @@ from bridge.config.values import NAME_RE, WILDCARD_HOSTS, nearest, split_listen
 _BRIDGE: Table = ("bridge", None)
 _BRIDGE_TAKES = {**keys.BRIDGE_KEYS, **keys.PORT_KEYS}
 _LISTEN_KEYS = ("listen", "listen_readonly")
+_BRIDGE_ONLY = {name: "only [bridge] takes it" for name in keys.BRIDGE_KEYS}
+_BRIDGE_ONLY["bind"] = 'only [bridge] takes it; for one port, write listen = "host:port"'
 
 
 def load_config(path: str | Path) -> BridgeConfig:
@@ -186,7 +188,7 @@ class _Loader:
         name = raw.get("name")
         if isinstance(name, str) and NAME_RE.fullmatch(name):
             label = name
-        own = self.checker.check(raw, keys.PORT_KEYS, table, label)
+        own = self.checker.check(raw, keys.PORT_KEYS, table, label, elsewhere=_BRIDGE_ONLY)
         for key in keys.REQUIRED_KEYS:
             if key not in raw and key not in defaults:
                 self.checker.add(table, label, key, "missing; every [[port]] needs it")

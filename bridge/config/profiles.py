@@ -29,6 +29,7 @@ PACKAGE = "bridge._hw_profiles"
 _TOP: tuple[str, None] = ("", None)
 _PROFILE_KEYS = {name: keys.PORT_KEYS[name] for name in keys.PROFILE_KEYS}
 _NOT_HERE = {name: f"'{name}' belongs to a port, not to a profile" for name in keys.NOT_IN_PROFILE}
+_NOT_HERE.update({name: "only [bridge] takes it, not a profile" for name in keys.BRIDGE_KEYS})
 _META = ("description", "source")
 
 

@@ -48,6 +48,9 @@ def one_port(extra: str) -> str:
      "bridge.toml:5: port 'rtr1': key 'break_sequence': must be at most 8 characters, got 10"),
     ("stopbit = 1\n", "bridge.toml:5: port 'rtr1': key 'stopbit': unknown key; did you mean 'stopbits'?"),
     ("colour = 1\n", "bridge.toml:5: port 'rtr1': key 'colour': unknown key"),
+    ('bind = "::"\n', "bridge.toml:5: port 'rtr1': key 'bind': only [bridge] takes it; "
+                      'for one port, write listen = "host:port"'),
+    ('control = "x"\n', "bridge.toml:5: port 'rtr1': key 'control': only [bridge] takes it"),
     ("mode = [1]\n",
      "bridge.toml:5: port 'rtr1': key 'mode': must be one of telnet | raw, got an array"),
 ])

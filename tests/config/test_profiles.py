@@ -81,13 +81,14 @@ def test_profiles_dir_adds_and_overrides(tmp_path: Path) -> None:
 def test_bad_profile_names_its_file_and_key(tmp_path: Path) -> None:
     """Every problem of a profile file names that file, its line and the key."""
     path = tmp_path / "bad.toml"
-    path.write_text('description = "bad"\nbaud = "fast"\ndevice = "/dev/x"\nstopbit = 1\n')
+    path.write_text('description = "bad"\nbaud = "fast"\ndevice = "/dev/x"\nstopbit = 1\nbind = "::"\n')
     with pytest.raises(ConfigError) as info:
         list_profiles(tmp_path)
     assert [str(p) for p in info.value.problems] == [
         f"{path}:2: key 'baud': must be a positive integer, got \"fast\"",
         f"{path}:3: key 'device': 'device' belongs to a port, not to a profile",
         f"{path}:4: key 'stopbit': unknown key; did you mean 'stopbits'?",
+        f"{path}:5: key 'bind': only [bridge] takes it, not a profile",
     ]
 
 
