@@ -124,7 +124,8 @@ class _Loader:
             elif name in ("bridge", "port"):
                 self._at_table(name, f"must be a table, written [{name}]" if name == "bridge"
                                else "must be an array of tables, written [[port]]")
-            elif isinstance(value, (dict, list)):
+            elif isinstance(value, dict) or (
+                    isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
                 hint = nearest(name, ["bridge", "port"])
                 spelled = {"bridge": "[bridge]", "port": "[[port]]"}.get(hint or "", "")
                 self._at_table(name, "unknown table" + (f"; did you mean {spelled}?" if hint else

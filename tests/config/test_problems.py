@@ -176,6 +176,8 @@ def test_duplicate_key_is_a_syntax_error() -> None:
      "bridge.toml:1: key 'serial': unknown table; the tables are [bridge] and [[port]]"),
     ("baud = 9600\n", "bridge.toml:1: key 'baud': is outside any table; "
                       "put it under [bridge] or a [[port]]"),
+    ("tags = [1, 2]\n", "bridge.toml:1: key 'tags': unknown key outside any table"),
+    ("[[ports]]\nx = 1\n", "bridge.toml:1: key 'ports': unknown table; did you mean [[port]]?"),
     ("bridge = 1\n", "bridge.toml:1: key 'bridge': must be a table, written [bridge]"),
     ("port = [1]\n", "bridge.toml:1: port #1: must be a table, written [[port]]"),
 ])
