@@ -10,6 +10,9 @@ from bridge.errors import UserError
 from bridge.hardware.selftest import DEFAULT_BAUDS, CheckResult, Outcome, run_selftest
 from bridge.hardware.table import format_table
 
+NOTHING_BACK = ("hint: no data came back at any baud rate: is TX joined to RX "
+                "(or the null-modem cable plugged into both adapters)?")
+
 HELP = "check a loopback adapter (TX joined to RX) or a null-modem pair; exit 1 on any failure"
 
 
@@ -40,7 +43,11 @@ def render(results: Sequence[CheckResult]) -> str:
     counts = Counter(r.outcome for r in results)
     summary = (f"selftest: {counts[Outcome.PASS]} pass, {counts[Outcome.FAIL]} fail, "
                f"{counts[Outcome.SKIP]} skip")
-    return format_table(("BAUD", "CHECK", "RESULT", "DETAIL"), rows) + "\n" + summary
+    text = format_table(("BAUD", "CHECK", "RESULT", "DETAIL"), rows) + "\n" + summary
+    data = [r for r in results if r.check.startswith("data")]
+    if data and all(r.detail.endswith(", got 0 back") for r in data):
+        text += "\n" + NOTHING_BACK
+    return text
 
 
 def run(args: argparse.Namespace) -> int:

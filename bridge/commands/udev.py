@@ -27,5 +27,6 @@ def run(args: argparse.Namespace, adapters: list[Adapter] | None = None) -> int:
     pairs = choose(args.name, found)
     if not pairs:
         print("serial-bridge: no USB serial adapters found: nothing to write rules for", file=sys.stderr)
-    print(render_rules(pairs, found, access), end="")
+    unnamed = [] if args.name else [a for a in found if not a.is_usb]
+    print(render_rules(pairs, found, access, unnamed), end="")
     return 0

@@ -130,6 +130,14 @@ def find_targets(view: SystemView, ports: Sequence[ConfiguredPort] | None) -> tu
     return targets, findings
 
 
+def probe_present(view: SystemView, targets: Sequence[Target]) -> list[Finding]:
+    """Each device to examine is there (``/dev/serial-bridge`` names are the udev check's)."""
+    missing = [t for t in targets if not t.device.startswith(UDEV_DIR) and not view.exists(t.device)]
+    findings = [Finding("present", Level.WARN, f"{t.spec} is not present (port {t.name})",
+                        "plug the adapter in; serial-bridge ports lists what is there") for t in missing]
+    return findings or [Finding("present", Level.OK, f"{len(targets)} serial device(s) to examine")]
+
+
 def probe_group(view: SystemView, targets: Sequence[Target]) -> list[Finding]:
     """The user is in the group owning each serial device (usually dialout)."""
     if view.uid == 0:
@@ -292,7 +300,7 @@ def probe_udev_names(view: SystemView, targets: Sequence[Target]) -> list[Findin
 
 
 PROBES: tuple[Callable[[SystemView, Sequence[Target]], list[Finding]], ...] = (
-    probe_group, probe_modem_manager, probe_in_use, probe_pi_console, probe_udev_names)
+    probe_present, probe_group, probe_modem_manager, probe_in_use, probe_pi_console, probe_udev_names)
 
 
 def diagnose(view: SystemView, config: str | Path | None = None) -> list[Finding]:

@@ -147,14 +147,20 @@ def choose(names: Sequence[str], adapters: Sequence[Adapter]) -> list[tuple[str,
 
 
 def render_rules(pairs: Sequence[tuple[str, Adapter]], adapters: Sequence[Adapter],
-                 access: Access) -> str:
-    """The whole rules file: a header saying how to install it, then one rule per pair."""
+                 access: Access, unnamed: Sequence[Adapter] = ()) -> str:
+    """The whole rules file: a header saying how to install it, then one rule per pair.
+
+    ``unnamed`` adapters (UARTs not on USB, left out when names are made up) get a comment.
+    """
     lines = [
         f"# udev rules written by serial-bridge udev (serial-bridge {__version__})",
         "# Install: save as /etc/udev/rules.d/99-serial-bridge.rules (e.g. piped through sudo tee), then",
         "#          sudo udevadm control --reload-rules && sudo udevadm trigger",
         "# Check:   udevadm info --query=symlink --name=/dev/ttyUSB0",
     ]
+    for adapter in unnamed:
+        lines.append(f"# {adapter.device} is not on USB: name it with --name NAME={adapter.device} "
+                     "if you want a rule for it")
     for name, adapter in pairs:
         lines.extend(["", rule_for(name, adapter, adapters, access)])
     return "\n".join(lines) + "\n"

@@ -75,6 +75,15 @@ def only(findings: list[Finding], check: str) -> list[Finding]:
     return [f for f in findings if f.check == check]
 
 
+def test_configured_device_that_is_missing_warns(host: Host) -> None:
+    """A configured path that is not there is a WARN naming the port; a present one is OK."""
+    findings = only(diagnose(host.view(), host.config("/dev/ttyUSB0", "/dev/ttyUSB3")), "present")
+    assert findings == [Finding("present", Level.WARN, "/dev/ttyUSB3 is not present (port p1)",
+                                "plug the adapter in; serial-bridge ports lists what is there")]
+    assert only(diagnose(host.view(), host.config("/dev/ttyUSB0")), "present") == [
+        Finding("present", Level.OK, "1 serial device(s) to examine")]
+
+
 def test_user_not_in_dialout_fails_with_usermod_fix(host: Host) -> None:
     """A user outside the group owning the device gets FAIL and the usermod line."""
     findings = only(diagnose(host.view()), "group")
@@ -245,7 +254,8 @@ def test_command_prints_table_and_exit_code(host: Host, capsys: pytest.CaptureFi
     assert doctor.run(argparse.Namespace(config=None), host.view()) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["RESULT", "CHECK", "DETAIL", "FIX"]
-    assert out[1].startswith("FAIL    group")
+    assert out[1].startswith("OK      present")
+    assert out[2].startswith("FAIL    group")
     assert doctor.run(argparse.Namespace(config=None), host.view(gids={host.gid})) == 0
 
 

@@ -12,6 +12,7 @@ import pytest
 import serial
 
 from bridge.cli import main
+from bridge.commands.selftest import NOTHING_BACK
 from bridge.hardware.selftest import (
     BASE_FRAMING,
     UNSUPPORTED,
@@ -78,6 +79,7 @@ def test_loopback_pty_passes_data_and_skips_what_it_cannot_do(
     for label in ("7E1", "7O1", "8E1", "8O1", "8N2"):
         assert table[f"framing {label}"][2] in ("PASS", "SKIP")
     assert out.splitlines()[-1].startswith("selftest: ") and ", 0 fail, " in out.splitlines()[-1]
+    assert NOTHING_BACK not in out
 
 
 def test_pair_checks_both_directions_and_skips_modem_lines_of_a_pty(pair: PtyFarEnd) -> None:
@@ -110,13 +112,15 @@ def test_corrupted_echo_fails_with_the_first_differing_byte(capsys: pytest.Captu
 
 
 def test_silent_far_end_fails_with_nothing_back(capsys: pytest.CaptureFixture[str]) -> None:
-    """A cable that carries nothing back gives 'got 0 back' and exit 1."""
+    """A cable that carries nothing back gives 'got 0 back', a wiring hint and exit 1."""
     far = PtyFarEnd(1, silent=True)
     try:
         assert main(["selftest", far.paths[0], "--bauds", "9600"]) == 1
     finally:
         far.close()
-    assert rows(capsys.readouterr().out)["data"][2:] == ["FAIL", "sent 240 bytes, got 0 back"]
+    out = capsys.readouterr().out
+    assert out.splitlines()[-1] == NOTHING_BACK
+    assert rows(out.rsplit("\n", 2)[0])["data"][2:] == ["FAIL", "sent 240 bytes, got 0 back"]
 
 
 def test_non_standard_baud_reads_back_and_passes(loopback: PtyFarEnd) -> None:

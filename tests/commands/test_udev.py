@@ -66,8 +66,10 @@ def test_by_id_link_names_the_adapter(lab: list[Adapter], capsys: pytest.Capture
 def test_without_names_every_usb_adapter_gets_a_rule(lab: list[Adapter], capsys: pytest.CaptureFixture[str]) -> None:
     """Without --name each USB adapter gets a made-up unique name; the non-USB UART gets none."""
     assert udev.run(args(), lab) == 0
-    names = [line.split('SYMLINK+="serial-bridge/')[1].split('"')[0]
-             for line in rules(capsys.readouterr().out)]
+    out = capsys.readouterr().out
+    names = [line.split('SYMLINK+="serial-bridge/')[1].split('"')[0] for line in rules(out)]
+    assert ("# /dev/ttyAMA0 is not on USB: name it with --name NAME=/dev/ttyAMA0 if you want a rule for it"
+            in out.splitlines())
     assert names == ["arduino-85735313233351D0E1A1", "ftdi-A50285BI", "ftdi-FT4Q7K2X-if0",
                      "ftdi-FT4Q7K2X-if1", "ftdi-FT4Q7K2X-if2", "ftdi-FT4Q7K2X-if3", "1a86-port-1-1.3",
                      "1a86-port-1-1.5", "prolific-port-1-1.1", "silicon-01A7B3C9"]
