@@ -17,13 +17,13 @@ which a receiver decodes back to CR LF.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 from bridge.telnet import comport, status, terminal
 from bridge.telnet.constants import (
     CR,
-    CR_LF,
     CR_NUL,
     IAC_BYTE,
     IAC_IAC,
@@ -66,6 +66,8 @@ from bridge.telnet.parser import (
 _SENDABLE_COMMANDS = frozenset(
     {Cmd.NOP, Cmd.DM, Cmd.BRK, Cmd.IP, Cmd.AO, Cmd.AYT, Cmd.EC, Cmd.EL, Cmd.GA}
 )
+_CR_NOT_LF = re.compile(b"\r([^\n])")
+_BARE_CR = re.compile(b"\r(?!\n)")
 _COMPORT_CODES = frozenset(int(c) for c in ComPortCmd)
 MAX_TERMINAL_TYPES = 16
 """How many distinct terminal types one connection remembers (RFC 1091 cycling)."""
@@ -258,11 +260,12 @@ class TelnetConnection:
         if run[-1] == 0x0D:
             self._held_cr = True
             run = run[:-1]
-        carriage_returns = run.count(CR)
-        escaped = run.count(CR_NUL)
-        bad = carriage_returns - escaped - run.count(CR_LF)
-        if bad:
-            self._counts["bad_eol"] += bad
+        followers = _CR_NOT_LF.findall(run)  # the byte after each CR that is not CR LF
+        if not followers:
+            return run
+        escaped = followers.count(b"\x00")
+        if escaped < len(followers):
+            self._counts["bad_eol"] += len(followers) - escaped
         return run.replace(CR_NUL, CR) if escaped else run
 
     def _on_command(self, token: CommandToken, events: list[Event]) -> None:
@@ -385,7 +388,7 @@ class TelnetConnection:
         if IAC_BYTE in data:
             data = data.replace(IAC_BYTE, IAC_IAC)
         if CR in data and not self._options.is_enabled(Opt.BINARY, Side.US):
-            data = data.replace(CR, CR_NUL).replace(b"\r\x00\n", CR_LF)
+            data = _BARE_CR.sub(CR_NUL, data)
         self._out.append(bytes(data))
 
     def send_command(self, cmd: Cmd) -> None:

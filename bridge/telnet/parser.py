@@ -148,6 +148,12 @@ class Parser:
         if first < 0:
             out.append(DataToken(data[pos:] if pos else data))
             return len(data)
+        if data.count(IAC_BYTE, first) == 2 * data.count(IAC_IAC, first):
+            # Every IAC from here on pairs up as IAC IAC (counted left to right, as
+            # the parser reads them): the rest of the read is data, no commands.
+            run = data[pos:] if pos else data
+            out.append(DataToken(run.replace(IAC_IAC, IAC_BYTE)))
+            return len(data)
         stop = _ESCAPED_RUN.match(data, first).end()  # type: ignore[union-attr]
         if stop > pos:
             run = data[pos:stop]

@@ -94,10 +94,14 @@ def test_hostile_streams_of_commands_never_raise(data: bytes) -> None:
     conn.receive_data(b"")
 
 
+special_bytes = st.lists(st.sampled_from([b"\xff", b"\r", b"\n", b"\x00", b"a", b"\xf0"]), max_size=60)
+
+
 @BOUNDED
-@given(pieces=st.lists(st.binary(max_size=200), max_size=6), binary=st.booleans())
-def test_send_then_receive_returns_the_data_exactly(pieces: list[bytes], binary: bool) -> None:
-    """Escaping (IAC doubling, CR NUL) then parsing returns the bytes exactly, in NVT and BINARY."""
+@given(pieces=st.lists(st.binary(max_size=200) | special_bytes.map(b"".join), max_size=6),
+       binary=st.booleans(), cuts=st.lists(st.integers(min_value=1, max_value=2000), max_size=6))
+def test_send_then_receive_returns_the_data_exactly(pieces: list[bytes], binary: bool, cuts: list[int]) -> None:
+    """Escaping (IAC doubling, CR NUL) then parsing, in any chunks, returns the bytes exactly."""
     policy = OptionPolicy(us=frozenset({Opt.BINARY}), him=frozenset({Opt.BINARY}))
     pair = TelnetPair(server_policy=policy, client_policy=policy)
     if binary:
@@ -107,7 +111,7 @@ def test_send_then_receive_returns_the_data_exactly(pieces: list[bytes], binary:
     for piece in pieces:
         pair.server.send_data(piece)
     wire = pair.server.data_to_send()
-    events = pair.client.receive_data(wire) + pair.client.receive_data(b"")
+    events = feed_in_pieces(pair.client, wire, cuts) + pair.client.receive_data(b"")
     assert b"".join(e.data for e in events if isinstance(e, DataReceived)) == b"".join(pieces)
     assert pair.client.anomalies.total == 0
 
