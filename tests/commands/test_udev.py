@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,31 @@ def test_real_machine_udev_command_runs(capsys: pytest.CaptureFixture[str]) -> N
     """The CLI writes rules for this machine's adapters (possibly none) and exits 0."""
     assert main(["udev"]) == 0
     assert capsys.readouterr().out.startswith("# udev rules written by serial-bridge udev")
+
+
+_KEY = re.compile(r'^(SUBSYSTEM|KERNEL|KERNELS|ATTRS\{\w+\}|ENV\{\w+\}|SYMLINK|GROUP|MODE)(==|\+=|=)"[^"]*"$')
+
+
+def malformed_keys(text: str) -> list[str]:
+    """Every key of every rule line that is not ``KEY(==|=|+=)"value"`` with a known key."""
+    bad = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            bad.extend(key for key in line.split(", ") if not _KEY.match(key))
+    return bad
+
+
+def test_generated_rules_are_well_formed(lab: list[Adapter], capsys: pytest.CaptureFixture[str]) -> None:
+    """Every key of every generated rule has udev's KEY op "value" shape."""
+    assert udev.run(args(), lab) == 0
+    text = capsys.readouterr().out
+    assert rules(text) and malformed_keys(text) == []
+
+
+def test_shipped_example_rules_are_well_formed_and_name_serial_bridge_links() -> None:
+    """udev/99-serial-bridge.rules is well formed and every SYMLINK is under serial-bridge/."""
+    text = (Path(__file__).resolve().parents[2] / "udev" / "99-serial-bridge.rules").read_text(encoding="utf-8")
+    assert malformed_keys(text) == []
+    links = re.findall(r'SYMLINK\+="([^"]*)"', text)
+    assert links == ["serial-bridge/rtr1", "serial-bridge/sw1", "serial-bridge/sw2",
+                     "serial-bridge/esp32", "serial-bridge/pi-gpio"]
