@@ -130,7 +130,7 @@ _KEY = re.compile(r'^(SUBSYSTEM|KERNEL|KERNELS|ATTRS\{\w+\}|ENV\{\w+\}|SYMLINK|G
 
 def malformed_keys(text: str) -> list[str]:
     """Every key of every rule line that is not ``KEY(==|=|+=)"value"`` with a known key."""
-    bad = []
+    bad: list[str] = []
     for line in text.splitlines():
         if line and not line.startswith("#"):
             bad.extend(key for key in line.split(", ") if not _KEY.match(key))
