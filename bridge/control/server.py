@@ -86,7 +86,7 @@ class ControlServer:
                     self._accept, self.parsed.host, self.parsed.port, backlog=100)
         except OSError as exc:
             raise RuntimeFailure(f"control endpoint {self.parsed}: {exc.strerror or exc}") from None
-        log.info("control endpoint on %s", self.address)
+        log.debug("control endpoint on %s", self.address)
 
     async def _start_unix(self, path: str) -> None:
         parent = os.path.dirname(os.path.abspath(path))

@@ -38,6 +38,7 @@ class DetailScreen(Screen[None]):
         self.source = source
         self._first_view = view
         self.needle = ""
+        self.tailing = False  # the bridge answered the tail: live output follows
 
     def compose(self) -> ComposeResult:
         """Summary, output, search box, sessions."""
@@ -59,8 +60,10 @@ class DetailScreen(Screen[None]):
     @work(group="tail", exclusive=True, exit_on_error=False)
     async def tail(self) -> None:
         """Ask for the port's history and live output (again after a reconnect)."""
+        self.tailing = False
         reply = await self.source.request("tail", port=self.key.name)
         self.show_history(b64decode(str(reply.get("history", ""))))
+        self.tailing = True
 
     async def on_unmount(self) -> None:
         """Stop the tail when the screen goes away."""

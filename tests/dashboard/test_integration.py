@@ -1,0 +1,116 @@
+"""The dashboard against the real daemon on a pseudo-terminal (marker: integration).
+
+The bridge is started in-process the way `serial-bridge demo` starts it;
+its device is a real pty, its clients real loopback sockets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import termios
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bridge.dashboard.app import DashboardApp, make_dashboard
+from bridge.dashboard.screens.detail import DetailScreen
+from bridge.dashboard.screens.settings import SettingsScreen
+from bridge.dashboard.source import ControlSource
+from tests.control.helpers import async_test, short_tmpdir
+from tests.dashboard.helpers import SIZE, until
+
+pytestmark = pytest.mark.integration
+
+CONFIG = """\
+[bridge]
+bind = "127.0.0.1"
+control = "{control}"
+[[port]]
+name = "board"
+device = "{device}"
+listen = {listen}
+mode = "raw"
+baud = 115200
+lock_files = false
+"""
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def real_bridge() -> AsyncIterator[tuple[str, int, int, int]]:
+    """A started bridge on a pty: yields (control path, listen port, pty master, pty slave)."""
+    make_bridge = pytest.importorskip("bridge.app").make_bridge
+    parse_config = pytest.importorskip("bridge.config.load").parse_config
+    master, slave = os.openpty()
+    with short_tmpdir() as tmp:
+        control, listen = str(tmp / "control.sock"), free_port()
+        text = CONFIG.format(control=control, device=os.ttyname(slave), listen=listen)
+        server = make_bridge(parse_config(text, "<test>"))
+        await server.startup()
+        try:
+            yield control, listen, master, slave
+        finally:
+            await server.shutdown()
+            os.close(master)
+            os.close(slave)
+
+
+@contextlib.asynccontextmanager
+async def dashboard_on(control: str) -> AsyncIterator[tuple[DashboardApp, Any]]:
+    """The dashboard on that control endpoint, with the port shown as up."""
+    app = make_dashboard([ControlSource(control, first_delay=0.02, max_delay=0.1)])
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.main_screen.table.row_count == 1
+                    and str(app.main_screen.table.get_row_at(0)[2]) == "up")
+        yield app, pilot
+
+
+@async_test
+async def test_settings_change_reaches_the_device_termios() -> None:
+    """A baud change from the settings form shows up in the pty's termios."""
+    async with real_bridge() as (control, _, _, slave), dashboard_on(control) as (app, pilot):
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, SettingsScreen))
+        app.screen.query_one("#baud").value = "19200"  # type: ignore[attr-defined]
+        await pilot.click("#apply")
+        await until(pilot, lambda: termios.tcgetattr(slave)[5] == termios.B19200)
+        await until(pilot, lambda: str(app.main_screen.table.get_row_at(0)[3]) == "19200 8N1")
+
+
+@async_test
+async def test_device_output_reaches_the_detail_screen() -> None:
+    """What the device writes appears in the port's detail output."""
+    async with real_bridge() as (control, _, master, _), dashboard_on(control) as (app, pilot):
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.tailing)
+        os.write(master, b"U-Boot 2024.01\r\n=> ")
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen)
+                    and "U-Boot 2024.01" in app.screen.output.lines)
+
+
+@async_test
+async def test_kick_disconnects_a_real_client() -> None:
+    """Kicking a session from the detail screen closes that client's TCP connection."""
+    async with real_bridge() as (control, listen, _, _), dashboard_on(control) as (app, pilot):
+        reader, writer = await asyncio.open_connection("127.0.0.1", listen)
+        await until(pilot, lambda: str(app.main_screen.table.get_row_at(0)[4]) == "1")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen)
+                    and app.screen.selected_session is not None)
+        await pilot.press("k")
+        async with asyncio.timeout(5):
+            while await reader.read(4096):
+                pass
+        writer.close()
+        await until(pilot, lambda: str(app.main_screen.table.get_row_at(0)[4]) == "0")
