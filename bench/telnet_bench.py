@@ -13,14 +13,10 @@ from __future__ import annotations
 import argparse
 import platform
 import random
-import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bridge.telnet import Opt, OptionPolicy, Side, TelnetConnection  # noqa: E402
+from bridge.telnet import Opt, OptionPolicy, TelnetConnection
 
 READ = 64 * 1024
 POLICY = OptionPolicy(us=frozenset({Opt.BINARY}), him=frozenset({Opt.BINARY}))

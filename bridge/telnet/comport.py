@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bridge.telnet.constants import IAC_BYTE, IAC_IAC, SERVER_OFFSET, Cmd, ComPortCmd, Opt
+from bridge.telnet.errors import LocalProtocolError
 from bridge.telnet.events import (
     BaudRateRequested,
     ComPortReply,
@@ -45,7 +46,6 @@ from bridge.telnet.events import (
     SignatureReceived,
     StopSizeRequested,
 )
-from bridge.telnet.errors import LocalProtocolError
 
 _PREFIX = bytes((Cmd.IAC, Cmd.SB, Opt.COM_PORT))
 _SUFFIX = bytes((Cmd.IAC, Cmd.SE))

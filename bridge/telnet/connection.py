@@ -222,6 +222,8 @@ class TelnetConnection:
             return []
         if not data:
             return self._close()
+        if type(data) is not bytes:
+            data = bytes(data)  # a bytearray or memoryview from the I/O layer: events carry bytes
         events: list[Event] = []
         pending: list[bytes] = []
         for token in self._parser.feed(data):

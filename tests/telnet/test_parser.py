@@ -117,3 +117,11 @@ def test_send_command_refuses_what_is_not_a_bare_command(cmd: Cmd) -> None:
 
     with pytest.raises(LocalProtocolError):
         _conn().send_command(cmd)
+
+
+def test_bytearray_and_memoryview_input_give_bytes_events() -> None:
+    """API: a bytearray or memoryview read is accepted and events carry immutable bytes."""
+    for data in (bytearray(b"ab\xff\xffc"), memoryview(b"ab\xff\xffc")):
+        [event] = _conn().receive_data(data)  # type: ignore[arg-type]
+        assert event == DataReceived(data=b"ab\xffc")
+        assert type(event.data) is bytes

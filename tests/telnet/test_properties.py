@@ -3,6 +3,8 @@ and two engines always agree and fall quiet."""
 
 from __future__ import annotations
 
+import itertools
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -65,7 +67,7 @@ def test_byte_by_byte_feeding_of_a_rich_transcript_gives_the_same_events() -> No
 def test_any_chunking_of_a_rich_transcript_gives_the_same_events(cuts: list[int]) -> None:
     """Any set of cut points gives the same events and the same replies."""
     points = [0, *sorted(set(cuts)), len(RICH)]
-    chunks = [RICH[a:b] for a, b in zip(points, points[1:], strict=False)]
+    chunks = [RICH[a:b] for a, b in itertools.pairwise(points)]
     assert _run(chunks) == _run([RICH])
 
 
