@@ -1,0 +1,204 @@
+"""The daemons under test: serial-bridge and ser2net, started and measured.
+
+Each daemon is started in the foreground from a config file written into a
+scratch directory, waited for until every listener is in LISTEN state (read
+from /proc/net/tcp, so that no probe connection opens a device), and stopped
+with SIGTERM, then SIGKILL if it lingers. Its CPU time (utime + stime, all
+threads) and peak RSS (VmHWM) are read from /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+_LISTEN = "0A"
+
+
+class BenchError(Exception):
+    """A measurement could not be made; the message says why, in one line."""
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """One bridged port: a pty slave path, a TCP port on 127.0.0.1, a mode."""
+
+    name: str
+    device: str
+    listen: int
+    mode: str  # "raw" or "telnet"
+
+
+def free_tcp_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports free on 127.0.0.1 right now."""
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            socks.append(sock)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def listening_ports() -> set[int]:
+    """TCP ports in LISTEN state on this host (IPv4 and IPv6)."""
+    ports: set[int] = set()
+    for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(name).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if len(fields) > 3 and fields[3] == _LISTEN:
+                ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (all its threads), in seconds."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def peak_rss_kib(pid: int) -> int:
+    """Peak resident set size (VmHWM) of a process, in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Daemon:
+    """A daemon process under test; subclasses write its config and command."""
+
+    label = "daemon"
+
+    def __init__(self, workdir: Path) -> None:
+        """Prepare to run in ``workdir`` (config and log files go there)."""
+        self.workdir = workdir
+        self.process: subprocess.Popen[bytes] | None = None
+        self.log_path = workdir / f"{self.label}.log"
+
+    @property
+    def pid(self) -> int:
+        """The running daemon's process id."""
+        assert self.process is not None
+        return self.process.pid
+
+    def command(self, ports: list[PortSpec]) -> list[str]:
+        """Write the config for ``ports`` and return the command line."""
+        raise NotImplementedError
+
+    def start(self, ports: list[PortSpec], timeout: float = 15.0) -> None:
+        """Start the daemon and wait until every port listens.
+
+        Raises:
+            BenchError: it exited or did not listen in time (with its log's last line).
+        """
+        argv = self.command(ports)
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=log)
+        wanted = {p.listen for p in ports}
+        deadline = time.monotonic() + timeout
+        while not wanted <= listening_ports():
+            if self.process.poll() is not None:
+                raise BenchError(f"{self.label} exited with {self.process.returncode}: "
+                                 f"{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise BenchError(f"{self.label} did not listen within {timeout:.0f} s: "
+                                 f"{self.log_tail()}")
+            time.sleep(0.05)
+
+    def alive(self) -> bool:
+        """True while the daemon runs."""
+        return self.process is not None and self.process.poll() is None
+
+    def stop(self) -> None:
+        """SIGTERM, wait up to 5 s, then SIGKILL (idempotent)."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(5.0)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5.0)
+
+    def log_tail(self) -> str:
+        """The last non-empty line of the daemon's log, or a placeholder."""
+        try:
+            lines = [ln for ln in self.log_path.read_text(errors="replace").splitlines() if ln.strip()]
+        except OSError:
+            lines = []
+        return lines[-1].strip() if lines else "(no output)"
+
+
+class BridgeDaemon(Daemon):
+    """``python -m bridge serve --config FILE`` from this repository."""
+
+    label = "serial-bridge"
+
+    def command(self, ports: list[PortSpec]) -> list[str]:
+        """Write a TOML config without control socket traffic, banner, history or locks."""
+        lines = [
+            "[bridge]",
+            f'control = "{self.workdir / "control.sock"}"',
+            "lock_files = false", "banner = false", "history = 0", "connect_rate = 0", "",
+        ]
+        for port in ports:
+            lines += ["[[port]]", f'name = "{port.name}"', f'device = "{port.device}"',
+                      f"listen = {port.listen}", f'mode = "{port.mode}"', "baud = 115200", ""]
+        path = self.workdir / "bridge.toml"
+        path.write_text("\n".join(lines))
+        return [sys.executable, "-m", "bridge", "serve", "--config", str(path)]
+
+
+class Ser2netDaemon(Daemon):
+    """ser2net 4 in the foreground, character delay off, optional buffer sizes."""
+
+    label = "ser2net"
+
+    def __init__(self, workdir: Path, bufsize: int | None = None) -> None:
+        """Run ser2net; ``bufsize`` sets dev-to-net and net-to-dev buffer sizes."""
+        if bufsize is not None:
+            self.label = f"ser2net-{bufsize // 1024}k"
+        super().__init__(workdir)
+        self.bufsize = bufsize
+
+    @staticmethod
+    def installed() -> bool:
+        """True when a ser2net binary is on PATH."""
+        return shutil.which("ser2net") is not None
+
+    def command(self, ports: list[PortSpec]) -> list[str]:
+        """Write a YAML config, one connection per port."""
+        lines = ["%YAML 1.1", "---"]
+        for port in ports:
+            accepter = ("telnet(rfc2217),tcp(nodelay)" if port.mode == "telnet" else "tcp(nodelay)")
+            lines += [f"connection: &{port.name}",
+                      f"  accepter: {accepter},127.0.0.1,{port.listen}",
+                      f"  connector: serialdev,{port.device},115200n81,local",
+                      "  options:", "    chardelay: false", "    kickolduser: true"]
+            if self.bufsize:
+                lines += [f"    dev-to-net-bufsize: {self.bufsize}",
+                          f"    net-to-dev-bufsize: {self.bufsize}"]
+        path = self.workdir / f"{self.label}.yaml"
+        path.write_text("\n".join(lines) + "\n")
+        return ["ser2net", "-n", "-d", "-u", "-c", str(path)]

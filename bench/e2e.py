@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+"""End-to-end benchmark: serial-bridge beside ser2net, on pseudo-terminals.
+
+Run by hand (never from the tests), from the repository::
+
+    .venv/bin/python bench/e2e.py            # the full run, a few minutes
+    .venv/bin/python bench/e2e.py --quick    # a smoke run, well under a minute
+    .venv/bin/python bench/e2e.py --only rtt,idle --no-ser2net
+
+The benchmark plays the serial device on each pty's master and the client
+on 127.0.0.1; the daemon under test sits between them. Targets, in one run:
+the direct pty (the floor: no daemon), serial-bridge (``python -m bridge
+serve``), and, when installed, ser2net with its defaults (character delay
+off) and ser2net with 16 KiB buffers. See bench/README.md for the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _link import Link, PtyLink, TelnetLink, open_link, sync  # noqa: E402
+from _measure import client_to_device, device_to_client, idle, round_trips  # noqa: E402
+from _ports import stream  # noqa: E402
+from _proc import (BenchError, BridgeDaemon, Daemon, PortSpec, Ser2netDaemon,  # noqa: E402
+                   free_tcp_ports)
+from _pty import Pty  # noqa: E402
+from _report import Results, print_table  # noqa: E402
+
+SECTIONS = ("rtt", "throughput", "ports", "idle")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure."""
+
+    sections: frozenset[str]
+    rounds: int
+    size: int
+    stream_seconds: float
+    idle_seconds: float
+    port_counts: tuple[int, ...]
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
+    """The command line, and the plan it asks for."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help="comma-separated sections: rtt,throughput,ports,idle")
+    parser.add_argument("--no-ser2net", action="store_true", help="do not run ser2net")
+    parser.add_argument("--no-bridge", action="store_true", help="do not run serial-bridge")
+    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    args = parser.parse_args(argv)
+    sections = frozenset(s.strip() for s in args.only.split(",") if s.strip())
+    unknown = sections - set(SECTIONS)
+    if unknown or not sections:
+        parser.error(f"--only takes {','.join(SECTIONS)}; got {args.only!r}")
+    if args.quick:
+        plan = Plan(sections, rounds=300, size=4 << 20, stream_seconds=2.0,
+                    idle_seconds=1.0, port_counts=(1, 16, 64))
+    else:
+        plan = Plan(sections, rounds=2000, size=64 << 20, stream_seconds=10.0,
+                    idle_seconds=5.0, port_counts=(1, 16, 64))
+    return args, plan
+
+
+def payload(size: int) -> tuple[bytes, str]:
+    """Reproducible random bytes (every value, 0xFF and CR included) and their SHA-256."""
+    data = random.Random(20261123).randbytes(size)
+    return data, hashlib.sha256(data).hexdigest()
+
+
+def _measure_link(out: Results, target: str, mode: str, link: Link, master: int,
+                  pid: int | None, plan: Plan, data: tuple[bytes, str]) -> None:
+    """Round trips and both throughputs over one link, recorded under ``mode``."""
+    if "rtt" in plan.sections:
+        rt = round_trips(link, master, plan.rounds, pid)
+        out.put(target, f"rtt.{mode}.p50", rt.p50_us)
+        out.put(target, f"rtt.{mode}.p99", rt.p99_us)
+        out.put(target, f"rtt.{mode}.cpu", rt.cpu_us)
+    if "throughput" in plan.sections:
+        for direction, run in (("down", device_to_client), ("up", client_to_device)):
+            flow = run(link, master, data[0], data[1], pid)
+            out.put(target, f"tp.{mode}.{direction}", flow.mb_s)
+            out.put(target, f"tp.{mode}.{direction}.ok", "yes" if flow.intact else "NO")
+            out.put(target, f"tp.{mode}.{direction}.cpu", flow.cpu_ms_per_mb)
+
+
+def run_direct(out: Results, plan: Plan, data: tuple[bytes, str]) -> None:
+    """The floor: the client reads and writes the pty slave itself."""
+    pty = Pty.open()
+    try:
+        _measure_link(out, "direct pty", "raw", PtyLink(pty.slave), pty.master, None, plan, data)
+    finally:
+        pty.close()
+
+
+def run_single(out: Results, daemon: Daemon, plan: Plan, data: tuple[bytes, str]) -> None:
+    """One raw and one telnet port: round trips, throughput, then idle with both connected."""
+    ptys = [Pty.open(), Pty.open()]
+    listen = free_tcp_ports(2)
+    specs = [PortSpec(f"p{mode}", pty.path, port, mode)
+             for mode, pty, port in zip(("raw", "telnet"), ptys, listen)]
+    links: list[Link] = []
+    try:
+        daemon.start(specs)
+        for spec, pty in zip(specs, ptys):
+            link = open_link(spec.mode, spec.listen)
+            links.append(link)
+            if isinstance(link, TelnetLink):
+                link.negotiate_binary()
+            sync(link, pty.master)
+            _measure_link(out, daemon.label, spec.mode, link, pty.master, daemon.pid, plan, data)
+        if "idle" in plan.sections:
+            quiet = idle(daemon.pid, plan.idle_seconds)
+            out.put(daemon.label, "idle.cpu", quiet.cpu_ms)
+    finally:
+        for link in links:
+            link.close()
+        daemon.stop()
+        for pty in ptys:
+            pty.close()
+
+
+def run_ports(out: Results, daemon: Daemon, plan: Plan) -> None:
+    """1, 16 and 64 streaming ports, a fresh daemon for each count."""
+    for count in plan.port_counts:
+        ptys = [Pty.open() for _ in range(count)]
+        specs = [PortSpec(f"s{i}", pty.path, port, "raw")
+                 for i, (pty, port) in enumerate(zip(ptys, free_tcp_ports(count)))]
+        try:
+            daemon.start(specs)
+            result = stream(daemon.pid, ptys, specs, plan.stream_seconds, plan.idle_seconds)
+        finally:
+            daemon.stop()
+            for pty in ptys:
+                pty.close()
+        out.put(daemon.label, f"ports.{count}.cpu", result.cpu_percent)
+        out.put(daemon.label, f"ports.{count}.chunk", result.cpu_us_per_chunk)
+        out.put(daemon.label, f"ports.{count}.rss", result.peak_rss_kib / 1024)
+        out.put(daemon.label, f"ports.{count}.idle", result.idle_cpu_ms)
+        lost = result.expected - result.delivered
+        out.put(daemon.label, f"ports.{count}.lost", f"{lost} of {result.expected}")
+
+
+def _guarded(out: Results, target: str, step: Callable[[], None]) -> None:
+    """Run one target's step, once more if it fails; failures are recorded, the run goes on.
+
+    A retry is recorded too (as a note), so the table says when a daemon
+    needed a second chance.
+    """
+    for attempt in (1, 2):
+        try:
+            step()
+            return
+        except (BenchError, OSError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            print(f"  {target}: attempt {attempt} failed: {exc}", file=sys.stderr)
+            if attempt == 1:
+                out.note(target, f"first attempt failed ({reason}); retried")
+            else:
+                out.fail(target, reason)
+
+
+def daemons(args: argparse.Namespace, workdir: Path) -> list[Daemon]:
+    """The daemons to measure, in table order."""
+    found: list[Daemon] = []
+    if not args.no_bridge:
+        found.append(BridgeDaemon(workdir))
+    if not args.no_ser2net:
+        if Ser2netDaemon.installed():
+            found += [Ser2netDaemon(workdir), Ser2netDaemon(workdir, bufsize=16384)]
+        else:
+            print("ser2net is not installed: measuring without it", file=sys.stderr)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the plan against every target and print one table."""
+    args, plan = parse_args(argv)
+    data = payload(plan.size)
+    out = Results()
+    with tempfile.TemporaryDirectory(prefix="serial-bridge-bench-") as tmp:
+        targets = daemons(args, Path(tmp))
+        out.columns = ["direct pty"] + [d.label for d in targets]
+        if plan.sections & {"rtt", "throughput"}:
+            print("direct pty ...", file=sys.stderr)
+            _guarded(out, "direct pty", lambda: run_direct(out, plan, data))
+        for daemon in targets:
+            print(f"{daemon.label} ...", file=sys.stderr)
+            if plan.sections & {"rtt", "throughput", "idle"}:
+                _guarded(out, daemon.label, lambda d=daemon: run_single(out, d, plan, data))
+            if "ports" in plan.sections:
+                _guarded(out, daemon.label, lambda d=daemon: run_ports(out, d, plan))
+    print_table(out, plan.rounds, plan.size, plan.stream_seconds, plan.idle_seconds)
+    if args.json:
+        Path(args.json).write_text(json.dumps(out.as_dict(), indent=2) + "\n")
+    return 1 if out.failures else 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
