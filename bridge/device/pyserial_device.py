@@ -19,7 +19,7 @@ import serial
 
 from bridge.device import termio
 from bridge.device.backend import DeviceError, DeviceListener
-from bridge.device.settings import LineSettings, ModemLines
+from bridge.device.settings import BYTESIZES, FLOWS, PARITIES, STOPBITS, LineSettings, ModemLines
 
 if TYPE_CHECKING:
     from bridge.device.lock import UucpLock
@@ -36,6 +36,13 @@ _FLOW_FLAGS = {"none": (False, False, False), "xonxoff": (True, False, False),
                "rtscts": (False, True, False), "dsrdtr": (False, False, True)}
 _FLOW_ATTRS = ("xonxoff", "rtscts", "dsrdtr")
 _FIELDS = ("baud", "bytesize", "parity", "stopbits", "flow")
+_VALID: dict[str, Callable[[object], bool]] = {
+    "baud": lambda value: isinstance(value, int) and value > 0,
+    "bytesize": lambda value: value in BYTESIZES,
+    "parity": lambda value: value in PARITIES,
+    "stopbits": lambda value: value in STOPBITS,
+    "flow": lambda value: value in FLOWS,
+}
 # pyserial's posix Serial and its URL handlers share no typed base that has
 # every attribute used here (modem lines, buffers, in_waiting).
 SerialPort = Any
@@ -66,6 +73,10 @@ def set_fields(port: SerialPort, old: LineSettings, new: LineSettings,
     """
     for field in _FIELDS:
         if getattr(old, field) == getattr(new, field):
+            continue
+        if not _VALID[field](getattr(new, field)):
+            log.info("%s: %s=%r is not a valid value; kept %r", port.name, field,
+                     getattr(new, field), getattr(old, field))
             continue
         wanted = _field_values(field, new)
         restore: dict[str, object] | None = None
@@ -120,6 +131,7 @@ class PyserialDevice:
         self._closed = False
         self._lost = False
         self._unreported_loss: tuple[BaseException | None] | None = None
+        self._break_held = False
 
     # -- hooks for the data path ------------------------------------------
 
@@ -196,6 +208,7 @@ class PyserialDevice:
     async def set_break(self, on: bool) -> None:
         """Hold or release the break condition (no-op where unsupported)."""
         await self._signal("break_condition", on)
+        self._break_held = on
 
     async def set_dtr(self, on: bool) -> None:
         """Raise or lower DTR; a no-op without modem lines."""
@@ -258,6 +271,11 @@ class PyserialDevice:
 
     def _close_sync(self, dtr_on_close: str, rts_on_close: str, lost: bool) -> None:
         """Set the lines and close the pyserial object; runs in a thread, never raises OSError."""
+        if not lost and self._break_held:
+            try:
+                self._port.break_condition = False    # never leave the line in break
+            except SETTING_ERRORS:
+                pass
         if not lost and self.has_modem_lines:
             for name, state in (("dtr", dtr_on_close), ("rts", rts_on_close)):
                 if state in ("on", "off"):

@@ -285,3 +285,18 @@ def test_marks_in_the_stream_become_break_and_line_error_events(pty_pair: Pty) -
         assert bytes(listener.data) == b"abXc"
         await device.close()
     asyncio.run(main())
+
+
+def test_nonsense_settings_leave_the_device_as_it_was(pty_pair: Pty) -> None:
+    """A negative baud rate, an unknown parity and an unknown flow are refused without an exception."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair, LineSettings(baud=115200, flow="rtscts"))
+        before = device.settings
+        assert before.flow == "rtscts"
+        actual = await device.apply_settings(LineSettings(baud=-5, parity="purple", flow="telepathy"))
+        assert actual == before
+        assert termios.tcgetattr(pty_pair.master)[5] == termios.B115200
+        os.write(pty_pair.master, b"fine")
+        await listener.wait_for(lambda: listener.data == b"fine")
+        await device.close()
+    asyncio.run(main())

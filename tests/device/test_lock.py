@@ -183,7 +183,8 @@ def _open_as_nobody(path: str) -> str:
             except Exception as exc:  # the outcome is what the test reads
                 text = f"{type(exc).__name__}: {exc}"
             os.write(write_end, text.encode())
-        except BaseException:
+        except BaseException as exc:  # report, never return into pytest
+            os.write(write_end, f"child failed: {exc!r}".encode())
             code = 1
         finally:
             os._exit(code)
@@ -199,14 +200,20 @@ def test_exclusive_device_is_busy_for_an_unprivileged_process(pty_pair: Pty) -> 
     if os.geteuid() != 0:
         pytest.skip("needs root to fork a second process as another user")
     os.chmod(pty_pair.path, 0o666)
+    from bridge.device.opener import open_path_blocking
 
-    async def main(exclusive: bool) -> str:
-        device = await open_device(pty_pair.path, LineSettings(),
-                                   OpenOptions(lock_files=False, exclusive=exclusive))
+    def attempt(exclusive: bool) -> str:
+        # Held with the blocking opener, so that no thread runs when the child is forked.
+        port, _, _, _ = open_path_blocking(pty_pair.path, pty_pair.path, LineSettings(),
+                                           OpenOptions(lock_files=False, exclusive=exclusive))
+        assert port.fd is not None
         try:
             return _open_as_nobody(pty_pair.path)
         finally:
-            await device.close()
+            termio.clear_exclusive(port.fd)
+            port.close()
 
-    assert asyncio.run(main(True)).startswith(f"DeviceBusy: {pty_pair.path} is in use by ")
-    assert asyncio.run(main(False)) == "opened"
+    busy = attempt(True)
+    assert busy.startswith(f"DeviceBusy: {pty_pair.path} is in use by "), busy
+    opened = attempt(False)
+    assert opened == "opened", opened
