@@ -17,6 +17,7 @@ pyserial opens and configures the port; data never goes through pyserial:
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 
 import serial
@@ -47,6 +48,8 @@ class FdDevice(PyserialDevice):
         self._paused = False
         self._writing = False
         self._above_low = False
+        fd = self._fd
+        self._overruns = termio.OverrunWatch(lambda: termio.read_overruns(fd))
 
     # -- reading ------------------------------------------------------------
 
@@ -90,6 +93,8 @@ class FdDevice(PyserialDevice):
             return
         listener = self._listener
         assert listener is not None
+        if self._overruns.enabled and self._overruns.check(time.monotonic()):
+            listener.device_line_error("overrun")
         for item in self._decoder.feed(data):
             if isinstance(item, bytes):
                 listener.device_data(item)

@@ -11,6 +11,7 @@ import fcntl
 import os
 import struct
 import termios
+from collections.abc import Callable
 
 from bridge.device.settings import LineSettings, ModemLines
 
@@ -85,6 +86,56 @@ def read_modem_lines(fd: int) -> ModemLines | None:
     bits = _MODEM_BITS.unpack(raw)[0]
     return ModemLines(cts=bool(bits & termios.TIOCM_CTS), dsr=bool(bits & termios.TIOCM_DSR),
                       ri=bool(bits & termios.TIOCM_RI), cd=bool(bits & termios.TIOCM_CD))
+
+
+_ICOUNT = struct.Struct("20i")    # struct serial_icounter_struct
+_ICOUNT_OVERRUN, _ICOUNT_BUF_OVERRUN = 7, 10
+
+
+def read_overruns(fd: int) -> int | None:
+    """Overruns counted by the UART driver (TIOCGICOUNT), or None where unsupported (a pty)."""
+    try:
+        raw = fcntl.ioctl(fd, termios.TIOCGICOUNT, b"\0" * _ICOUNT.size)
+    except OSError as exc:
+        if exc.errno in UNSUPPORTED:
+            return None
+        raise
+    counts = _ICOUNT.unpack(raw)
+    return int(counts[_ICOUNT_OVERRUN] + counts[_ICOUNT_BUF_OVERRUN])
+
+
+class OverrunWatch:
+    """Notices overruns, which Linux never marks in the data stream.
+
+    The driver only counts them (TIOCGICOUNT). The count is read at most once
+    per ``interval`` seconds, and only when data arrives (an overrun comes
+    with data), so the cost is one ioctl a second on a busy port, none on an
+    idle one; a device without counters (a pty) is never asked again.
+    """
+
+    def __init__(self, read: Callable[[], int | None], interval: float = 1.0) -> None:
+        """Watch the counter ``read`` returns (None: no counters)."""
+        self._read = read
+        self._interval = interval
+        self._next = 0.0
+        self._last: int | None = None
+        self.enabled = True
+
+    def check(self, now: float) -> int:
+        """How many new overruns since the last check (0 when it is not yet time)."""
+        if not self.enabled or now < self._next:
+            return 0
+        self._next = now + self._interval
+        try:
+            count = self._read()
+        except OSError:
+            count = None
+        if count is None:
+            self.enabled = False
+            return 0
+        new = 0 if self._last is None else max(0, count - self._last)
+        self._last = count
+        return new
 
 
 def _parity(cflag: int) -> str:
