@@ -215,28 +215,26 @@ class DashboardApp(App[None]):
         if key is not None:
             self.push_screen(DetailScreen(key, self.sources[key.source], self.store.view(key)))
 
-    def _port_action(self, op: str) -> Callable[[], None]:
-        def action() -> None:
-            key = self._require_port()
-            if key is not None:
-                self.act(key, op)
-        return action
+    def _act_on_selected(self, op: str) -> None:
+        key = self._require_port()
+        if key is not None:
+            self.act(key, op)
 
     def action_send_break(self) -> None:
         """Send a break on the selected port."""
-        self._port_action("break")()
+        self._act_on_selected("break")
 
     def action_send_ip(self) -> None:
         """Send Interrupt Process to the selected port."""
-        self._port_action("ip")()
+        self._act_on_selected("ip")
 
     def action_enable_port(self) -> None:
         """Enable the selected port."""
-        self._port_action("enable")()
+        self._act_on_selected("enable")
 
     def action_disable_port(self) -> None:
         """Disable the selected port."""
-        self._port_action("disable")()
+        self._act_on_selected("disable")
 
     def action_edit_settings(self) -> None:
         """Open the line-settings form for the selected port."""

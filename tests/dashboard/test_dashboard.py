@@ -92,7 +92,8 @@ async def test_settings_form_validates_and_applies_only_changes() -> None:
         assert isinstance(app.screen, SettingsScreen) and target.calls == []
         baud.value = "115200"
         form.query_one("#parity", Select).value = "even"
-        await pilot.click("#apply")
+        form.query_one("#apply").focus()
+        await pilot.press("enter")  # not a click: a notification toast may cover the button
         await until(pilot, lambda: target.calls)
         assert target.calls == [("set", "rtr1", "[('baud', 115200), ('parity', 'even')]")]
         await until(pilot, lambda: str(app.main_screen.table.get_row_at(0)[3]) == "115200 8E1")

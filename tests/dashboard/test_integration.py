@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from textual.widgets import Input
 
 from bridge.dashboard.app import DashboardApp, make_dashboard
 from bridge.dashboard.screens.detail import DetailScreen
@@ -47,23 +48,46 @@ def free_port() -> int:
         return port
 
 
+class BreakRecorder:
+    """The real device, plus a count of breaks sent (a pty cannot carry a break)."""
+
+    def __init__(self, device: Any, breaks: list[float]) -> None:
+        self._device = device
+        self._breaks = breaks
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._device, name)
+
+    async def send_break(self, duration: float) -> None:
+        """Record, then pass it on."""
+        self._breaks.append(duration)
+        await self._device.send_break(duration)
+
+
 @contextlib.asynccontextmanager
-async def real_bridge() -> AsyncIterator[tuple[str, int, int, int]]:
+async def real_bridge(breaks: list[float] | None = None) -> AsyncIterator[tuple[str, int, int, int]]:
     """A started bridge on a pty: yields (control path, listen port, pty master, pty slave)."""
     make_bridge = pytest.importorskip("bridge.app").make_bridge
     parse_config = pytest.importorskip("bridge.config.load").parse_config
+    open_device = pytest.importorskip("bridge.device.backend").open_device
+    recorded = breaks if breaks is not None else []
+
+    async def opener(spec: str, settings: Any, options: Any) -> Any:
+        return BreakRecorder(await open_device(spec, settings, options), recorded)
+
     master, slave = os.openpty()
     with short_tmpdir() as tmp:
         control, listen = str(tmp / "control.sock"), free_port()
         text = CONFIG.format(control=control, device=os.ttyname(slave), listen=listen)
-        server = make_bridge(parse_config(text, "<test>"))
+        server = make_bridge(parse_config(text, "<test>"), opener=opener)
         await server.startup()
         try:
             yield control, listen, master, slave
         finally:
             await server.shutdown()
-            os.close(master)
-            os.close(slave)
+            for fd in (master, slave):
+                with contextlib.suppress(OSError):  # a test may have closed the master
+                    os.close(fd)
 
 
 @contextlib.asynccontextmanager
@@ -82,8 +106,10 @@ async def test_settings_change_reaches_the_device_termios() -> None:
     async with real_bridge() as (control, _, _, slave), dashboard_on(control) as (app, pilot):
         await pilot.press("s")
         await until(pilot, lambda: isinstance(app.screen, SettingsScreen))
-        app.screen.query_one("#baud").value = "19200"  # type: ignore[attr-defined]
-        await pilot.click("#apply")
+        baud = app.screen.query_one("#baud", Input)
+        baud.value = "19200"
+        baud.focus()
+        await pilot.press("enter")  # not a click: a notification toast may cover the button
         await until(pilot, lambda: termios.tcgetattr(slave)[5] == termios.B19200)
         await until(pilot, lambda: str(app.main_screen.table.get_row_at(0)[3]) == "19200 8N1")
 
@@ -114,3 +140,23 @@ async def test_kick_disconnects_a_real_client() -> None:
                 pass
         writer.close()
         await until(pilot, lambda: str(app.main_screen.table.get_row_at(0)[4]) == "0")
+
+
+@async_test
+async def test_break_from_the_dashboard_reaches_the_device() -> None:
+    """b on the port sends one break to the device."""
+    breaks: list[float] = []
+    async with real_bridge(breaks) as (control, _, _, _), dashboard_on(control) as (app, pilot):
+        await pilot.press("b")
+        await until(pilot, lambda: len(breaks) == 1)
+        await until(pilot, lambda: ("information", "", "board: break sent") in app.notices)
+
+
+@async_test
+async def test_vanishing_device_is_shown_and_announced() -> None:
+    """When the device goes away the port's row says so and a notification tells why."""
+    async with real_bridge() as (control, _, master, _), dashboard_on(control) as (app, pilot):
+        os.close(master)  # the pty hangs up: the device is gone
+        await until(pilot, lambda: str(app.main_screen.table.get_row_at(0)[2]) == "waiting")
+        await until(pilot, lambda: any(n[0] == "warning" and n[2].startswith("board is waiting-for-device")
+                                       for n in app.notices))

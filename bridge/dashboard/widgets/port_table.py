@@ -6,6 +6,7 @@ import time
 
 from rich.text import Text
 from textual.widgets import DataTable
+from textual.widgets.data_table import ColumnKey
 
 from bridge.control.model import human_age, human_bytes
 from bridge.dashboard.messages import PortKey, PortView
@@ -40,29 +41,28 @@ class PortTable(DataTable[object]):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True)
         self._multi_host: bool | None = None
+        self._columns: list[ColumnKey] = []
 
     def show(self, views: list[PortView], multi_host: bool) -> None:
-        """Show these ports, keeping the cursor on the same port where it still exists."""
+        """Show these ports: cells are updated in place while the rows stay the same
+        (so the cursor and scroll stay put), else the rows are rebuilt."""
         if self._multi_host != multi_host:
             self._multi_host = multi_host
             self.clear(columns=True)
-            self.add_columns(*(("Host",) if multi_host else ()), *COLUMNS)
+            self._columns = self.add_columns(*(("Host",) if multi_host else ()), *COLUMNS)
+        rows = _rows(views, multi_host, time.time())
+        keys = [key for key, _ in rows]
+        if keys == [k.value for k in self.rows]:
+            for key, cells in rows:
+                for column, cell in zip(self._columns, cells):
+                    self.update_cell(key, column, cell, update_width=True)
+            return
         selected = self.selected_key
         self.clear()
-        now = time.time()
-        previous_host = None
-        for view in views:
-            cells: list[object] = []
-            if multi_host:
-                cells.append(view.host if view.host != previous_host else "")
-                previous_host = view.host
-            info = view.info
-            cells += [info.name, info.device, state_text(view), info.settings_short,
-                      str(len(info.sessions)), rate_text(view.rx_rate), rate_text(view.tx_rate),
-                      human_age(info.last_activity, now)]
-            self.add_row(*cells, key=view.key.row_key)
-        if selected is not None and selected.row_key in self.rows:
-            self.move_cursor(row=self.get_row_index(selected.row_key))
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        if selected is not None and selected.row_key in keys:
+            self.move_cursor(row=keys.index(selected.row_key))
 
     @property
     def selected_key(self) -> PortKey | None:
@@ -77,3 +77,19 @@ class PortTable(DataTable[object]):
             return None
         source, _, name = row_key.value.partition("/")
         return PortKey(int(source), name)
+
+
+def _rows(views: list[PortView], multi_host: bool, now: float) -> list[tuple[str, list[object]]]:
+    rows: list[tuple[str, list[object]]] = []
+    previous_host = None
+    for view in views:
+        cells: list[object] = []
+        if multi_host:
+            cells.append(view.host if view.host != previous_host else "")
+            previous_host = view.host
+        info = view.info
+        cells += [info.name, info.device, state_text(view), info.settings_short,
+                  str(len(info.sessions)), rate_text(view.rx_rate), rate_text(view.tx_rate),
+                  human_age(info.last_activity, now)]
+        rows.append((view.key.row_key, cells))
+    return rows
