@@ -88,6 +88,23 @@ class AnomalyToken:
 Token = DataToken | CommandToken | NegotiationToken | SubnegToken | AnomalyToken
 
 
+def _paired_until(data: bytes, first: int) -> int:
+    """Where the escaped data starting at ``first`` ends, when bulk counting can tell; else -1.
+
+    Counted left to right, as the parser reads them, every IAC from ``first``
+    on pairs up as IAC IAC exactly when there are twice as many IAC bytes as
+    IAC IAC pairs: then the whole rest is data. The same test on all but a
+    final IAC finds a read cut inside a command. Anything else (a command in
+    the middle) is left to the regular expression.
+    """
+    end = len(data)
+    if data.count(IAC_BYTE, first) == 2 * data.count(IAC_IAC, first):
+        return end
+    if data[-1] == 0xFF and data.count(IAC_BYTE, first, end - 1) == 2 * data.count(IAC_IAC, first, end - 1):
+        return end - 1
+    return -1
+
+
 class _State(Enum):
     DATA = 0
     IAC = 1  # saw IAC, waiting for the command byte
@@ -148,15 +165,11 @@ class Parser:
         if first < 0:
             out.append(DataToken(data[pos:] if pos else data))
             return len(data)
-        if data.count(IAC_BYTE, first) == 2 * data.count(IAC_IAC, first):
-            # Every IAC from here on pairs up as IAC IAC (counted left to right, as
-            # the parser reads them): the rest of the read is data, no commands.
-            run = data[pos:] if pos else data
-            out.append(DataToken(run.replace(IAC_IAC, IAC_BYTE)))
-            return len(data)
-        stop = _ESCAPED_RUN.match(data, first).end()  # type: ignore[union-attr]
+        stop = _paired_until(data, first)
+        if stop < 0:
+            stop = _ESCAPED_RUN.match(data, first).end()  # type: ignore[union-attr]
         if stop > pos:
-            run = data[pos:stop]
+            run = data[pos:stop] if pos or stop < len(data) else data
             out.append(DataToken(run.replace(IAC_IAC, IAC_BYTE) if stop > first else run))
         if stop < len(data):
             self._state = _State.IAC  # data[stop] is a lone IAC

@@ -45,6 +45,11 @@ COMMAND_CASES: list[tuple[str, bytes, list[Event]]] = [
         b"\xff\xff\xff\xf4",
         [DataReceived(data=b"\xff"), CommandReceived(command=Cmd.IP)],
     ),
+    (
+        "escaped IACs on both sides of a command",
+        b"x\xff\xffy\xff\xf1z\xff\xff",
+        [DataReceived(data=b"x\xffy"), CommandReceived(command=Cmd.NOP), DataReceived(data=b"z\xff")],
+    ),
     ("refused negotiation yields no event", b"\xff\xfb\x2a", []),
     ("sub-negotiation of an unknown option is dropped", b"x\xff\xfa\x63\x01\x02\xff\xf0y",
      [DataReceived(data=b"x"),
@@ -82,6 +87,14 @@ def test_rfc854_iac_iac_cut_between_reads_is_one_data_byte() -> None:
     conn = _conn()
     assert conn.receive_data(b"a\xff") == [DataReceived(data=b"a")]
     assert conn.receive_data(b"\xffb") == [DataReceived(data=b"\xffb")]
+
+
+def test_rfc854_read_ending_inside_a_pair_after_escaped_data() -> None:
+    """RFC 854: escaped 0xFF bytes then a read ending on the first IAC of a pair keep their meaning."""
+    conn = _conn()
+    assert conn.receive_data(b"a\xff\xffb\xff") == [DataReceived(data=b"a\xffb")]
+    assert conn.receive_data(b"\xffc\xff") == [DataReceived(data=b"\xffc")]
+    assert conn.receive_data(b"\xf3") == [CommandReceived(command=Cmd.BRK)]
 
 
 def test_rfc854_truncated_negotiation_waits_for_its_option_byte() -> None:
