@@ -27,7 +27,13 @@ from typing import TypeVar
 import serial
 
 from bridge.device import termio
-from bridge.device.backend import Device, DeviceBusy, DeviceError, DeviceMissing, OpenOptions
+from bridge.device.backend import (
+    Device,
+    DeviceBusy,
+    DeviceError,
+    DeviceMissing,
+    OpenOptions,
+)
 from bridge.device.fd_device import FdDevice
 from bridge.device.lock import UucpLock
 from bridge.device.pyserial_device import SETTING_ERRORS, set_fields, settings_of
@@ -58,7 +64,7 @@ def resolve(spec: str) -> str:
     """
     if not is_selector(spec):
         return spec
-    from bridge.device import adapters   # lazily: only usb: specs need it
+    from bridge.device import adapters  # lazily: only usb: specs need it
 
     try:
         return adapters.resolve_device(spec)

@@ -19,7 +19,14 @@ import serial
 
 from bridge.device import termio
 from bridge.device.backend import DeviceError, DeviceListener
-from bridge.device.settings import BYTESIZES, FLOWS, PARITIES, STOPBITS, LineSettings, ModemLines
+from bridge.device.settings import (
+    BYTESIZES,
+    FLOWS,
+    PARITIES,
+    STOPBITS,
+    LineSettings,
+    ModemLines,
+)
 
 if TYPE_CHECKING:
     from bridge.device.lock import UucpLock

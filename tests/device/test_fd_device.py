@@ -11,7 +11,13 @@ import termios
 import pytest
 
 from bridge.device import termio
-from bridge.device.backend import Device, DeviceError, DeviceMissing, OpenOptions, open_device
+from bridge.device.backend import (
+    Device,
+    DeviceError,
+    DeviceMissing,
+    OpenOptions,
+    open_device,
+)
 from bridge.device.settings import LineSettings
 from tests.device.conftest import Pty
 from tests.device.helpers import WAIT, Listener, read_master

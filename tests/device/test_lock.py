@@ -180,10 +180,10 @@ def _open_as_nobody(path: str) -> str:
             try:
                 open_path_blocking(path, path, LineSettings(), OpenOptions(lock_files=False))
                 text = "opened"
-            except Exception as exc:  # the outcome is what the test reads
+            except Exception as exc:  # noqa: BLE001  # the outcome is what the test reads
                 text = f"{type(exc).__name__}: {exc}"
             os.write(write_end, text.encode())
-        except BaseException as exc:  # report, never return into pytest
+        except BaseException as exc:  # noqa: BLE001  # report, never return into pytest
             os.write(write_end, f"child failed: {exc!r}".encode())
             code = 1
         finally:
