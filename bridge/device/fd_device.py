@@ -95,7 +95,13 @@ class FdDevice(PyserialDevice):
         assert listener is not None
         if self._overruns.enabled and self._overruns.check(time.monotonic()):
             listener.device_line_error("overrun")
-        for item in self._decoder.feed(data):
+        items = self._decoder.feed(data)
+        if len(items) == 1 and isinstance(items[0], bytes):
+            listener.device_data(items[0])      # the common case: one data run
+            return
+        for item in items:
+            if self._closed or self._lost:
+                return                         # the listener closed us meanwhile
             if isinstance(item, bytes):
                 listener.device_data(item)
             elif isinstance(item, BreakMark):

@@ -191,10 +191,22 @@ def open_path_blocking(spec: str, path: str, settings: LineSettings,
     return port, actual, has_lines, lock
 
 
-def _open_url_sync(spec: str, settings: LineSettings) -> tuple[serial.SerialBase, LineSettings]:
-    """Open a pyserial URL and apply the settings it accepts; blocking."""
+def _open_url_sync(spec: str, settings: LineSettings,
+                   options: OpenOptions) -> tuple[serial.SerialBase, LineSettings]:
+    """Open a pyserial URL and apply the settings it accepts; blocking.
+
+    DTR/RTS ``on``/``off`` are set before opening (the handler applies them);
+    ``keep`` leaves the handler's default. Locks, TIOCEXCL and HUPCL do not
+    apply to URLs.
+    """
+    dtr = _line_flag(options.dtr_on_open, "dtr_on_open")
+    rts = _line_flag(options.rts_on_open, "rts_on_open")
     try:
         port = serial.serial_for_url(spec, do_not_open=True)
+        if options.dtr_on_open != "keep":
+            port.dtr = dtr
+        if options.rts_on_open != "keep":
+            port.rts = rts
         port.open()
     except (ValueError, OSError) as exc:
         raise _error_for(spec, exc) from None
@@ -205,8 +217,9 @@ def _open_url_sync(spec: str, settings: LineSettings) -> tuple[serial.SerialBase
 async def open_spec(spec: str, settings: LineSettings, options: OpenOptions) -> Device:
     """Open a path, URL or selector (see :func:`bridge.device.backend.open_device`)."""
     if is_url(spec):
-        port, actual = await asyncio.to_thread(_open_url_sync, spec, settings)
-        return UrlDevice(spec, port, actual)
+        url_port, url_settings = await _undo_on_cancel(
+            lambda: _open_url_sync(spec, settings, options), lambda opened: opened[0].close())
+        return UrlDevice(spec, url_port, url_settings)
     path = await asyncio.to_thread(resolve, spec)
     opened = await _undo_on_cancel(lambda: open_path_blocking(spec, path, settings, options),
                                    _close_opened)

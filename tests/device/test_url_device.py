@@ -7,7 +7,7 @@ import socket
 
 import pytest
 
-from bridge.device.backend import DeviceMissing, OpenOptions, open_device
+from bridge.device.backend import DeviceError, DeviceMissing, OpenOptions, open_device
 from bridge.device.settings import LineSettings
 from tests.device.helpers import WAIT, Listener
 
@@ -69,3 +69,10 @@ def test_refused_socket_url_is_a_missing_device() -> None:
         port = server.getsockname()[1]
     with pytest.raises(DeviceMissing):
         asyncio.run(open_device(f"socket://127.0.0.1:{port}", LineSettings(), OpenOptions()))
+
+
+def test_bad_url_is_a_one_line_device_error() -> None:
+    """An unknown URL scheme raises DeviceError with one line naming it."""
+    with pytest.raises(DeviceError, match="cannot open nosuch://x") as caught:
+        asyncio.run(open_device("nosuch://x", LineSettings(), OpenOptions()))
+    assert "\n" not in str(caught.value)
