@@ -306,3 +306,15 @@ def test_nonsense_settings_leave_the_device_as_it_was(pty_pair: Pty) -> None:
         await listener.wait_for(lambda: listener.data == b"fine")
         await device.close()
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("state", ["on", "off", "keep"])
+def test_every_dtr_rts_open_option_opens_a_pty(pty_pair: Pty, state: str) -> None:
+    """dtr_on_open/rts_on_open on, off and keep all open a device without modem lines cleanly."""
+    async def main() -> None:
+        options = OpenOptions(lock_files=False, dtr_on_open=state, rts_on_open=state)
+        device, listener = await _open(pty_pair, options=options)
+        os.write(pty_pair.master, state.encode())
+        await listener.wait_for(lambda: listener.data == state.encode())
+        await device.close(dtr_on_close=state, rts_on_close=state)
+    asyncio.run(main())
