@@ -21,13 +21,15 @@ import atexit
 import errno
 import logging
 import os
+import threading
 
-from bridge.device.backend import DeviceBusy
+from bridge.device.backend import DeviceBusy, DeviceError
 from bridge.device.termio import process_name
 
 log = logging.getLogger(__name__)
 
 _HELD: set[str] = set()          # lock files this process created and still holds
+_GUARD = threading.Lock()        # opens run in worker threads: one lock decision at a time
 _ATTEMPTS = 3                    # take-over rounds when racing another locker
 _warned_dirs: set[str] = set()
 
@@ -80,23 +82,39 @@ class UucpLock:
         Raises:
             DeviceBusy: a live process holds the lock.
         """
-        content = f"{os.getpid():10d}\n".encode()
-        for _ in range(_ATTEMPTS):
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                self._check_existing()
-                continue
-            except OSError as exc:
-                self._skip(exc)
-                return
-            try:
-                os.write(fd, content)
-            finally:
-                os.close(fd)
-            self.held = True
-            _HELD.add(self.path)
+        with _GUARD:
+            self._acquire()
+
+    def _acquire(self) -> None:
+        """``acquire`` under the process-wide guard.
+
+        The lock is written whole to a temporary file and then hard-linked
+        into place, so no other program ever reads a half-written lock (and
+        takes it for a stale one).
+        """
+        temp = os.path.join(os.path.dirname(self.path), f"LTMP.{os.getpid()}")
+        try:
+            with open(temp, "w", encoding="ascii") as handle:
+                handle.write(f"{os.getpid():10d}\n")
+            os.chmod(temp, 0o644)
+        except OSError as exc:
+            self._skip(exc)
             return
+        try:
+            for _ in range(_ATTEMPTS):
+                try:
+                    os.link(temp, self.path)
+                except FileExistsError:
+                    self._check_existing()
+                    continue
+                except OSError as exc:
+                    self._skip(exc)
+                    return
+                self.held = True
+                _HELD.add(self.path)
+                return
+        finally:
+            os.unlink(temp)
         raise DeviceBusy(f"{self.device_path} is locked by {self.path}, and it keeps coming back")
 
     def _check_existing(self) -> None:
@@ -114,7 +132,7 @@ class UucpLock:
     def _skip(self, exc: OSError) -> None:
         """Carry on without a lock file when the directory is absent or not ours."""
         if exc.errno not in (errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS):
-            raise exc
+            raise DeviceError(f"cannot create lock file {self.path}: {exc.strerror or exc}") from exc
         lock_dir = os.path.dirname(self.path)
         if lock_dir not in _warned_dirs:
             _warned_dirs.add(lock_dir)

@@ -51,6 +51,7 @@ def test_open_creates_an_hdb_lock_and_close_removes_it(tmp_path: Path, pty_pair:
     async def main() -> None:
         device = await open_device(pty_pair.path, LineSettings(), _options(tmp_path))
         assert _lock_path(tmp_path, pty_pair).read_bytes() == f"{os.getpid():10d}\n".encode()
+        assert list(tmp_path.glob("LTMP.*")) == []
         await device.close()
         assert not _lock_path(tmp_path, pty_pair).exists()
     asyncio.run(main())
