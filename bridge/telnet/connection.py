@@ -387,11 +387,13 @@ class TelnetConnection:
         """
         if not data:
             return
+        if type(data) is not bytes:
+            data = bytes(data)
         if IAC_BYTE in data:
             data = data.replace(IAC_BYTE, IAC_IAC)
         if CR in data and not self._options.is_enabled(Opt.BINARY, Side.US):
             data = _BARE_CR.sub(CR_NUL, data)
-        self._out.append(bytes(data))
+        self._out.append(data)
 
     def send_command(self, cmd: Cmd) -> None:
         """Queue a bare command (NOP, DM, BRK, IP, AO, AYT, EC, EL or GA).

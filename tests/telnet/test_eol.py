@@ -117,3 +117,11 @@ def test_rfc854_end_of_line_round_trips_between_two_engines() -> None:
     events = pair.client.receive_data(wire) + pair.client.receive_data(b"")
     got = b"".join(e.data for e in events if isinstance(e, DataReceived))
     assert got == payload
+
+
+def test_send_data_accepts_bytearray_and_memoryview() -> None:
+    """API: send_data takes any bytes-like payload and queues immutable bytes."""
+    conn = TelnetConnection(policy=NOTHING)
+    conn.send_data(bytearray(b"a\r\xff"))  # type: ignore[arg-type]
+    conn.send_data(memoryview(b"b"))  # type: ignore[arg-type]
+    assert conn.data_to_send() == b"a\r\x00\xff\xffb"
