@@ -320,7 +320,8 @@ class TelnetConnection:
         in_force = self._options.is_enabled(option, Side.HIM) or self._options.is_enabled(option, Side.US)
         if handler is None or not in_force:
             self._counts["unsolicited_subnegs"] += 1
-            events.append(ProtocolViolation(detail=f"sub-negotiation for option {option} not in force, ignored"))
+            why = "not in force" if not in_force else "not supported"
+            events.append(ProtocolViolation(detail=f"sub-negotiation for option {option} {why}, ignored"))
             return
         problem = handler(self, token.payload, events)
         if problem:

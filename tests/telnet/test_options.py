@@ -180,3 +180,13 @@ def test_option_enabled_events_name_the_side() -> None:
     conn = TelnetConnection(policy=SERVER)
     assert conn.receive_data(b"\xff\xfb\x03\xff\xfd\x03") == [
         OptionEnabled(option=Opt.SGA, side=Side.HIM), OptionEnabled(option=Opt.SGA, side=Side.US)]
+
+
+def test_subnegotiation_for_an_accepted_option_without_support_is_ignored() -> None:
+    """RFC 855: an option the policy accepts but the engine cannot sub-negotiate (LINEMODE) drops its SB."""
+    conn = TelnetConnection(policy=OptionPolicy(us=frozenset(), him=frozenset({Opt.LINEMODE})))
+    conn.receive_data(b"\xff\xfb\x22")
+    assert conn.data_to_send() == b"\xff\xfd\x22"
+    assert conn.receive_data(b"\xff\xfa\x22\x01\x03\xff\xf0") == [
+        ProtocolViolation(detail="sub-negotiation for option 34 not supported, ignored")]
+    assert conn.anomalies.unsolicited_subnegs == 1
