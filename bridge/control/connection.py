@@ -121,7 +121,7 @@ class ControlConnection:
         return self._auth_failures < MAX_AUTH_FAILURES
 
     async def _run(self, request: schema.Request) -> dict[str, Any]:
-        if not self.authed and request.op != "hello":
+        if not self.authed and request.op not in ("hello", "auth"):
             return schema.error_reply(request.id, "authenticate first: hello with the token",
                                       schema.UNAUTHORIZED)
         handler = HANDLERS[request.op]
@@ -166,6 +166,10 @@ class ControlConnection:
                 raise schema.ProtocolError("wrong or missing token", request.id, schema.UNAUTHORIZED)
             self.authed = True
         return {"server": "serial-bridge", "version": __version__, "protocol": schema.VERSION}
+
+    async def op_auth(self, request: schema.Request) -> dict[str, Any]:
+        """Authenticate (the same as ``hello`` with a token)."""
+        return await self.op_hello(request)
 
     async def op_list(self, request: schema.Request) -> dict[str, Any]:
         """All ports."""

@@ -49,6 +49,7 @@ ArgSpec = dict[str, tuple[type | tuple[type, ...], bool]]
 _PORT: ArgSpec = {"port": (str, True)}
 OPS: dict[str, ArgSpec] = {
     "hello": {"token": (str, False), "client": (str, False)},
+    "auth": {"token": (str, True)},
     "list": {},
     "port": _PORT,
     "set": {"port": (str, True), "settings": (dict, True)},

@@ -118,6 +118,10 @@ class DashboardApp(App[None]):
                     screen.tail()
         elif changed or not message.connected:
             self.notify(message.reason or f"lost {label}", severity="error", title="bridge")
+            for screen in list(self.screen_stack):
+                if isinstance(screen, ConsoleScreen) and screen.key.source == message.source \
+                        and screen.session is not None:
+                    screen.detached("the connection to the bridge was lost")
         self.refresh_views()
 
     @on(PortsReceived)

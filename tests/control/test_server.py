@@ -348,3 +348,15 @@ def test_bad_address_is_a_user_error() -> None:
     """An address that is neither a path nor host:port is one clear error."""
     with pytest.raises(UserError, match="expected a socket path or HOST:PORT"):
         ControlServer(FakeTarget(), "nowhere")
+
+
+@async_test
+async def test_auth_op_is_hello_with_a_required_token() -> None:
+    """auth with the right token unlocks the connection like hello does."""
+    async with running_server(token="s3cret") as (server, _):
+        client = await LineClient.open(server)
+        missing = await client.call("auth")
+        assert missing["ok"] is False and missing["error"] == "auth: missing argument 'token'"
+        assert (await client.call("auth", token="s3cret"))["ok"] is True
+        assert (await client.call("list"))["ok"] is True
+        await client.close()

@@ -65,3 +65,14 @@ async def test_console_closes_when_the_bridge_ends_the_session() -> None:
         target.attached[0].on_close("kicked by the operator")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
         assert ("warning", "", "console of rtr1 closed: kicked by the operator") in app.notices
+
+
+@async_test
+async def test_console_that_cannot_attach_says_why_and_closes() -> None:
+    """A refused attach (here: an unknown port) closes the console with one line."""
+    async with dashboard() as (app, pilot, (target,)):
+        del target.ports["rtr1"]  # the table still shows it; the bridge no longer has it
+        await pilot.press("a")
+        await until(pilot, lambda: any(n[2] == "cannot attach to rtr1: no such port 'rtr1'"
+                                       for n in app.notices))
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))

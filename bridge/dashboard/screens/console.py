@@ -52,7 +52,12 @@ class ConsoleScreen(Screen[None]):
     @work(group="console", exit_on_error=False)
     async def attach(self) -> None:
         """Join the port as a session, then send typed keys in order."""
-        reply = await self.source.request("attach", port=self.key.name)
+        try:
+            reply = await self.source.request("attach", port=self.key.name)
+        except ControlError as exc:
+            self.notify(f"cannot attach to {self.key.name}: {exc}", severity="error")
+            self.dismiss_console()
+            return
         self.session = int(reply["session"])
         self.access = str(reply.get("access", ""))
         watcher = " (watching only: keys are not sent)" if self.access == "watcher" else ""
