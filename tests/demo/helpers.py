@@ -104,11 +104,14 @@ class Terminal:
 
     async def read_until(self, marker: bytes, timeout: float = 3.0) -> bytes:
         """Everything up to and including the first marker; it is consumed."""
-        async with asyncio.timeout(timeout):
-            while (index := self._buffer.find(marker)) < 0:
-                assert not self.closed, f"the pty closed before {marker!r}: {bytes(self._buffer)!r}"
-                self._arrived.clear()
-                await self._arrived.wait()
+        try:
+            async with asyncio.timeout(timeout):
+                while (index := self._buffer.find(marker)) < 0:
+                    assert not self.closed, f"the pty closed before {marker!r}: {bytes(self._buffer)!r}"
+                    self._arrived.clear()
+                    await self._arrived.wait()
+        except TimeoutError:
+            raise AssertionError(f"no {marker!r} within {timeout} s; read: {bytes(self._buffer)!r}") from None
         end = index + len(marker)
         data = bytes(self._buffer[:end])
         del self._buffer[:end]
