@@ -348,3 +348,14 @@ def test_random_keys_and_breaks_at_random_times_never_raise(
             console.receive_data(event, now)
     run_timeline(console, now)
     assert console.phase in (Phase.UBOOT, Phase.LOGIN, Phase.PASSWORD, Phase.SHELL)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_output_is_ascii_and_every_lf_follows_a_cr(data: bytes) -> None:
+    """Whatever is typed, the board prints only ASCII, and never a bare LF (lines end in CR LF)."""
+    console, now = logged_in()
+    out = console.receive_data(data, now) + console.receive_break(now)
+    out += run_timeline(console, now)[0]
+    assert out.isascii()
+    assert out.count(b"\n") == out.count(b"\r\n")
