@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from bridge.telnet import (
     DEFAULT_SERVER_POLICY,
+    Cmd,
     DataReceived,
     Event,
     Opt,
@@ -156,3 +157,24 @@ def test_engine_against_default_server_policy_never_loops(actions: list[tuple[bo
     pair.pump(max_rounds=8)
     for option in OPTIONS:
         assert pair.server.is_enabled(option, Side.US) == pair.client.is_enabled(option, Side.HIM)
+
+
+negotiations = st.lists(st.tuples(st.sampled_from([Cmd.WILL, Cmd.WONT, Cmd.DO, Cmd.DONT]),
+                                   st.sampled_from([*OPTIONS, Opt.TIMING_MARK, Opt.EXOPL])), max_size=60)
+
+
+@BOUNDED
+@given(policy=policies, commands=negotiations, asks=requests)
+def test_a_hostile_negotiator_gets_at_most_one_answer_per_command(
+        policy: OptionPolicy, commands: list[tuple[Cmd, int]],
+        asks: list[tuple[bool, bool, int, Side, bool]]) -> None:
+    """RFC 1143: whatever the peer sends, each of its commands draws at most one reply (no amplification)."""
+    conn = TelnetConnection(policy=policy)
+    for _, enable, option, side, _ in asks:
+        (conn.request_enable if enable else conn.request_disable)(option, side)
+    conn.data_to_send()
+    conn.receive_data(b"".join(bytes((Cmd.IAC, verb, option)) for verb, option in commands))
+    replies = conn.data_to_send()
+    assert len(replies) % 3 == 0
+    assert len(replies) // 3 <= len(commands)
+    assert set(replies[0::3]) <= {Cmd.IAC}
