@@ -21,18 +21,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                        ("ip", "send Interrupt Process (what the port's profile says; default Ctrl-C)"),
                        ("enable", "enable the port"),
                        ("disable", "disable the port (its clients are told and disconnected)")):
-        actions.add_parser(name, help=text, description=text).add_argument("port", metavar="PORT")
+        action = actions.add_parser(name, help=text, description=text)
+        action.add_argument("port", metavar="PORT")
+        add_control_argument(action, nested=True)
     setter = actions.add_parser("set", help="change line settings, e.g. baud=115200 parity=even",
                                 description="change line settings: KEY=VALUE with keys baud, "
                                             "bytesize, parity, stopbits, flow")
     setter.add_argument("port", metavar="PORT")
     setter.add_argument("settings", metavar="KEY=VALUE", nargs="+")
+    add_control_argument(setter, nested=True)
     kick = actions.add_parser("kick", help="disconnect one client session of the port",
                               description="disconnect one client session (ids: serial-bridge status --json)")
     kick.add_argument("port", metavar="PORT")
     kick.add_argument("session", metavar="SESSION", type=int)
-    actions.add_parser("reload", help="re-read the bridge's config file",
-                       description="re-read the bridge's config file")
+    add_control_argument(kick, nested=True)
+    reload = actions.add_parser("reload", help="re-read the bridge's config file",
+                                description="re-read the bridge's config file")
+    add_control_argument(reload, nested=True)
 
 
 def _request(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:

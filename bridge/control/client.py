@@ -28,6 +28,8 @@ from bridge.control.address import UnixAddress, parse_address
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5.0
+# Replies may be longer than requests (a tail's history): accept up to 64 MiB a line.
+MAX_READ_LINE = 64 << 20
 _END = object()
 
 
@@ -87,10 +89,10 @@ class ControlClient:
             async with asyncio.timeout(timeout):
                 if isinstance(parsed, UnixAddress):
                     reader, writer = await asyncio.open_unix_connection(
-                        parsed.path, limit=schema.MAX_LINE + 1)
+                        parsed.path, limit=MAX_READ_LINE)
                 else:
                     reader, writer = await asyncio.open_connection(
-                        parsed.host, parsed.port, limit=schema.MAX_LINE + 1)
+                        parsed.host, parsed.port, limit=MAX_READ_LINE)
         except TimeoutError:
             raise ControlUnavailable(f"cannot reach the bridge at {address}: timed out") from None
         except OSError as exc:

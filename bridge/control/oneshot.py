@@ -26,15 +26,21 @@ from bridge.errors import RuntimeFailure, UserError
 TOKEN_ENV = "SERIAL_BRIDGE_TOKEN"
 
 
-def add_control_argument(parser: argparse.ArgumentParser, *, many: bool = False) -> None:
-    """Add ``--control ADDR`` (repeatable when ``many``)."""
+def add_control_argument(parser: argparse.ArgumentParser, *, many: bool = False,
+                         nested: bool = False) -> None:
+    """Add ``--control ADDR`` (repeatable when ``many``).
+
+    ``nested`` is for a sub-command's own parser, so that the option may come
+    after it too; it leaves the value alone when not given there.
+    """
     help_text = ("the bridge's control endpoint: a socket path or HOST:PORT "
                  f"(default: {client_control_address()}; token from ${TOKEN_ENV})")
+    default = argparse.SUPPRESS if nested else None
     if many:
-        parser.add_argument("--control", metavar="ADDR", action="append", default=None,
+        parser.add_argument("--control", metavar="ADDR", action="append", default=default,
                             help=help_text + "; repeat for several bridges")
     else:
-        parser.add_argument("--control", metavar="ADDR", default=None, help=help_text)
+        parser.add_argument("--control", metavar="ADDR", default=default, help=help_text)
 
 
 def control_address(value: str | None) -> str:

@@ -115,3 +115,12 @@ def test_unreachable_daemon_is_one_line_and_exit_1(capsys: pytest.CaptureFixture
     assert len(err) == 2
     assert err[0] == (f"serial-bridge: error: cannot reach the bridge at {missing}: "
                       "No such file or directory (is 'serial-bridge serve' running?)")
+
+
+def test_control_option_may_follow_the_action(bridge: ServerThread, capsys: pytest.CaptureFixture[str]) -> None:
+    """`ctl break PORT --control ADDR` works as well as `ctl --control ADDR break PORT`."""
+    assert main(["ctl", "break", "rtr1", "--control", bridge.path]) == 0
+    assert main(["ctl", "set", "sw1", "baud=1200", "--control", bridge.path]) == 0
+    assert bridge.target is not None
+    assert [c[0] for c in bridge.target.calls] == ["break", "set"]
+    assert capsys.readouterr().out == "rtr1: break sent\nsw1: 1200 8N1\n"
