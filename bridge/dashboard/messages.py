@@ -41,6 +41,10 @@ class PortsReceived(Message):
         self.source = source
         self.ports = ports
 
+    def can_replace(self, message: Message) -> bool:
+        """A fresh list of the same bridge makes an older, unhandled one useless."""
+        return isinstance(message, PortsReceived) and message.source == self.source
+
 
 class BridgeEventReceived(Message):
     """A protocol event from one bridge."""

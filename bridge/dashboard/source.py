@@ -19,8 +19,8 @@ from bridge.control.model import PortInfo
 
 log = logging.getLogger(__name__)
 
-# Events after which the ports list is fetched again.
-REFRESH_EVENTS = frozenset({"port-state", "session-open", "session-close", "settings"})
+# Events after which the ports list is fetched again ("dropped": we missed some).
+REFRESH_EVENTS = frozenset({"port-state", "session-open", "session-close", "settings", "dropped"})
 
 
 @dataclass(frozen=True, slots=True)
