@@ -112,6 +112,15 @@ class SessionLogWriter:
         return b"\n".join(out) + (b"\n" if self._at_line_start else b"")
 
     def _write_output(self, now: float, data: bytes) -> None:
+        # Rotate before rendering, so that a line cut by the rotation starts
+        # the new file with a timestamp of its own.
+        if self._ensure_open() and self._size > 0 and self._size + len(data) > self.max_bytes:
+            try:
+                self._rotate()
+            except OSError as exc:
+                self._fail(exc)
+                return
+            self._at_line_start = True
         self._write(self._render(now, data))
 
     def _write_record(self, now: float, text: bytes) -> None:

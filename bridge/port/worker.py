@@ -97,6 +97,8 @@ class PortWorker:
         self.session_log: SessionLog | None = None
         self.first_open: asyncio.Future[str | None] | None = None
         self._servers: list[asyncio.AbstractServer] = []
+        self._bound = 0        # the TCP port really bound (differs from the config for listen = 0)
+        self._bound_ro = 0
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self._wake = asyncio.Event()
@@ -119,26 +121,36 @@ class PortWorker:
             self.session_log = SessionLogWriter(cfg.log_dir, cfg.name, mode=cfg.log,
                                                 timestamps=cfg.log_timestamps,
                                                 max_bytes=cfg.log_max_bytes, keep=cfg.log_keep)
-        self._servers.append(await loop.create_server(
+        main = await loop.create_server(
             lambda: ClientSession(self), cfg.listen_host, cfg.listen_port,
-            backlog=128, reuse_address=True))
+            backlog=128, reuse_address=True)
+        self._servers.append(main)
+        self._bound = _bound_port(main, cfg.listen_port)
         if cfg.listen_readonly is not None:
-            self._servers.append(await loop.create_server(
-                lambda: ClientSession(self, readonly=True), cfg.listen_readonly_host,
-                cfg.listen_readonly_port, backlog=128, reuse_address=True))
+            try:
+                ro = await loop.create_server(
+                    lambda: ClientSession(self, readonly=True), cfg.listen_readonly_host,
+                    cfg.listen_readonly_port, backlog=128, reuse_address=True)
+            except OSError:
+                main.close()
+                raise
+            self._servers.append(ro)
+            self._bound_ro = _bound_port(ro, cfg.listen_readonly_port or 0)
         log.info("port %s: listening on %s (%s)%s", self.name, self.listen_address, cfg.mode,
                  f", read-only on {self.readonly_address}" if cfg.listen_readonly is not None else "")
         self._task = loop.create_task(self._run(), name=f"port-{self.name}")
 
     @property
     def listen_address(self) -> str:
-        return _address(self.config.listen_host, self.config.listen_port)
+        """host:port of the listener (the port the system chose, for ``listen = 0``)."""
+        return _address(self.config.listen_host, self._bound or self.config.listen_port)
 
     @property
     def readonly_address(self) -> str | None:
         if self.config.listen_readonly is None:
             return None
-        return _address(self.config.listen_readonly_host, self.config.listen_readonly_port)
+        host = self.config.listen_readonly_host or self.config.listen_host
+        return _address(host, self._bound_ro or self.config.listen_readonly_port or 0)
 
     async def stop(self, reason: str = "the bridge is shutting down") -> None:
         """Close listeners and sessions (telling clients why) and release the device."""
@@ -605,6 +617,13 @@ class PortWorker:
             since=self.since, sessions=tuple(s.status() for s in self.sessions),
             listen_readonly=self.readonly_address, access=self.config.access,
         )
+
+
+def _bound_port(server: asyncio.AbstractServer, configured: int) -> int:
+    sockets = getattr(server, "sockets", None) or ()
+    for sock in sockets:
+        return int(sock.getsockname()[1])
+    return configured
 
 
 def _address(host: str, port: int) -> str:

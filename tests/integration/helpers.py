@@ -134,6 +134,14 @@ class Daemon:
                     raise TimeoutError(f"no log line matching {pattern!r}; log:\n" + "\n".join(self.lines))
                 self._cond.wait(min(left, 0.5))
 
+    def port_of(self, name: str, readonly: bool = False) -> int:
+        """The TCP port a port listens on, from the daemon's log (configs use listen = 0)."""
+        line = self.wait_log(rf"port {re.escape(name)}: listening on ")
+        pattern = r"read-only on .*:(\d+)$" if readonly else r"listening on .*?:(\d+) \("
+        match = re.search(pattern, line)
+        assert match, line
+        return int(match.group(1))
+
     def reload(self, config_text: str) -> None:
         self.config_path.write_text(config_text)
         self.proc.send_signal(signal.SIGHUP)

@@ -16,7 +16,6 @@ from tests.integration.helpers import (
     PtyDevice,
     TelnetClient,
     connect,
-    free_port,
     recv_until,
 )
 
@@ -73,9 +72,9 @@ def _pump_both_ways(sock: socket.socket, dev: PtyDevice, payload_up: bytes, payl
 def test_raw_mode_moves_8_mib_each_way_byte_exact(start_daemon: Start, make_pty: MakePty) -> None:
     """Raw mode passes 8 MiB of random bytes both ways at once, unchanged."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(bridge_block() + port_block("raw1", dev.path, port, mode="raw"))
+    daemon = start_daemon(bridge_block() + port_block("raw1", dev.path, 0, mode="raw"))
     daemon.wait_log(r"raw1: device .* open")
+    port = daemon.port_of("raw1")
     sock = connect(port)
     up, down = os.urandom(8 << 20), os.urandom(8 << 20)
 
@@ -98,9 +97,9 @@ def test_telnet_binary_moves_8_mib_each_way_with_iac_doubled_on_the_wire(start_d
                                                                          make_pty: MakePty) -> None:
     """In telnet BINARY mode 0xFF travels doubled on the wire and single at the device, both ways."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(bridge_block() + port_block("bin1", dev.path, port))
+    daemon = start_daemon(bridge_block() + port_block("bin1", dev.path, 0))
     daemon.wait_log(r"bin1: device .* open")
+    port = daemon.port_of("bin1")
     client = TelnetClient(port)
     client.go_binary()
     up = os.urandom(8 << 20) + b"\xff\xff\xff"
@@ -125,9 +124,9 @@ def test_telnet_binary_moves_8_mib_each_way_with_iac_doubled_on_the_wire(start_d
 def test_nvt_text_mode_maps_end_of_line_both_ways(start_daemon: Start, make_pty: MakePty) -> None:
     """Without BINARY, CR LF reaches the device as CR LF, CR NUL as CR; a device CR goes out as CR NUL."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(bridge_block() + port_block("nvt", dev.path, port))
+    daemon = start_daemon(bridge_block() + port_block("nvt", dev.path, 0))
     daemon.wait_log(r"nvt: device .* open")
+    port = daemon.port_of("nvt")
     sock = connect(port)
     sock.sendall(b"show version\r\nab\r\x00cd\r\n")
     assert dev.read_until(b"cd\r\n") .endswith(b"show version\r\nab\rcd\r\n")
@@ -142,14 +141,14 @@ def test_two_ports_are_independent_and_a_missing_device_does_not_stop_the_others
         start_daemon: Start, make_pty: MakePty, tmp_path: object) -> None:
     """Two working ports carry their own data; a third port's missing device only makes it wait."""
     a, b = make_pty(), make_pty()
-    pa, pb, pc = free_port(), free_port(), free_port()
     daemon = start_daemon(bridge_block()
-                          + port_block("a", a.path, pa, mode="raw")
-                          + port_block("b", b.path, pb, mode="raw")
-                          + port_block("c", "/dev/serial-bridge-test-missing", pc, mode="raw"))
+                          + port_block("a", a.path, 0, mode="raw")
+                          + port_block("b", b.path, 0, mode="raw")
+                          + port_block("c", "/dev/serial-bridge-test-missing", 0, mode="raw"))
     daemon.wait_log(r"a: device .* open")
     daemon.wait_log(r"b: device .* open")
     daemon.wait_log(r"c: waiting for device")
+    pa, pb, pc = daemon.port_of("a"), daemon.port_of("b"), daemon.port_of("c")
     sa, sb = connect(pa), connect(pb)
     sa.sendall(b"to-a")
     sb.sendall(b"to-b")
@@ -170,18 +169,19 @@ def test_sighup_adds_and_removes_ports_and_keeps_untouched_sessions(start_daemon
                                                                      make_pty: MakePty) -> None:
     """SIGHUP starts a new port, stops a removed one, and a session on an untouched port carries on."""
     keep, gone, new = make_pty(), make_pty(), make_pty()
-    pk, pg, pn = free_port(), free_port(), free_port()
-    base = bridge_block() + port_block("keep", keep.path, pk, mode="raw")
-    daemon = start_daemon(base + port_block("gone", gone.path, pg, mode="raw"))
+    base = bridge_block() + port_block("keep", keep.path, 0, mode="raw")
+    daemon = start_daemon(base + port_block("gone", gone.path, 0, mode="raw"))
     daemon.wait_log(r"keep: device .* open")
     daemon.wait_log(r"gone: device .* open")
+    pk, pg = daemon.port_of("keep"), daemon.port_of("gone")
     sk = connect(pk)
     sg = connect(pg)
     sk.sendall(b"before")
     assert keep.read(6) == b"before"
-    daemon.reload(base + port_block("new", new.path, pn, mode="raw"))
+    daemon.reload(base + port_block("new", new.path, 0, mode="raw"))
     daemon.wait_log(r"reload: .*added \['new'\]")
     daemon.wait_log(r"new: device .* open")
+    pn = daemon.port_of("new")
     sg.settimeout(WAIT)
     assert sg.recv(100) == b""  # the removed port closed its session
     sn = connect(pn)
@@ -199,9 +199,9 @@ def test_sighup_adds_and_removes_ports_and_keeps_untouched_sessions(start_daemon
 def test_sigterm_tells_telnet_clients_and_exits_zero(start_daemon: Start, make_pty: MakePty) -> None:
     """SIGTERM closes sessions with a message and the daemon exits 0."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(bridge_block() + port_block("t", dev.path, port))
+    daemon = start_daemon(bridge_block() + port_block("t", dev.path, 0))
     daemon.wait_log(r"t: device .* open")
+    port = daemon.port_of("t")
     client = TelnetClient(port)
     client.send(b"x")
     dev.read(1)
@@ -213,9 +213,9 @@ def test_sigterm_tells_telnet_clients_and_exits_zero(start_daemon: Start, make_p
 def test_break_and_ip_and_ayt_from_a_telnet_client(start_daemon: Start, make_pty: MakePty) -> None:
     """IAC IP sends Ctrl-C to the device, IAC AYT is answered, IAC BRK is logged as a break sent."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(bridge_block() + port_block("sig", dev.path, port))
+    daemon = start_daemon(bridge_block() + port_block("sig", dev.path, 0))
     daemon.wait_log(r"sig: device .* open")
+    port = daemon.port_of("sig")
     client = TelnetClient(port)
     client.conn.send_command(Cmd.IP)
     client.flush()

@@ -12,7 +12,7 @@ import serial
 
 from bridge import __version__
 from bridge.telnet import ComPortCmd, ComPortReply, Opt, Side
-from tests.integration.helpers import WAIT, Daemon, PtyDevice, TelnetClient, free_port
+from tests.integration.helpers import WAIT, Daemon, PtyDevice, TelnetClient
 
 Start = Callable[[str], Daemon]
 MakePty = Callable[[], PtyDevice]
@@ -43,9 +43,9 @@ def open_client(port: int, **kwargs: object) -> serial.Serial:
 def test_pyserial_client_sets_baud_rate_seen_at_the_device(start_daemon: Start, make_pty: MakePty) -> None:
     """RFC 2217 SET-BAUDRATE from pyserial changes the device's termios, and data passes both ways."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(config(dev.path, port))
+    daemon = start_daemon(config(dev.path, 0))
     daemon.wait_log(r"com1: device .* open")
+    port = daemon.port_of("com1")
     client = open_client(port, baudrate=115200)
     wait_until(lambda: device_speed(dev) == termios.B115200, "device never at 115200")
     client.baudrate = 57600
@@ -61,9 +61,9 @@ def test_pyserial_client_sets_baud_rate_seen_at_the_device(start_daemon: Start, 
 def test_stop_bits_and_flow_control_reach_the_device(start_daemon: Start, make_pty: MakePty) -> None:
     """Two stop bits and hardware flow control requested by the client show in the device's cflag."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(config(dev.path, port))
+    daemon = start_daemon(config(dev.path, 0))
     daemon.wait_log(r"com1: device .* open")
+    port = daemon.port_of("com1")
     client = open_client(port, baudrate=9600, stopbits=serial.STOPBITS_TWO)
     wait_until(lambda: bool(termios.tcgetattr(dev.master)[2] & termios.CSTOPB), "CSTOPB never set")
     client.rtscts = True
@@ -76,9 +76,9 @@ def test_settings_return_to_the_configured_ones_when_the_client_leaves(start_dae
                                                                       make_pty: MakePty) -> None:
     """With restore_settings (the default) the port goes back to its configured baud rate after the session."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(config(dev.path, port, "baud = 19200"))
+    daemon = start_daemon(config(dev.path, 0, "baud = 19200"))
     daemon.wait_log(r"com1: device .* open")
+    port = daemon.port_of("com1")
     wait_until(lambda: device_speed(dev) == termios.B19200, "configured rate not applied")
     client = open_client(port, baudrate=115200)
     wait_until(lambda: device_speed(dev) == termios.B115200, "client rate not applied")
@@ -90,9 +90,9 @@ def test_settings_return_to_the_configured_ones_when_the_client_leaves(start_dae
 def test_dtr_and_rts_on_a_pty_are_answered_as_requested(start_daemon: Start, make_pty: MakePty) -> None:
     """A pty has no modem lines: DTR/RTS requests are answered with the state asked for, and data still flows."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(config(dev.path, port))
+    daemon = start_daemon(config(dev.path, 0))
     daemon.wait_log(r"com1: device .* open")
+    port = daemon.port_of("com1")
     client = open_client(port)
     for state in (False, True, False, True):
         client.dtr = state
@@ -123,9 +123,9 @@ def _reply(client: TelnetClient, command: ComPortCmd) -> bytes:
 def test_signature_names_the_bridge_version_and_port(start_daemon: Start, make_pty: MakePty) -> None:
     """SIGNATURE with no text is answered with `serial-bridge <version> <port>`."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(config(dev.path, port))
+    daemon = start_daemon(config(dev.path, 0))
     daemon.wait_log(r"com1: device .* open")
+    port = daemon.port_of("com1")
     client = _comport_client(port)
     client.conn.comport_request(ComPortCmd.SIGNATURE, b"")
     client.flush()
@@ -138,9 +138,9 @@ def test_a_pty_refuses_seven_data_bits_and_the_answer_says_eight(start_daemon: S
                                                                  make_pty: MakePty) -> None:
     """SET-DATASIZE 7 on a pty (EINVAL) is answered with the size in force, 8, and the session goes on."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(config(dev.path, port))
+    daemon = start_daemon(config(dev.path, 0))
     daemon.wait_log(r"com1: device .* open")
+    port = daemon.port_of("com1")
     client = _comport_client(port)
     client.conn.comport_request(ComPortCmd.SET_DATASIZE, bytes([7]))
     client.flush()
@@ -157,9 +157,9 @@ def test_a_pty_refuses_seven_data_bits_and_the_answer_says_eight(start_daemon: S
 def test_remote_settings_deny_answers_the_value_in_force(start_daemon: Start, make_pty: MakePty) -> None:
     """With remote_settings = "deny" a SET-BAUDRATE changes nothing and is answered with the configured rate."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(config(dev.path, port, 'remote_settings = "deny"'))
+    daemon = start_daemon(config(dev.path, 0, 'remote_settings = "deny"'))
     daemon.wait_log(r"com1: device .* open")
+    port = daemon.port_of("com1")
     client = _comport_client(port)
     client.conn.comport_request(ComPortCmd.SET_BAUDRATE, (115200).to_bytes(4, "big"))
     client.flush()
@@ -172,9 +172,9 @@ def test_remote_settings_deny_answers_the_value_in_force(start_daemon: Start, ma
 def test_other_clients_hear_of_a_settings_change(start_daemon: Start, make_pty: MakePty) -> None:
     """A baud change by one RFC 2217 client reaches another RFC 2217 client as an answer, and a telnet user as a message."""
     dev = make_pty()
-    port = free_port()
-    daemon = start_daemon(config(dev.path, port))
+    daemon = start_daemon(config(dev.path, 0))
     daemon.wait_log(r"com1: device .* open")
+    port = daemon.port_of("com1")
     watcher = _comport_client(port)
     human = TelnetClient(port)
     human.wait_for(lambda: human.conn.is_enabled(Opt.ECHO, Side.HIM))
@@ -193,10 +193,10 @@ def test_break_and_dtr_requests_reach_the_device_through_spy(start_daemon: Start
                                                             tmp_path: Path) -> None:
     """pyserial's send_break and dtr through the bridge arrive at the device, as pyserial's spy:// records."""
     dev = make_pty()
-    port = free_port()
     spy_log = tmp_path / "spy.log"
-    daemon = start_daemon(config(f"spy://{dev.path}?file={spy_log}", port))
+    daemon = start_daemon(config(f"spy://{dev.path}?file={spy_log}", 0))
     daemon.wait_log(r"com1: device .* open")
+    port = daemon.port_of("com1")
     client = open_client(port)
     client.send_break(0.05)
     client.dtr = False
