@@ -6,9 +6,10 @@ import pytest
 
 from bridge.control.model import PortInfo
 from bridge.dashboard.keymap import key_bytes
-from bridge.dashboard.messages import PortKey
+from bridge.dashboard.messages import PortKey, PortView
 from bridge.dashboard.store import PortStore
 from bridge.dashboard.widgets.output_log import printable
+from bridge.dashboard.widgets.port_table import state_text
 
 
 @pytest.mark.parametrize(("key", "character", "app_mode", "expected"), [
@@ -53,3 +54,16 @@ def test_store_forgets_ports_that_went_away() -> None:
 def test_log_text_drops_escape_sequences_and_normalises_newlines() -> None:
     """Output for the log loses colours and cursor moves, and CR LF becomes one newline."""
     assert printable(b"\x1b[1;31mERR\x1b[0m ok\r\nnext\rline\x07") == "ERR ok\nnext\nline"
+
+
+@pytest.mark.parametrize(("state", "online", "text", "style"), [
+    ("up", True, "up", "bold green"),
+    ("waiting-for-device", True, "waiting", "bold red"),
+    ("disabled", True, "disabled", "dim"),
+    ("up", False, "offline", "bold magenta"),
+])
+def test_state_cell_is_coloured_by_state(state: str, online: bool, text: str, style: str) -> None:
+    """The state column's text and colour follow the port's state and its bridge's reachability."""
+    view = PortView(key=PortKey(0, "p"), host="h", info=PortInfo(name="p", state=state), online=online)
+    cell = state_text(view)
+    assert (cell.plain, str(cell.style)) == (text, style)
