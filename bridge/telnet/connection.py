@@ -66,7 +66,7 @@ from bridge.telnet.parser import (
 _SENDABLE_COMMANDS = frozenset(
     {Cmd.NOP, Cmd.DM, Cmd.BRK, Cmd.IP, Cmd.AO, Cmd.AYT, Cmd.EC, Cmd.EL, Cmd.GA}
 )
-_CR_NOT_LF = re.compile(b"\r([^\n])")
+_CR_NOT_LF = re.compile(b"\r(?=([^\n]))")  # look ahead: in CR CR the second CR is checked too
 _BARE_CR = re.compile(b"\r(?!\n)")
 _COMPORT_CODES = frozenset(int(c) for c in ComPortCmd)
 MAX_TERMINAL_TYPES = 16
@@ -259,10 +259,10 @@ class TelnetConnection:
             run = CR + run
         if CR not in run or self._options.is_enabled(Opt.BINARY, Side.HIM):
             return run
-        if run[-1] == 0x0D:
+        followers = _CR_NOT_LF.findall(run)  # the byte after each CR not followed by LF
+        if run[-1] == 0x0D:  # its follower is in the next read: hold it
             self._held_cr = True
             run = run[:-1]
-        followers = _CR_NOT_LF.findall(run)  # the byte after each CR that is not CR LF
         if not followers:
             return run
         escaped = followers.count(b"\x00")

@@ -24,6 +24,8 @@ RECEIVE_CASES = [
     ("CR followed by a letter is kept and counted", b"a\rb", b"a\rb", 1),
     ("CR CR LF: the first CR is counted", b"\r\r\n", b"\r\r\n", 1),
     ("mixed line", b"x\r\ny\r\x00z\rw", b"x\r\ny\rz\rw", 1),
+    ("CR CR CR LF: two CRs are counted", b"\r\r\r\n", b"\r\r\r\n", 2),
+    ("CR CR NUL: one counted, then a bare CR", b"\r\r\x00", b"\r\r", 1),
 ]
 
 
@@ -42,6 +44,16 @@ def test_rfc854_cr_at_the_end_of_a_read_waits_for_the_next_byte(second: bytes, d
     conn = TelnetConnection(policy=NOTHING)
     assert conn.receive_data(b"abc\r") == [DataReceived(data=b"abc")]
     assert conn.receive_data(second) == [DataReceived(data=data)]
+
+
+def test_rfc854_cr_before_a_held_cr_is_counted_whatever_the_split() -> None:
+    """RFC 854: in CR CR | CR the first two CRs are followed by CR, counted the same as unsplit."""
+    whole = TelnetConnection(policy=NOTHING)
+    split = TelnetConnection(policy=NOTHING)
+    assert whole.receive_data(b"\r\r\rx") == [DataReceived(data=b"\r\r\rx")]
+    assert split.receive_data(b"\r\r") == [DataReceived(data=b"\r")]
+    assert split.receive_data(b"\rx") == [DataReceived(data=b"\r\rx")]
+    assert whole.anomalies.bad_eol == split.anomalies.bad_eol == 3
 
 
 def test_rfc854_held_cr_is_delivered_at_eof() -> None:

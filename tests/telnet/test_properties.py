@@ -72,8 +72,12 @@ def test_any_chunking_of_a_rich_transcript_gives_the_same_events(cuts: list[int]
     assert _run(chunks) == _run([RICH])
 
 
+DENSE = st.lists(st.sampled_from(b"\xff\xff\xff\xfa\xf0\xfb\xfc\xfd\xfe\r\r\n\x00\x01\x03\x05\x18\x1f\x2cA"),
+                 max_size=300).map(bytes)
+
+
 @BOUNDED
-@given(data=st.binary(max_size=600), cuts=st.lists(st.integers(min_value=1, max_value=599), max_size=8),
+@given(data=st.binary(max_size=600) | DENSE, cuts=st.lists(st.integers(min_value=1, max_value=599), max_size=8),
        server=st.booleans(), limit=st.integers(min_value=1, max_value=64))
 def test_any_byte_stream_never_raises_and_split_does_not_matter(
         data: bytes, cuts: list[int], server: bool, limit: int) -> None:
@@ -178,3 +182,16 @@ def test_a_hostile_negotiator_gets_at_most_one_answer_per_command(
     assert len(replies) % 3 == 0
     assert len(replies) // 3 <= len(commands)
     assert set(replies[0::3]) <= {Cmd.IAC}
+
+
+@BOUNDED
+@given(data=st.lists(st.sampled_from(b"\r\r\n\x00a\xff"), max_size=40).map(bytes),
+       cuts=st.lists(st.integers(min_value=1, max_value=39), max_size=6))
+def test_end_of_line_handling_does_not_depend_on_the_split(data: bytes, cuts: list[int]) -> None:
+    """RFC 854: CR, LF, NUL and IAC in any order give the same data and bad_eol count however cut."""
+    one = TelnetConnection(policy=FULL)
+    many = TelnetConnection(policy=FULL)
+    whole = one.receive_data(data) + one.receive_data(b"")
+    split = feed_in_pieces(many, data, cuts) + many.receive_data(b"")
+    assert merge_data(split) == merge_data(whole)
+    assert one.anomalies == many.anomalies
