@@ -360,3 +360,17 @@ async def test_auth_op_is_hello_with_a_required_token() -> None:
         assert (await client.call("auth", token="s3cret"))["ok"] is True
         assert (await client.call("list"))["ok"] is True
         await client.close()
+
+
+@async_test
+async def test_a_slow_tail_drops_output_with_a_count() -> None:
+    """A tail that does not keep up loses output past the bound, and is told how many chunks."""
+    async with running_server(queue_limit=10) as (server, target):
+        client = await LineClient.open(server)
+        await client.call("tail", port="rtr1", history=False)
+        for i in range(1000):
+            target.output("rtr1", b"%04d" % i)
+        chunks = [base64.b64decode((await client.recv())["data"]) for _ in range(10)]
+        assert chunks == [b"%04d" % i for i in range(10)]
+        assert await client.recv() == {"v": 1, "event": "dropped", "count": 990}
+        await client.close()
