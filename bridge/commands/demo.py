@@ -87,11 +87,15 @@ async def run_demo(args: argparse.Namespace) -> int:
             raise RuntimeFailure(f"cannot start the demo: {exc}") from exc
         if not server.workers:
             raise RuntimeFailure(f"cannot listen on {args.bind}:{args.port} (is another demo running? try --port)")
-        address = f"{args.bind}:{args.port}"
+        # Power the board on now that the bridge holds its line: the boot goes
+        # into the port's history, so whoever connects sees it replayed.
+        board.reset()
+        worker = server.workers["demo"]
+        host, _, port = worker.listen_address.rpartition(":")
         if args.no_dashboard:
-            print(f"serial-bridge demo: a simulated board on {board.path}, bridged on {address}\n"
-                  f"  connect with:  telnet {args.bind} {args.port}\n"
-                  f"  or raw:        nc {args.bind} {args.port}\n"
+            print(f"serial-bridge demo: a simulated board on {board.path}, bridged on {worker.listen_address}\n"
+                  f"  connect with:  telnet {host.strip('[]')} {port}\n"
+                  f"  or raw:        nc {host.strip('[]')} {port}\n"
                   f"  login: root   password: bridge   (Ctrl-C here stops the demo)", flush=True)
             await server.serve()
         else:

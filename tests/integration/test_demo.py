@@ -1,0 +1,64 @@
+"""`serial-bridge demo`: the simulated board through the real bridge, as a newcomer uses it."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import threading
+
+from bridge.telnet import Cmd
+from tests.integration.helpers import WAIT, TelnetClient
+
+
+class Demo:
+    def __init__(self) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "demo", "--no-dashboard", "--port", "0", "--time-scale", "0.02"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.lines: list[str] = []
+        self.port_found = threading.Event()
+        self.port = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace")
+            self.lines.append(line)
+            match = re.search(r"telnet 127\.0\.0\.1 (\d+)", line)
+            if match:
+                self.port = int(match.group(1))
+                self.port_found.set()
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(WAIT)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+
+
+def test_demo_board_logs_in_and_answers_a_command_through_the_bridge() -> None:
+    """A telnet client sees the boot, logs in with the printed credentials and runs `uname -a`."""
+    demo = Demo()
+    try:
+        assert demo.port_found.wait(WAIT), "".join(demo.lines)
+        client = TelnetClient(demo.port)
+        client.read_until(b"demo-board login: ", timeout=20)
+        client.send(b"root\r\n")
+        client.read_until(b"Password: ")
+        client.send(b"bridge\r\n")
+        client.read_until(b"# ")
+        client.send(b"uname -a\r\n")
+        answer = client.read_until(b"# ")
+        assert b"Linux demo-board" in answer
+        client.conn.send_command(Cmd.BRK)
+        client.flush()
+        client.read_until(b"[break received]")
+        client.close()
+    finally:
+        code = demo.stop()
+    assert code == 0, "".join(demo.lines)

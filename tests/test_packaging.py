@@ -1,0 +1,56 @@
+"""The package as installed: every subpackage listed, profiles shipped, no layer breaking the design."""
+
+from __future__ import annotations
+
+import ast
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_pyproject_lists_every_package_under_bridge() -> None:
+    """pyproject's explicit package list (needed for hw_profiles) names every folder with an __init__.py."""
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    listed = set(data["tool"]["setuptools"]["packages"])
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "bridge").rglob("__init__.py")}
+    assert found <= listed, f"add to pyproject.toml: {sorted(found - listed)}"
+    assert "bridge._hw_profiles" in listed
+
+
+def _imports(folder: Path) -> set[str]:
+    names: set[str] = set()
+    for path in folder.rglob("*.py"):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+    return names
+
+
+def test_the_telnet_engine_imports_nothing_of_io_or_the_bridge() -> None:
+    """bridge/telnet is sans-IO: no asyncio, socket, serial, and nothing from the rest of bridge."""
+    bad = {n for n in _imports(ROOT / "bridge" / "telnet")
+           if n.split(".")[0] in {"asyncio", "socket", "serial", "selectors", "logging"}
+           or (n.startswith("bridge.") and not n.startswith("bridge.telnet"))}
+    assert not bad
+
+
+def test_the_device_layer_knows_nothing_of_telnet_or_clients() -> None:
+    """bridge/device imports neither the telnet engine nor the port layer."""
+    bad = {n for n in _imports(ROOT / "bridge" / "device")
+           if n.startswith(("bridge.telnet", "bridge.port", "bridge.server", "bridge.dashboard"))}
+    assert not bad
+
+
+def test_production_code_never_imports_the_demo() -> None:
+    """Only the demo command may import bridge.demo."""
+    for path in (ROOT / "bridge").rglob("*.py"):
+        if "demo" in path.parts or path.name == "demo.py":
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                assert not node.module.startswith("bridge.demo"), path
