@@ -18,6 +18,7 @@ import pytest
 from textual.widgets import Input
 
 from bridge.dashboard.app import DashboardApp, make_dashboard
+from bridge.dashboard.screens.console import ConsoleScreen
 from bridge.dashboard.screens.detail import DetailScreen
 from bridge.dashboard.screens.settings import SettingsScreen
 from bridge.dashboard.source import ControlSource
@@ -160,3 +161,31 @@ async def test_vanishing_device_is_shown_and_announced() -> None:
         await until(pilot, lambda: str(app.main_screen.table.get_row_at(0)[2]) == "waiting")
         await until(pilot, lambda: any(n[0] == "warning" and n[2].startswith("board is waiting-for-device")
                                        for n in app.notices))
+
+
+@async_test
+async def test_console_types_to_the_device_and_shows_its_screen() -> None:
+    """Keys typed in the console reach the pty; what the device draws lands on the emulated screen."""
+    async with real_bridge() as (control, _, master, _), dashboard_on(control) as (app, pilot):
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen) and app.screen.session)
+        await pilot.press("l", "s", "enter")
+        received = bytearray()
+        arrived = asyncio.Event()
+
+        def on_readable() -> None:
+            received.extend(os.read(master, 1024))
+            if b"ls\r" in received:
+                arrived.set()
+
+        loop = asyncio.get_running_loop()
+        loop.add_reader(master, on_readable)
+        try:
+            async with asyncio.timeout(5):
+                await arrived.wait()
+        finally:
+            loop.remove_reader(master)
+        os.write(master, b"\x1b[2J\x1b[3;5HMENU")
+        screen = app.screen
+        assert isinstance(screen, ConsoleScreen)
+        await until(pilot, lambda: screen.terminal.display_lines()[2][4:8] == "MENU")
