@@ -185,14 +185,16 @@ class PortWorker:
                 continue
             if await self._open():
                 opened = time.monotonic()
+                traffic = self.rx_bytes + self.tx_bytes
                 await self._lost.wait()
                 await self._close_device()
                 if self._stopping or not self.enabled or self.state != WAITING:
                     continue
-                # Lost: a device that stayed up a while is retried at once
-                # (unplugged, it will be missing and waited for); one that
-                # keeps failing right after opening backs off.
-                delay = RETRY_MIN if time.monotonic() - opened > 10 else min(delay * 2, RETRY_MAX)
+                # Lost: a device that worked (stayed up a while, or carried
+                # data) is retried at once (unplugged, it will be missing and
+                # waited for); one that keeps failing right after opening backs off.
+                worked = time.monotonic() - opened > 10 or self.rx_bytes + self.tx_bytes > traffic
+                delay = RETRY_MIN if worked else min(delay * 2, RETRY_MAX)
                 await self._wait_for(self._wake.wait(), delay if delay > RETRY_MIN else 0)
                 continue
             missing = isinstance(self._last_open_error, DeviceMissing)
