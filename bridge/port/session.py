@@ -43,6 +43,8 @@ from bridge.telnet import (
 )
 
 if TYPE_CHECKING:
+    from bridge.port.inband import InbandBreak
+    from bridge.port.linecontrol import ComPortState
     from bridge.port.worker import PortWorker
 
 log = logging.getLogger("bridge.session")
@@ -96,7 +98,8 @@ class ClientSession(asyncio.Protocol):
         # break) queue the input that follows them until they are done.
         self._work: deque[Callable[[], object]] = deque()
         self._work_task: asyncio.Task[None] | None = None
-        self.comport = None  # set by bridge.port.linecontrol when the client speaks RFC 2217
+        self.comport: ComPortState | None = None  # set when the client speaks RFC 2217
+        self.inband: InbandBreak | None = None    # the port's break_sequence detector, if any
 
     # ----------------------------------------------------------------- asyncio
     def connection_made(self, transport: asyncio.BaseTransport) -> None:

@@ -28,6 +28,7 @@ Data paths:
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -37,6 +38,7 @@ from bridge.control.target import BridgeEvent
 from bridge.device.backend import Device, DeviceBusy, DeviceError, DeviceMissing, OpenOptions
 from bridge.device.settings import LineSettings
 from bridge.port.history import History
+from bridge.port.inband import BREAK, InbandBreak
 from bridge.port.admission import Admission
 from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, ModemPoller
 from bridge.port.session import WATCHER, WRITER, ClientSession
@@ -363,6 +365,8 @@ class PortWorker:
             session.transport.pause_reading()
         if cfg.idle_timeout > 0:
             self.admission.arm_idle(session, cfg.idle_timeout)
+        if cfg.break_sequence:
+            session.inband = InbandBreak(cfg.break_sequence.encode("latin-1"))
         self._greet(session)
 
     def _greet(self, session: ClientSession) -> None:
@@ -456,6 +460,21 @@ class PortWorker:
         if session.access != WRITER:
             session.tell_watcher()
             return
+        if session.inband is not None:
+            items = session.inband.feed(data)
+            if BREAK in items:  # keep the order: data, break, data
+                for item in items:
+                    if item is BREAK:
+                        session.submit(self.send_break)
+                    else:
+                        session.submit(functools.partial(self._to_device, session, item))
+                return
+            data = b"".join(items)  # type: ignore[arg-type]
+            if not data:
+                return
+        self._to_device(session, data)
+
+    def _to_device(self, session: ClientSession, data: bytes) -> None:
         if session.conn is not None and not session.conn.peer_binary and b"\r\n" in data:
             newline = self.config.newline
             if newline != "crlf":

@@ -190,3 +190,16 @@ def test_device_loss_and_return_are_told_to_clients() -> None:
             await until(lambda: bytes(h.opener.devices[-1].written) == b"again")
             await c.close()
     run(scenario())
+
+
+def test_the_in_band_break_sequence_sends_a_break_from_a_raw_client() -> None:
+    """In raw mode, `~~b` at the start of a line becomes a break, in order with the data around it."""
+    async def scenario() -> None:
+        async with Harness('mode = "raw"\nbreak_sequence = "~~b"') as h:
+            reader, writer = await asyncio.open_connection("127.0.0.1", h.config.listen_port or h.worker._bound)
+            await until(lambda: len(h.worker.sessions) == 1)
+            writer.write(b"reboot\r~~bboot\r")
+            await until(lambda: bytes(h.device.written) == b"reboot\rboot\r")
+            assert ("send_break", 0.25) in h.device.calls
+            writer.close()
+    run(scenario())
