@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("bridge.server")
 
 SHUTDOWN_TIMEOUT = 5.0
+FIRST_OPEN_TIMEOUT = 10.0
 
 
 class BridgeServer:
@@ -70,11 +71,18 @@ class BridgeServer:
         return worker
 
     async def _check_required(self) -> None:
+        """Wait for every port's first attempt to open its device (bounded), then
+        fail if a required one could not open."""
+        pending = {w.name: w.first_open for w in self.workers.values() if w.first_open is not None}
+        if pending:
+            await asyncio.wait([asyncio.shield(f) for f in pending.values()], timeout=FIRST_OPEN_TIMEOUT)
         for worker in self.workers.values():
-            if worker.config.required and worker.first_open is not None:
-                problem = await worker.first_open
-                if problem is not None:
-                    raise RuntimeFailure(f"port {worker.name} is required and cannot open: {problem}")
+            future = pending.get(worker.name)
+            if not worker.config.required or future is None:
+                continue
+            problem = future.result() if future.done() else "the device did not open in time"
+            if problem is not None:
+                raise RuntimeFailure(f"port {worker.name} is required and cannot open: {problem}")
 
     async def _start_control(self) -> None:
         address = self.config.control

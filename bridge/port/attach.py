@@ -103,8 +103,8 @@ def attach_session(worker: PortWorker, peer: str, on_output: Callable[[bytes], N
         on_close("session ended")
 
     session.connection_lost = lost  # type: ignore[method-assign]
-    session.connection_made(transport)
     session.peer = peer
+    session.connection_made(transport)
     if session not in worker.sessions:
         raise ValueError(f"port {worker.name} refused the console session")
     return AttachedConsole(session, worker)
