@@ -1,0 +1,117 @@
+"""Per-port policies on the recording device double with real loopback clients:
+hold_open, idle timeout, connection rate, settings applied as requested."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bridge.device.settings import LineSettings
+from bridge.telnet import ComPortCmd
+from tests.port.helpers import Harness, until
+
+
+def run(coro: object) -> None:
+    asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def test_hold_open_false_opens_the_device_only_while_a_client_is_connected() -> None:
+    """With hold_open = false the device is closed with no clients, opened by the first, closed after the last."""
+    async def scenario() -> None:
+        h = Harness("hold_open = false")
+        await h.worker.start()
+        try:
+            await until(lambda: h.worker.state == "waiting-for-device")
+            assert h.opener.devices == []
+            c = await h.client()
+            await until(lambda: h.worker.state == "up")
+            assert len(h.opener.devices) == 1
+            await c.close()
+            await until(lambda: h.opener.devices[0].closed)
+            await until(lambda: h.worker.state == "waiting-for-device")
+        finally:
+            await h.worker.stop()
+    run(scenario())
+
+
+def test_an_idle_client_is_disconnected_after_idle_timeout() -> None:
+    """A client that sends nothing for idle_timeout seconds is told and disconnected."""
+    async def scenario() -> None:
+        async with Harness("idle_timeout = 0.3") as h:
+            c = await h.client()
+            await c.read_until(b"idle for")
+            await c.wait_closed()
+    run(scenario())
+
+
+def test_connection_attempts_beyond_connect_rate_are_refused() -> None:
+    """More than connect_rate attempts a minute from one address are refused with a message."""
+    async def scenario() -> None:
+        async with Harness("connect_rate = 2") as h:
+            first, second = await h.client(), await h.client()
+            third = await h.client()
+            await third.read_until(b"too many connections")
+            await third.wait_closed()
+            assert len(h.worker.sessions) == 2
+            for c in (first, second):
+                await c.close()
+    run(scenario())
+
+
+def test_a_full_port_refuses_the_next_client() -> None:
+    """max_connections = 1: the second client is told the port is full."""
+    async def scenario() -> None:
+        async with Harness("max_connections = 1") as h:
+            first = await h.client()
+            await until(lambda: len(h.worker.sessions) == 1)
+            second = await h.client()
+            await second.read_until(b"is full")
+            await second.wait_closed()
+            await first.close()
+    run(scenario())
+
+
+def test_data_size_parity_and_stop_bits_are_requested_of_the_device_and_acknowledged() -> None:
+    """SET-DATASIZE 7, SET-PARITY even, SET-STOPSIZE 2 reach a device that takes them, and are answered."""
+    async def scenario() -> None:
+        async with Harness() as h:
+            c = await h.client(comport=True)
+            c.conn.comport_request(ComPortCmd.SET_DATASIZE, bytes([7]))
+            c.conn.comport_request(ComPortCmd.SET_PARITY, bytes([3]))
+            c.conn.comport_request(ComPortCmd.SET_STOPSIZE, bytes([2]))
+            c.flush()
+            assert await c.reply(ComPortCmd.SET_DATASIZE) == bytes([7])
+            assert await c.reply(ComPortCmd.SET_PARITY) == bytes([3])
+            assert await c.reply(ComPortCmd.SET_STOPSIZE) == bytes([2])
+            applied = [call[1] for call in h.device.calls if call[0] == "apply_settings"]
+            assert applied[-1] == LineSettings(baud=9600, bytesize=7, parity="even", stopbits=2)
+            await c.close()
+    run(scenario())
+
+
+def test_a_refused_setting_is_answered_with_the_value_in_force() -> None:
+    """A device that refuses parity (like a pty) keeps its parity, and the answer says so."""
+    async def scenario() -> None:
+        async with Harness(refuse={"parity", "bytesize"}) as h:
+            c = await h.client(comport=True)
+            c.conn.comport_request(ComPortCmd.SET_PARITY, bytes([2]))
+            c.flush()
+            assert await c.reply(ComPortCmd.SET_PARITY) == bytes([1])
+            assert h.worker.settings.parity == "none"
+            await c.close()
+    run(scenario())
+
+
+def test_a_watcher_may_query_but_not_change_settings() -> None:
+    """In access = "first" a watcher's SET-BAUDRATE is answered with the rate in force and changes nothing."""
+    async def scenario() -> None:
+        async with Harness('access = "first"') as h:
+            writer = await h.client()
+            await until(lambda: len(h.worker.sessions) == 1)
+            watcher = await h.client(comport=True)
+            watcher.conn.comport_request(ComPortCmd.SET_BAUDRATE, (115200).to_bytes(4, "big"))
+            watcher.flush()
+            assert await watcher.reply(ComPortCmd.SET_BAUDRATE) == (9600).to_bytes(4, "big")
+            assert not [call for call in h.device.calls if call[0] == "apply_settings"]
+            await writer.close()
+            await watcher.close()
+    run(scenario())
