@@ -35,7 +35,7 @@ from bridge.telnet import (
     Opt,
     OptionDisabled,
     OptionEnabled,
-    OptionPolicy,
+    DEFAULT_SERVER_POLICY,
     Side,
     TelnetConnection,
     TerminalTypeReceived,
@@ -57,10 +57,7 @@ WATCHER_QUEUE_BYTES = 256 * 1024
 # What the server agrees to (INTERFACE.md, "Wire behaviour"): it offers
 # character mode (WILL ECHO, WILL SGA, DO SGA) and accepts BINARY each way and
 # COM-PORT-OPTION when the client asks.
-SERVER_POLICY = OptionPolicy(
-    us=frozenset({Opt.BINARY, Opt.ECHO, Opt.SGA, Opt.STATUS, Opt.COM_PORT}),
-    him=frozenset({Opt.BINARY, Opt.SGA, Opt.TTYPE, Opt.NAWS, Opt.COM_PORT}),
-)
+SERVER_POLICY = DEFAULT_SERVER_POLICY
 
 WRITER = "writer"
 WATCHER = "watcher"

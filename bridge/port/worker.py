@@ -43,7 +43,7 @@ from bridge.port.admission import Admission
 from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, ModemPoller
 from bridge.port.session import WATCHER, WRITER, ClientSession
 from bridge.port.status import DISABLED, STARTING, STOPPED, UP, WAITING, PortStatus
-from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, TimingMarkReceived
+from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, Side, TimingMarkReceived
 
 if TYPE_CHECKING:
     from bridge.config.model import PortConfig
@@ -505,13 +505,29 @@ class PortWorker:
             self._command(session, event.command)
         elif isinstance(event, OptionEnabled):
             if event.option == Opt.COM_PORT and session.comport is None:
-                from bridge.port.linecontrol import ComPortState
-                session.comport = ComPortState()
-                self.update_modem_polling()
+                self._start_comport(session)
         elif isinstance(event, TimingMarkReceived):
             self._welcome(session)
         else:
             self.line.handle(session, event)
+
+    def _start_comport(self, session: ClientSession) -> None:
+        """A client speaks RFC 2217: give it a clean 8-bit stream and a first modem state.
+
+        RFC 2217 clients (pyserial, esptool) send and expect raw bytes without
+        ever asking for BINARY, so the server asks for it both ways; and
+        pyserial's ``cts``/``dsr`` fail until a NOTIFY-MODEMSTATE has arrived.
+        """
+        from bridge.port.linecontrol import ComPortState
+        session.comport = ComPortState()
+        conn = session.conn
+        assert conn is not None
+        conn.request_enable(Opt.BINARY, Side.US)
+        conn.request_enable(Opt.BINARY, Side.HIM)
+        if self.device is None or not self.device.has_modem_lines:
+            conn.notify_modemstate(0)   # no modem lines: as on unwired lines
+        session._flush_conn()
+        self.update_modem_polling()
 
     def _command(self, session: ClientSession, cmd: Cmd) -> None:
         cfg = self.config

@@ -207,3 +207,53 @@ def test_break_and_dtr_requests_reach_the_device_through_spy(start_daemon: Start
     assert "BRK" in text
     client.close()
     daemon.stop()
+
+
+def test_pyserial_data_is_8_bit_clean_both_ways(start_daemon: Start, make_pty: MakePty) -> None:
+    """pyserial never asks for BINARY; the bridge does, so CR, NUL and 0xFF pass unchanged both ways."""
+    dev = make_pty()
+    daemon = start_daemon(config(dev.path, 0))
+    daemon.wait_log(r"com1: device .* open")
+    port = daemon.port_of("com1")
+    client = open_client(port)
+    tricky = b"a\rb\r\x00c\xff\xffd\r\n\r"
+    client.write(tricky)
+    assert dev.read(len(tricky)) == tricky
+    dev.write(tricky)
+    assert client.read(len(tricky)) == tricky
+    client.timeout = 0.3
+    assert client.read(10) == b""  # nothing extra (no CR NUL padding)
+    client.close()
+    daemon.stop()
+
+
+def test_modem_line_reads_work_on_a_device_without_modem_lines(start_daemon: Start, make_pty: MakePty) -> None:
+    """pyserial's cts/dsr/ri/cd answer (all off, as on unwired lines) instead of failing."""
+    dev = make_pty()
+    daemon = start_daemon(config(dev.path, 0))
+    daemon.wait_log(r"com1: device .* open")
+    client = open_client(daemon.port_of("com1"))
+    assert (client.cts, client.dsr, client.ri, client.cd) == (False, False, False, False)
+    client.close()
+    daemon.stop()
+
+
+def test_data_stays_byte_exact_while_the_baud_rate_changes(start_daemon: Start, make_pty: MakePty) -> None:
+    """Blocks of random data both ways, with a baud rate change between each, arrive unchanged."""
+    import os
+
+    dev = make_pty()
+    daemon = start_daemon(config(dev.path, 0))
+    daemon.wait_log(r"com1: device .* open")
+    client = open_client(daemon.port_of("com1"))
+    for rate, code in ((19200, termios.B19200), (115200, termios.B115200), (4800, termios.B4800),
+                       (57600, termios.B57600)):
+        client.baudrate = rate
+        wait_until(lambda code=code: device_speed(dev) == code, f"device never at {rate}")
+        up, down = os.urandom(4096), os.urandom(4096)
+        client.write(up)
+        assert dev.read(len(up)) == up
+        dev.write(down)
+        assert client.read(len(down)) == down
+    client.close()
+    daemon.stop()
