@@ -17,6 +17,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/serial-bridge demo
 
 test: $(VENV)/.installed
+	$(PY) -m mypy bridge tests
 	$(PY) -m pytest -q -p no:cacheprovider
 
 bench: $(VENV)/.installed

@@ -39,7 +39,11 @@ class AttachedSession(Protocol):
     """
 
     id: int
-    access: str  # "writer" | "watcher"
+
+    @property
+    def access(self) -> str:
+        """ "writer" or "watcher"."""
+        ...
 
     def write(self, data: bytes) -> None:
         """Keys typed by the operator, to the device (dropped for a watcher)."""

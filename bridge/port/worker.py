@@ -132,7 +132,7 @@ class PortWorker:
             try:
                 ro = await loop.create_server(
                     lambda: ClientSession(self, readonly=True), cfg.listen_readonly_host,
-                    cfg.listen_readonly_port, backlog=128, reuse_address=True)
+                    cfg.listen_readonly_port or 0, backlog=128, reuse_address=True)
             except OSError:
                 main.close()
                 raise

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import termios
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import serial
@@ -25,7 +27,7 @@ def config(dev: str, port: int, extra: str = "") -> str:
 
 def device_speed(dev: PtyDevice) -> int:
     """The baud rate the device side is set to (Linux reports the slave's settings on the master)."""
-    return termios.tcgetattr(dev.master)[5]
+    return int(termios.tcgetattr(dev.master)[5])
 
 
 def wait_until(predicate: Callable[[], bool], what: str) -> None:
@@ -36,7 +38,11 @@ def wait_until(predicate: Callable[[], bool], what: str) -> None:
         time.sleep(0.02)
 
 
-def open_client(port: int, **kwargs: object) -> serial.Serial:
+def _speed_is(dev: PtyDevice, code: int) -> bool:
+    return device_speed(dev) == code
+
+
+def open_client(port: int, **kwargs: Any) -> serial.Serial:
     return serial.serial_for_url(f"rfc2217://127.0.0.1:{port}", timeout=WAIT, **kwargs)
 
 
@@ -249,7 +255,7 @@ def test_data_stays_byte_exact_while_the_baud_rate_changes(start_daemon: Start, 
     for rate, code in ((19200, termios.B19200), (115200, termios.B115200), (4800, termios.B4800),
                        (57600, termios.B57600)):
         client.baudrate = rate
-        wait_until(lambda code=code: device_speed(dev) == code, f"device never at {rate}")
+        wait_until(functools.partial(_speed_is, dev, code), f"device never at {rate}")
         up, down = os.urandom(4096), os.urandom(4096)
         client.write(up)
         assert dev.read(len(up)) == up

@@ -137,8 +137,10 @@ def test_a_stalled_watcher_never_slows_the_writer(start_daemon: Start, make_pty:
     stalled.connect(("127.0.0.1", port))
     burst = os.urandom(10 << 20)
     import threading
-    feeder = threading.Thread(target=lambda: [dev.write(burst[i:i + 65536]) for i in range(0, len(burst), 65536)],
-                              daemon=True)
+    def feed() -> None:
+        for i in range(0, len(burst), 65536):
+            dev.write(burst[i:i + 65536])
+    feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
     got = bytearray()
     writer.settimeout(30)

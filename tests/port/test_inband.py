@@ -16,7 +16,7 @@ def run(chunks: list[bytes], seq: bytes = b"~~b") -> list[bytes | None]:
     for chunk in chunks:
         for item in det.feed(chunk):
             if item is not None and out and out[-1] is not None:
-                out[-1] = out[-1] + item  # type: ignore[operator]
+                out[-1] = out[-1] + item
             else:
                 out.append(item)
     return out

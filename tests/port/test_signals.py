@@ -4,11 +4,16 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 from bridge.device.backend import DeviceMissing
 from bridge.device.settings import ModemLines
 from bridge.telnet import Cmd, CommandReceived, ComPortCmd
-from tests.port.helpers import Harness, until
+from tests.port.helpers import Client, Harness, until
+
+
+def _got_brk(client: Client) -> bool:
+    return CommandReceived(command=Cmd.BRK) in client.events
 
 
 def run(coro: object) -> None:
@@ -23,7 +28,7 @@ def test_a_break_from_the_device_reaches_telnet_clients_as_iac_brk() -> None:
             await until(lambda: len(h.worker.sessions) == 2)
             h.device.inject_break()
             for c in (a, b):
-                await c.wait_for(lambda c=c: CommandReceived(command=Cmd.BRK) in c.events)
+                await c.wait_for(functools.partial(_got_brk, c))
             await a.close()
             await b.close()
     run(scenario())
