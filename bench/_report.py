@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 BRIDGE = "serial-bridge"
@@ -19,20 +20,26 @@ class Row:
 
 @dataclass
 class Results:
-    """Metric values per target, and the failures met."""
+    """Metric samples per target (one per repeat), and the failures met."""
 
     columns: list[str] = field(default_factory=list)
-    values: dict[str, dict[str, Value]] = field(default_factory=dict)
+    values: dict[str, dict[str, list[Value]]] = field(default_factory=dict)
     failures: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
 
     def put(self, target: str, key: str, value: Value) -> None:
-        """Record ``value`` for ``target``."""
-        self.values.setdefault(target, {})[key] = value
+        """Record one sample of ``key`` for ``target``."""
+        self.values.setdefault(target, {}).setdefault(key, []).append(value)
 
     def get(self, target: str, key: str) -> Value:
-        """The value recorded, or None."""
-        return self.values.get(target, {}).get(key)
+        """The median of the numeric samples; text samples joined when they differ; or None."""
+        samples = [v for v in self.values.get(target, {}).get(key, []) if v is not None]
+        if not samples:
+            return None
+        if all(isinstance(v, float) for v in samples):
+            return float(statistics.median(samples))  # type: ignore[type-var]
+        distinct = sorted({str(v) for v in samples})
+        return distinct[0] if len(distinct) == 1 else "/".join(distinct)
 
     def fail(self, target: str, reason: str) -> None:
         """Record that a step of ``target`` failed."""
@@ -68,12 +75,13 @@ def rows(rounds: int, size: int, seconds: float, idle: float,
         out += [Row(f"ports.{count}.cpu", f"{count} ports streaming: CPU % of a core", "lower"),
                 Row(f"ports.{count}.chunk", f"{count} ports: CPU us per 64-byte chunk", "lower"),
                 Row(f"ports.{count}.rss", f"{count} ports: peak RSS, MiB", "lower"),
-                Row(f"ports.{count}.lost", f"{count} ports: bytes lost in {seconds:g} s"),
+                Row(f"ports.{count}.lost",
+                    f"{count} ports: bytes lost of {count * 11520 * seconds:.0f}"),
                 Row(f"ports.{count}.idle", f"{count} ports idle: CPU ms in {idle:g} s", "lower")]
     return out
 
 
-def _cell(value: Value) -> str:
+def _cell(value: Value | int) -> str:
     """A value as the table shows it."""
     if value is None:
         return "-"
@@ -90,7 +98,7 @@ def _ratio(ours: Value, theirs: Value) -> str:
 
 
 def print_table(results: Results, rounds: int, size: int, seconds: float, idle: float) -> None:
-    """Print every row that has a value, with serial-bridge/other ratios."""
+    """Print every row that has a value (medians over repeats), with serial-bridge/other ratios."""
     others = [c for c in results.columns if c not in (BRIDGE, "direct pty")]
     ratio_heads = [f"{BRIDGE}/{o}" for o in others] if BRIDGE in results.columns else []
     head = ["metric", *results.columns, *ratio_heads, "better"]
@@ -101,7 +109,9 @@ def print_table(results: Results, rounds: int, size: int, seconds: float, idle: 
             continue
         ratios = [_ratio(results.get(BRIDGE, row.key), results.get(o, row.key)) if row.better
                   else "-" for o in others] if ratio_heads else []
-        table.append([row.label, *map(_cell, cells), *ratios, row.better or ""])
+        shown = [_cell(int(v) if isinstance(v, float) and row.key.endswith(".lost") else v)
+                 for v in cells]
+        table.append([row.label, *shown, *ratios, row.better or ""])
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     for index, line in enumerate(table):
         print("  ".join(c.ljust(w) if i == 0 else c.rjust(w)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import sys
 import tempfile
@@ -59,12 +60,16 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
                         help="comma-separated sections: rtt,throughput,ports,idle")
     parser.add_argument("--no-ser2net", action="store_true", help="do not run ser2net")
     parser.add_argument("--no-bridge", action="store_true", help="do not run serial-bridge")
-    parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="run every target N times, interleaved; the table shows medians")
+    parser.add_argument("--json", metavar="FILE", help="also write every sample as JSON")
     args = parser.parse_args(argv)
     sections = frozenset(s.strip() for s in args.only.split(",") if s.strip())
     unknown = sections - set(SECTIONS)
     if unknown or not sections:
         parser.error(f"--only takes {','.join(SECTIONS)}; got {args.only!r}")
+    if not 1 <= args.repeat <= 20:
+        parser.error("--repeat takes 1 to 20")
     if args.quick:
         plan = Plan(sections, rounds=300, size=4 << 20, stream_seconds=2.0,
                     idle_seconds=1.0, port_counts=(1, 16, 64))
@@ -149,8 +154,7 @@ def run_ports(out: Results, daemon: Daemon, plan: Plan) -> None:
         out.put(daemon.label, f"ports.{count}.chunk", result.cpu_us_per_chunk)
         out.put(daemon.label, f"ports.{count}.rss", result.peak_rss_kib / 1024)
         out.put(daemon.label, f"ports.{count}.idle", result.idle_cpu_ms)
-        lost = result.expected - result.delivered
-        out.put(daemon.label, f"ports.{count}.lost", f"{lost} of {result.expected}")
+        out.put(daemon.label, f"ports.{count}.lost", float(result.expected - result.delivered))
 
 
 def _guarded(out: Results, target: str, step: Callable[[], None]) -> None:
@@ -185,24 +189,35 @@ def daemons(args: argparse.Namespace, workdir: Path) -> list[Daemon]:
     return found
 
 
+def run_round(out: Results, targets: list[Daemon], plan: Plan, data: tuple[bytes, str]) -> None:
+    """Every target once, in table order."""
+    if plan.sections & {"rtt", "throughput"}:
+        print("direct pty ...", file=sys.stderr)
+        _guarded(out, "direct pty", lambda: run_direct(out, plan, data))
+    for daemon in targets:
+        print(f"{daemon.label} ...", file=sys.stderr)
+        if plan.sections & {"rtt", "throughput", "idle"}:
+            _guarded(out, daemon.label, lambda d=daemon: run_single(out, d, plan, data))
+        if "ports" in plan.sections:
+            _guarded(out, daemon.label, lambda d=daemon: run_ports(out, d, plan))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the plan against every target and print one table."""
+    """Run the plan against every target (``--repeat`` times) and print one table."""
     args, plan = parse_args(argv)
     data = payload(plan.size)
     out = Results()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="serial-bridge-bench-") as tmp:
         targets = daemons(args, Path(tmp))
         out.columns = ["direct pty"] + [d.label for d in targets]
-        if plan.sections & {"rtt", "throughput"}:
-            print("direct pty ...", file=sys.stderr)
-            _guarded(out, "direct pty", lambda: run_direct(out, plan, data))
-        for daemon in targets:
-            print(f"{daemon.label} ...", file=sys.stderr)
-            if plan.sections & {"rtt", "throughput", "idle"}:
-                _guarded(out, daemon.label, lambda d=daemon: run_single(out, d, plan, data))
-            if "ports" in plan.sections:
-                _guarded(out, daemon.label, lambda d=daemon: run_ports(out, d, plan))
+        for index in range(args.repeat):
+            if args.repeat > 1:
+                print(f"round {index + 1} of {args.repeat}", file=sys.stderr)
+            run_round(out, targets, plan, data)
     print_table(out, plan.rounds, plan.size, plan.stream_seconds, plan.idle_seconds)
+    load = f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after"
+    print(f"{args.repeat} round(s); {os.cpu_count()} CPUs; {load}")
     if args.json:
         Path(args.json).write_text(json.dumps(out.as_dict(), indent=2) + "\n")
     return 1 if out.failures else 0
