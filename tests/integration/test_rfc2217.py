@@ -25,6 +25,14 @@ def config(dev: str, port: int, extra: str = "") -> str:
             f'listen = {port}\nlock_files = false\n{extra}\n')
 
 
+def started(start_daemon: Start, make_pty: MakePty, extra: str = "") -> tuple[Daemon, PtyDevice, int]:
+    """A daemon bridging one pty as port com1; returns it, the pty and the TCP port."""
+    dev = make_pty()
+    daemon = start_daemon(config(dev.path, 0, extra))
+    daemon.wait_log(r"com1: device .* open")
+    return daemon, dev, daemon.port_of("com1")
+
+
 def device_speed(dev: PtyDevice) -> int:
     """The baud rate the device side is set to (Linux reports the slave's settings on the master)."""
     return int(termios.tcgetattr(dev.master)[5])
@@ -48,10 +56,7 @@ def open_client(port: int, **kwargs: Any) -> serial.Serial:
 
 def test_pyserial_client_sets_baud_rate_seen_at_the_device(start_daemon: Start, make_pty: MakePty) -> None:
     """RFC 2217 SET-BAUDRATE from pyserial changes the device's termios, and data passes both ways."""
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0))
-    daemon.wait_log(r"com1: device .* open")
-    port = daemon.port_of("com1")
+    daemon, dev, port = started(start_daemon, make_pty)
     client = open_client(port, baudrate=115200)
     wait_until(lambda: device_speed(dev) == termios.B115200, "device never at 115200")
     client.baudrate = 57600
@@ -66,10 +71,7 @@ def test_pyserial_client_sets_baud_rate_seen_at_the_device(start_daemon: Start, 
 
 def test_stop_bits_and_flow_control_reach_the_device(start_daemon: Start, make_pty: MakePty) -> None:
     """Two stop bits and hardware flow control requested by the client show in the device's cflag."""
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0))
-    daemon.wait_log(r"com1: device .* open")
-    port = daemon.port_of("com1")
+    daemon, dev, port = started(start_daemon, make_pty)
     client = open_client(port, baudrate=9600, stopbits=serial.STOPBITS_TWO)
     wait_until(lambda: bool(termios.tcgetattr(dev.master)[2] & termios.CSTOPB), "CSTOPB never set")
     client.rtscts = True
@@ -81,10 +83,7 @@ def test_stop_bits_and_flow_control_reach_the_device(start_daemon: Start, make_p
 def test_settings_return_to_the_configured_ones_when_the_client_leaves(start_daemon: Start,
                                                                       make_pty: MakePty) -> None:
     """With restore_settings (the default) the port goes back to its configured baud rate after the session."""
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0, "baud = 19200"))
-    daemon.wait_log(r"com1: device .* open")
-    port = daemon.port_of("com1")
+    daemon, dev, port = started(start_daemon, make_pty, "baud = 19200")
     wait_until(lambda: device_speed(dev) == termios.B19200, "configured rate not applied")
     client = open_client(port, baudrate=115200)
     wait_until(lambda: device_speed(dev) == termios.B115200, "client rate not applied")
@@ -95,10 +94,7 @@ def test_settings_return_to_the_configured_ones_when_the_client_leaves(start_dae
 
 def test_dtr_and_rts_on_a_pty_are_answered_as_requested(start_daemon: Start, make_pty: MakePty) -> None:
     """A pty has no modem lines: DTR/RTS requests are answered with the state asked for, and data still flows."""
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0))
-    daemon.wait_log(r"com1: device .* open")
-    port = daemon.port_of("com1")
+    daemon, dev, port = started(start_daemon, make_pty)
     client = open_client(port)
     for state in (False, True, False, True):
         client.dtr = state
@@ -128,10 +124,7 @@ def _reply(client: TelnetClient, command: ComPortCmd) -> bytes:
 
 def test_signature_names_the_bridge_version_and_port(start_daemon: Start, make_pty: MakePty) -> None:
     """SIGNATURE with no text is answered with `serial-bridge <version> <port>`."""
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0))
-    daemon.wait_log(r"com1: device .* open")
-    port = daemon.port_of("com1")
+    daemon, dev, port = started(start_daemon, make_pty)
     client = _comport_client(port)
     client.conn.comport_request(ComPortCmd.SIGNATURE, b"")
     client.flush()
@@ -143,10 +136,7 @@ def test_signature_names_the_bridge_version_and_port(start_daemon: Start, make_p
 def test_a_pty_refuses_seven_data_bits_and_the_answer_says_eight(start_daemon: Start,
                                                                  make_pty: MakePty) -> None:
     """SET-DATASIZE 7 on a pty (EINVAL) is answered with the size in force, 8, and the session goes on."""
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0))
-    daemon.wait_log(r"com1: device .* open")
-    port = daemon.port_of("com1")
+    daemon, dev, port = started(start_daemon, make_pty)
     client = _comport_client(port)
     client.conn.comport_request(ComPortCmd.SET_DATASIZE, bytes([7]))
     client.flush()
@@ -162,10 +152,7 @@ def test_a_pty_refuses_seven_data_bits_and_the_answer_says_eight(start_daemon: S
 
 def test_remote_settings_deny_answers_the_value_in_force(start_daemon: Start, make_pty: MakePty) -> None:
     """With remote_settings = "deny" a SET-BAUDRATE changes nothing and is answered with the configured rate."""
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0, 'remote_settings = "deny"'))
-    daemon.wait_log(r"com1: device .* open")
-    port = daemon.port_of("com1")
+    daemon, dev, port = started(start_daemon, make_pty, 'remote_settings = "deny"')
     client = _comport_client(port)
     client.conn.comport_request(ComPortCmd.SET_BAUDRATE, (115200).to_bytes(4, "big"))
     client.flush()
@@ -177,10 +164,7 @@ def test_remote_settings_deny_answers_the_value_in_force(start_daemon: Start, ma
 
 def test_other_clients_hear_of_a_settings_change(start_daemon: Start, make_pty: MakePty) -> None:
     """A baud change by one RFC 2217 client reaches another RFC 2217 client as an answer, and a telnet user as a message."""
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0))
-    daemon.wait_log(r"com1: device .* open")
-    port = daemon.port_of("com1")
+    daemon, dev, port = started(start_daemon, make_pty)
     watcher = _comport_client(port)
     human = TelnetClient(port)
     human.wait_for(lambda: human.conn.is_enabled(Opt.ECHO, Side.HIM))
@@ -217,10 +201,7 @@ def test_break_and_dtr_requests_reach_the_device_through_spy(start_daemon: Start
 
 def test_pyserial_data_is_8_bit_clean_both_ways(start_daemon: Start, make_pty: MakePty) -> None:
     """pyserial never asks for BINARY; the bridge does, so CR, NUL and 0xFF pass unchanged both ways."""
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0))
-    daemon.wait_log(r"com1: device .* open")
-    port = daemon.port_of("com1")
+    daemon, dev, port = started(start_daemon, make_pty)
     client = open_client(port)
     tricky = b"a\rb\r\x00c\xff\xffd\r\n\r"
     client.write(tricky)
@@ -235,10 +216,8 @@ def test_pyserial_data_is_8_bit_clean_both_ways(start_daemon: Start, make_pty: M
 
 def test_modem_line_reads_work_on_a_device_without_modem_lines(start_daemon: Start, make_pty: MakePty) -> None:
     """pyserial's cts/dsr/ri/cd answer (all off, as on unwired lines) instead of failing."""
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0))
-    daemon.wait_log(r"com1: device .* open")
-    client = open_client(daemon.port_of("com1"))
+    daemon, dev, port = started(start_daemon, make_pty)
+    client = open_client(port)
     assert (client.cts, client.dsr, client.ri, client.cd) == (False, False, False, False)
     client.close()
     daemon.stop()
@@ -248,10 +227,8 @@ def test_data_stays_byte_exact_while_the_baud_rate_changes(start_daemon: Start, 
     """Blocks of random data both ways, with a baud rate change between each, arrive unchanged."""
     import os
 
-    dev = make_pty()
-    daemon = start_daemon(config(dev.path, 0))
-    daemon.wait_log(r"com1: device .* open")
-    client = open_client(daemon.port_of("com1"))
+    daemon, dev, port = started(start_daemon, make_pty)
+    client = open_client(port)
     for rate, code in ((19200, termios.B19200), (115200, termios.B115200), (4800, termios.B4800),
                        (57600, termios.B57600)):
         client.baudrate = rate
