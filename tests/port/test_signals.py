@@ -208,3 +208,24 @@ def test_the_in_band_break_sequence_sends_a_break_from_a_raw_client() -> None:
             assert ("send_break", 0.25) in h.device.calls
             writer.close()
     run(scenario())
+
+
+def test_flowcontrol_suspend_holds_output_and_resume_delivers_it_all() -> None:
+    """RFC 2217 FLOWCONTROL-SUSPEND stops output to that client without losing it; RESUME sends it."""
+    async def scenario() -> None:
+        async with Harness() as h:
+            c = await h.client(comport=True)
+            c.conn.comport_request(ComPortCmd.FLOWCONTROL_SUSPEND, b"")
+            c.flush()
+            await until(lambda: h.worker.sessions[0].suspended)
+            h.device.inject_data(b"held while suspended")
+            # An answer sent after the data was injected arrives, the data does not.
+            c.conn.comport_request(ComPortCmd.SET_BAUDRATE, (0).to_bytes(4, "big"))
+            c.flush()
+            await c.reply(ComPortCmd.SET_BAUDRATE)
+            assert b"held" not in c.data
+            c.conn.comport_request(ComPortCmd.FLOWCONTROL_RESUME, b"")
+            c.flush()
+            assert await c.read_until(b"held while suspended") == b"held while suspended"
+            await c.close()
+    run(scenario())
