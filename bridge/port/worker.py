@@ -35,15 +35,16 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.control.target import BridgeEvent
-from bridge.device.backend import Device, DeviceBusy, DeviceError, DeviceMissing, OpenOptions
+from bridge.device.backend import Device, DeviceError, DeviceMissing, OpenOptions
 from bridge.device.settings import LineSettings
 from bridge.port.history import History
 from bridge.port.inband import BREAK, InbandBreak
 from bridge.port.admission import Admission
 from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, ModemPoller
-from bridge.port.session import WATCHER, WRITER, ClientSession
+from bridge.port.session import WRITER, ClientSession
+from bridge.port.telnetside import TelnetSide
 from bridge.port.status import DISABLED, STARTING, STOPPED, UP, WAITING, PortStatus
-from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, Side, TimingMarkReceived
+from bridge.telnet import Cmd, Event
 
 if TYPE_CHECKING:
     from bridge.config.model import PortConfig
@@ -108,8 +109,8 @@ class PortWorker:
         self._clients_paused = False
         self.modem = ModemPoller(self)
         self._tails: list[Callable[[bytes], None]] = []
-        self._backlogs: dict[int, bytes] = {}   # history kept at connect, until the welcome
         self.admission = Admission(self)
+        self.telnet = TelnetSide(self)
         self._stopping = False
 
     # ============================================================ lifecycle
@@ -367,50 +368,14 @@ class PortWorker:
             self.admission.arm_idle(session, cfg.idle_timeout)
         if cfg.break_sequence:
             session.inband = InbandBreak(cfg.break_sequence.encode("latin-1"))
-        self._greet(session)
-
-    def _greet(self, session: ClientSession) -> None:
-        backlog = self.history.snapshot()
-        if session.conn is None:
-            session.welcome(None, backlog)
-            return
-        # The banner and the history go out once the client's opening
-        # negotiation is in: an RFC 2217 client (esptool, pyserial) must get a
-        # clean stream. Every client answers a DO TIMING-MARK after the
-        # requests it sent on connect; one that never answers is welcomed in 1 s.
-        session.conn.request_timing_mark()
-        session._flush_conn()
-        loop = asyncio.get_running_loop()
-        session.welcome_timer = loop.call_later(1.0, self._welcome, session)
-        self._backlogs[session.id] = backlog
-
-    def _welcome(self, session: ClientSession) -> None:
-        timer = session.welcome_timer
-        if timer is None or session.closed:
-            return
-        timer.cancel()
-        session.welcome_timer = None
-        backlog = self._backlogs.pop(session.id, b"")
-        if session.comport is not None:
-            session.welcome(None, b"")
-        else:
-            session.welcome(self.banner_for(session) if self.config.banner else None, backlog)
-
-    def banner_for(self, session: ClientSession) -> str:
-        """The connect banner: port, device, settings, access, who else is here."""
-        others = [f"{s.peer} ({s.access})" for s in self.sessions if s is not session]
-        state = "" if self.state == UP else f", {self.state}"
-        text = (f"[serial-bridge: port {self.name} on {self.config.device}, {self.settings.short()}"
-                f"{state}; you are the {session.access}")
-        text += f"; also connected: {', '.join(others)}]" if others else "]"
-        return text
+        self.telnet.greet(session)
 
     def session_closed(self, session: ClientSession) -> None:
         """A client left: hand over write access, restore what it changed."""
         if session not in self.sessions:
             return
         self.sessions.remove(session)
-        self._backlogs.pop(session.id, None)
+        self.telnet.forget(session)
         self._blocked_writers.discard(session.id)
         self._update_device_reading()
         log.info("port %s: client %s disconnected (session %d)", self.name, session.peer, session.id)
@@ -451,6 +416,10 @@ class PortWorker:
             self.device.pause_reading()
         else:
             self.device.resume_reading()
+
+    def telnet_event(self, session: ClientSession, event: Event) -> None:
+        """Commands and option changes from a telnet client."""
+        self.telnet.handle(session, event)
 
     # ============================================================ client input
     def client_data(self, session: ClientSession, data: bytes) -> None:
@@ -498,65 +467,6 @@ class PortWorker:
             for s in self.sessions:
                 if s.transport is not None and not s.closed:
                     s.transport.pause_reading()
-
-    def telnet_event(self, session: ClientSession, event: Event) -> None:
-        """Commands and option changes from a telnet client."""
-        if isinstance(event, CommandReceived):
-            self._command(session, event.command)
-        elif isinstance(event, OptionEnabled):
-            if event.option == Opt.COM_PORT and session.comport is None:
-                self._start_comport(session)
-        elif isinstance(event, TimingMarkReceived):
-            self._welcome(session)
-        else:
-            self.line.handle(session, event)
-
-    def _start_comport(self, session: ClientSession) -> None:
-        """A client speaks RFC 2217: give it a clean 8-bit stream and a first modem state.
-
-        RFC 2217 clients (pyserial, esptool) send and expect raw bytes without
-        ever asking for BINARY, so the server asks for it both ways; and
-        pyserial's ``cts``/``dsr`` fail until a NOTIFY-MODEMSTATE has arrived.
-        """
-        from bridge.port.linecontrol import ComPortState
-        session.comport = ComPortState()
-        conn = session.conn
-        assert conn is not None
-        conn.request_enable(Opt.BINARY, Side.US)
-        conn.request_enable(Opt.BINARY, Side.HIM)
-        if self.device is None or not self.device.has_modem_lines:
-            conn.notify_modemstate(0)   # no modem lines: as on unwired lines
-        session._flush_conn()
-        self.update_modem_polling()
-
-    def _command(self, session: ClientSession, cmd: Cmd) -> None:
-        cfg = self.config
-        if cmd == Cmd.AYT:
-            session.send_raw_line(self.ayt_answer())
-            return
-        if cmd == Cmd.AO:
-            session.abort_output()
-            return
-        if cmd not in (Cmd.BRK, Cmd.IP, Cmd.EC, Cmd.EL, Cmd.DM):
-            return
-        if session.access != WRITER:
-            session.tell_watcher()
-            return
-        if cmd == Cmd.BRK or (cmd == Cmd.IP and cfg.ip_action == "break") or (cmd == Cmd.DM and cfg.dm_break):
-            session.submit(self.send_break)
-        elif cmd == Cmd.IP:
-            session.submit(lambda: self.write_device(b"\x03"))
-        elif cmd == Cmd.EC:
-            session.submit(lambda: self.write_device(bytes([cfg.ec_byte])))
-        elif cmd == Cmd.EL:
-            session.submit(lambda: self.write_device(bytes([cfg.el_byte])))
-
-    def ayt_answer(self) -> str:
-        """The one-line answer to IAC AYT."""
-        n = len(self.sessions)
-        return (f"[serial-bridge: port {self.name} on {self.config.device}, {self.settings.short()}: "
-                f"{self.state}{' (' + self.error + ')' if self.error and self.state != UP else ''}, "
-                f"{n} client{'s' if n != 1 else ''}]")
 
     # ========================================================== line control
     async def send_break(self) -> None:

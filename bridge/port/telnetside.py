@@ -1,0 +1,134 @@
+"""What a telnet session's negotiation and commands mean for its port.
+
+* The welcome: the banner and the history go out once the client's opening
+  negotiation is in. Every client answers a ``DO TIMING-MARK`` after the
+  requests it sent on connect, so by then an RFC 2217 client (esptool,
+  pyserial) is known and gets a clean stream instead; a client that never
+  answers is welcomed after ``WELCOME_AFTER`` seconds.
+* Commands (RFC 854) through the port's break map: BRK, IP, DM, EC, EL go to
+  the device as the port's config says; AYT gets a one-line answer; AO drops
+  what is queued for that client.
+* The start of RFC 2217 for a client, and its requests (``linecontrol``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from bridge.port.session import WRITER, ClientSession
+from bridge.port.status import UP
+from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, Side, TimingMarkReceived
+
+if TYPE_CHECKING:
+    from bridge.port.worker import PortWorker
+
+WELCOME_AFTER = 1.0
+
+
+class TelnetSide:
+    """The telnet-specific part of one port worker."""
+
+    def __init__(self, worker: PortWorker) -> None:
+        self.worker = worker
+        self._backlogs: dict[int, bytes] = {}   # history kept at connect, until the welcome
+
+    def forget(self, session: ClientSession) -> None:
+        """The session left: drop what was kept for it."""
+        self._backlogs.pop(session.id, None)
+
+    def greet(self, session: ClientSession) -> None:
+        backlog = self.worker.history.snapshot()
+        if session.conn is None:
+            session.welcome(None, backlog)
+            return
+        # The banner and the history go out once the client's opening
+        # negotiation is in: an RFC 2217 client (esptool, pyserial) must get a
+        # clean stream. Every client answers a DO TIMING-MARK after the
+        # requests it sent on connect; one that never answers is welcomed in 1 s.
+        session.conn.request_timing_mark()
+        session._flush_conn()
+        loop = asyncio.get_running_loop()
+        session.welcome_timer = loop.call_later(WELCOME_AFTER, self._welcome, session)
+        self._backlogs[session.id] = backlog
+
+    def _welcome(self, session: ClientSession) -> None:
+        timer = session.welcome_timer
+        if timer is None or session.closed:
+            return
+        timer.cancel()
+        session.welcome_timer = None
+        backlog = self._backlogs.pop(session.id, b"")
+        if session.comport is not None:
+            session.welcome(None, b"")
+        else:
+            session.welcome(self.banner_for(session) if self.worker.config.banner else None, backlog)
+
+    def banner_for(self, session: ClientSession) -> str:
+        """The connect banner: port, device, settings, access, who else is here."""
+        others = [f"{s.peer} ({s.access})" for s in self.worker.sessions if s is not session]
+        state = "" if self.worker.state == UP else f", {self.worker.state}"
+        text = (f"[serial-bridge: port {self.worker.name} on {self.worker.config.device}, {self.worker.settings.short()}"
+                f"{state}; you are the {session.access}")
+        text += f"; also connected: {', '.join(others)}]" if others else "]"
+        return text
+
+    def handle(self, session: ClientSession, event: Event) -> None:
+        """Commands and option changes from a telnet client."""
+        if isinstance(event, CommandReceived):
+            self._command(session, event.command)
+        elif isinstance(event, OptionEnabled):
+            if event.option == Opt.COM_PORT and session.comport is None:
+                self._start_comport(session)
+        elif isinstance(event, TimingMarkReceived):
+            self._welcome(session)
+        else:
+            self.worker.line.handle(session, event)
+
+    def _start_comport(self, session: ClientSession) -> None:
+        """A client speaks RFC 2217: give it a clean 8-bit stream and a first modem state.
+
+        RFC 2217 clients (pyserial, esptool) send and expect raw bytes without
+        ever asking for BINARY, so the server asks for it both ways; and
+        pyserial's ``cts``/``dsr`` fail until a NOTIFY-MODEMSTATE has arrived.
+        """
+        from bridge.port.linecontrol import ComPortState
+        session.comport = ComPortState()
+        conn = session.conn
+        assert conn is not None
+        conn.request_enable(Opt.BINARY, Side.US)
+        conn.request_enable(Opt.BINARY, Side.HIM)
+        if self.worker.device is None or not self.worker.device.has_modem_lines:
+            conn.notify_modemstate(0)   # no modem lines: as on unwired lines
+        session._flush_conn()
+        self.worker.update_modem_polling()
+
+    def _command(self, session: ClientSession, cmd: Cmd) -> None:
+        cfg = self.worker.config
+        if cmd == Cmd.AYT:
+            session.send_raw_line(self.ayt_answer())
+            return
+        if cmd == Cmd.AO:
+            session.abort_output()
+            return
+        if cmd not in (Cmd.BRK, Cmd.IP, Cmd.EC, Cmd.EL, Cmd.DM):
+            return
+        if session.access != WRITER:
+            session.tell_watcher()
+            return
+        if cmd == Cmd.BRK or (cmd == Cmd.IP and cfg.ip_action == "break") or (cmd == Cmd.DM and cfg.dm_break):
+            session.submit(self.worker.send_break)
+        elif cmd == Cmd.IP:
+            session.submit(lambda: self.worker.write_device(b"\x03"))
+        elif cmd == Cmd.EC:
+            session.submit(lambda: self.worker.write_device(bytes([cfg.ec_byte])))
+        elif cmd == Cmd.EL:
+            session.submit(lambda: self.worker.write_device(bytes([cfg.el_byte])))
+
+    def ayt_answer(self) -> str:
+        """The one-line answer to IAC AYT."""
+        n = len(self.worker.sessions)
+        return (f"[serial-bridge: port {self.worker.name} on {self.worker.config.device}, {self.worker.settings.short()}: "
+                f"{self.worker.state}{' (' + self.worker.error + ')' if self.worker.error and self.worker.state != UP else ''}, "
+                f"{n} client{'s' if n != 1 else ''}]")
+
