@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bridge.errors import RuntimeFailure
@@ -61,7 +62,11 @@ def demo_config_text(device: str, bind: str, port: int, control: str) -> str:
     ).replace("'", '"')
 
 
-async def run_demo(args: argparse.Namespace) -> int:
+AppRunner = Callable[[Any], Awaitable[object]]
+
+
+async def run_demo(args: argparse.Namespace, app_runner: AppRunner | None = None) -> int:
+    """Run the demo until stopped; ``app_runner`` runs the dashboard app (tests drive it with a pilot)."""
     import tempfile
 
     from bridge.app import make_bridge
@@ -99,7 +104,7 @@ async def run_demo(args: argparse.Namespace) -> int:
                   f"  login: root   password: bridge   (Ctrl-C here stops the demo)", flush=True)
             await server.serve()
         else:
-            await _run_dashboard(server, control)
+            await _run_dashboard(control, app_runner)
     finally:
         await server.shutdown()
         server.remove_signal_handlers()
@@ -108,12 +113,15 @@ async def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run_dashboard(server: Any, control: str) -> None:
+async def _run_dashboard(control: str, app_runner: AppRunner | None) -> None:
     from bridge.dashboard.app import make_dashboard
     from bridge.dashboard.source import ControlSource
 
-    app = make_dashboard([ControlSource(control)])
-    await app.run_async()
+    app = make_dashboard([ControlSource(control, label="serial-bridge demo")])
+    if app_runner is None:
+        await app.run_async()
+    else:
+        await app_runner(app)
 
 
 def run(args: argparse.Namespace) -> int:
