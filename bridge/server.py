@@ -117,11 +117,15 @@ class BridgeServer:
 
     async def serve(self) -> None:
         """Run until request_stop() or a stop signal."""
-        status_task = asyncio.get_running_loop().create_task(self._status_loop())
+        # Keep systemd's STATUS current, only when running under systemd:
+        # an idle bridge otherwise has no timer at all.
+        status_task = (asyncio.get_running_loop().create_task(self._status_loop())
+                       if os.environ.get("NOTIFY_SOCKET") else None)
         try:
             await self._stop.wait()
         finally:
-            status_task.cancel()
+            if status_task is not None:
+                status_task.cancel()
 
     def _on_stop_signal(self, sig: int) -> None:
         self._signals += 1
