@@ -134,9 +134,10 @@ class Daemon:
                     raise TimeoutError(f"no log line matching {pattern!r}; log:\n" + "\n".join(self.lines))
                 self._cond.wait(min(left, 0.5))
 
-    def port_of(self, name: str, readonly: bool = False) -> int:
-        """The TCP port a port listens on, from the daemon's log (configs use listen = 0)."""
-        line = self.wait_log(rf"port {re.escape(name)}: listening on ")
+    def port_of(self, name: str, readonly: bool = False, start: int = 1) -> int:
+        """The TCP port a port listens on, from the daemon's log (configs use listen = 0);
+        ``start`` picks the n-th time it started listening (a restarted port binds anew)."""
+        line = self.wait_log(rf"port {re.escape(name)}: listening on ", count=start)
         pattern = r"read-only on .*:(\d+)$" if readonly else r"listening on .*?:(\d+) \("
         match = re.search(pattern, line)
         assert match, line

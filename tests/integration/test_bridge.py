@@ -9,7 +9,7 @@ import socket
 import threading
 from collections.abc import Callable
 
-from bridge.telnet import Cmd
+from bridge.telnet import Cmd, Opt, Side
 from tests.integration.helpers import (
     WAIT,
     Daemon,
@@ -229,3 +229,24 @@ def test_break_and_ip_and_ayt_from_a_telnet_client(start_daemon: Start, make_pty
     daemon.wait_log(r"sig: sending break \(250 ms\)")
     client.close()
     daemon.stop()
+
+
+def test_sighup_restarts_a_changed_port_and_survives_a_bad_config(start_daemon: Start, make_pty: MakePty) -> None:
+    """A port whose settings changed restarts with them (its clients told); a broken config is refused and logged."""
+    import termios
+
+    dev = make_pty()
+    base = bridge_block() + port_block("chg", dev.path, 0, mode="telnet")
+    daemon = start_daemon(base)
+    daemon.wait_log(r"chg: device .* open")
+    client = TelnetClient(daemon.port_of("chg"))
+    client.wait_for(lambda: client.conn.is_enabled(Opt.ECHO, Side.HIM))
+    daemon.reload(base + "baud = 38400\n")
+    client.read_until(b"configuration changed")
+    daemon.wait_log(r"chg: device .* open \(38400 8N1\)")
+    assert termios.tcgetattr(dev.master)[5] == termios.B38400
+    daemon.reload(base + "baud = 38400\nbogus_key = 1\n")
+    daemon.wait_log(r"reload: .*bogus_key")
+    again = connect(daemon.port_of("chg", start=2))  # still serving, with the last good config
+    again.close()
+    assert daemon.stop() == 0
