@@ -96,6 +96,8 @@ class PortWorker:
         self.dtr = config.dtr_on_open != "off"
         self.rts = config.rts_on_open != "off"
         self.break_on = False
+        self._dtr_set = False   # a client set DTR/RTS: re-apply them when the device returns
+        self._rts_set = False
         self.line = LineControl(self)
         self.session_log: SessionLog | None = None
         self.first_open: asyncio.Future[str | None] | None = None
@@ -244,6 +246,7 @@ class PortWorker:
         self._lost.clear()
         self.settings = device.settings
         device.start(self)
+        await self._reapply_lines(device)
         was_waiting = self.state == WAITING
         self._set_state(UP)
         log.info("port %s: device %s open (%s)", self.name, device.path, self.settings.short())
@@ -253,6 +256,16 @@ class PortWorker:
             self.first_open.set_result(None)
         self.update_modem_polling()
         return True
+
+    async def _reapply_lines(self, device: Device) -> None:
+        """After a replug, DTR/RTS as a client last set them (not as the profile opens them)."""
+        try:
+            if self._dtr_set:
+                await device.set_dtr(self.dtr)
+            if self._rts_set:
+                await device.set_rts(self.rts)
+        except DeviceError as exc:
+            log.debug("port %s: re-applying DTR/RTS: %s", self.name, exc)
 
     def _report_open_failure(self, message: str) -> None:
         if self.state != WAITING or self.error != message:
@@ -492,12 +505,16 @@ class PortWorker:
             await self.device.set_break(on)
 
     async def set_dtr(self, on: bool) -> None:
+        """DTR as a client asks (kept and re-applied after a replug)."""
         self.dtr = on
+        self._dtr_set = True
         if self.device is not None:
             await self.device.set_dtr(on)
 
     async def set_rts(self, on: bool) -> None:
+        """RTS as a client asks (kept and re-applied after a replug)."""
         self.rts = on
+        self._rts_set = True
         if self.device is not None:
             await self.device.set_rts(on)
 

@@ -229,3 +229,23 @@ def test_flowcontrol_suspend_holds_output_and_resume_delivers_it_all() -> None:
             assert await c.read_until(b"held while suspended") == b"held while suspended"
             await c.close()
     run(scenario())
+
+
+def test_dtr_and_rts_set_by_a_client_are_reapplied_when_the_device_returns() -> None:
+    """After an unplug and replug, the device gets the DTR/RTS state the client last asked for."""
+    async def scenario() -> None:
+        async with Harness() as h:
+            c = await h.client(comport=True)
+            for value in (9, 11):  # DTR off, RTS on
+                c.conn.comport_request(ComPortCmd.SET_CONTROL, bytes([value]))
+            c.flush()
+            await c.reply(ComPortCmd.SET_CONTROL)
+            await c.reply(ComPortCmd.SET_CONTROL)
+            h.device.inject_data(b"traffic")
+            h.device.inject_lost(OSError(5, "Input/output error"))
+            await until(lambda: len(h.opener.devices) == 2 and h.worker.state == "up")
+            await until(lambda: ("set_rts", True) in h.opener.devices[1].calls)
+            lines = [call for call in h.opener.devices[1].calls if call[0] in ("set_dtr", "set_rts")]
+            assert lines == [("set_dtr", False), ("set_rts", True)]
+            await c.close()
+    run(scenario())
