@@ -178,36 +178,48 @@ class PortWorker:
         self._set_state(STOPPED)
 
     async def _run(self) -> None:
+        """The device's life, until stop(). An unexpected error is logged and
+        retried like a failed open: it never ends the port (or touches another)."""
         delay = RETRY_MIN
         while not self._stopping:
-            if not self.enabled:
-                self._set_state(DISABLED)
-                await self._wait_wake()
-                continue
-            if not self.config.hold_open and not self.sessions:
-                self._set_state(WAITING, "opened when a client connects")
-                await self._wait_wake()
-                continue
-            if await self._open():
-                opened = time.monotonic()
-                traffic = self.rx_bytes + self.tx_bytes
-                await self._lost.wait()
+            try:
+                delay = await self._cycle(delay)
+            except Exception as exc:  # a bug or an unforeseen device error: keep the port alive
+                log.exception("port %s: unexpected error", self.name)
+                self._report_open_failure(f"internal error: {exc}")
                 await self._close_device()
-                if self._stopping or not self.enabled or self.state != WAITING:
-                    continue
-                # Lost: a device that worked (stayed up a while, or carried
-                # data) is retried at once (unplugged, it will be missing and
-                # waited for); one that keeps failing right after opening backs off.
-                worked = time.monotonic() - opened > 10 or self.rx_bytes + self.tx_bytes > traffic
-                delay = RETRY_MIN if worked else min(delay * 2, RETRY_MAX)
-                await self._wait_for(self._wake.wait(), delay if delay > RETRY_MIN else 0)
-                continue
-            missing = isinstance(self._last_open_error, DeviceMissing)
-            if missing:
-                await self._wait_for(self._waiter(self.config.device), RETRY_MAX)
-            else:
                 await self._wait_for(self._wake.wait(), delay)
                 delay = min(delay * 2, RETRY_MAX)
+
+    async def _cycle(self, delay: float) -> float:
+        """One turn of the state machine; returns the next retry delay."""
+        if not self.enabled:
+            self._set_state(DISABLED)
+            await self._wait_wake()
+            return delay
+        if not self.config.hold_open and not self.sessions:
+            self._set_state(WAITING, "opened when a client connects")
+            await self._wait_wake()
+            return delay
+        if await self._open():
+            opened = time.monotonic()
+            traffic = self.rx_bytes + self.tx_bytes
+            await self._lost.wait()
+            await self._close_device()
+            if self._stopping or not self.enabled or self.state != WAITING:
+                return delay
+            # Lost: a device that worked (stayed up a while, or carried
+            # data) is retried at once (unplugged, it will be missing and
+            # waited for); one that keeps failing right after opening backs off.
+            worked = time.monotonic() - opened > 10 or self.rx_bytes + self.tx_bytes > traffic
+            delay = RETRY_MIN if worked else min(delay * 2, RETRY_MAX)
+            await self._wait_for(self._wake.wait(), delay if delay > RETRY_MIN else 0)
+            return delay
+        if isinstance(self._last_open_error, DeviceMissing):
+            await self._wait_for(self._waiter(self.config.device), RETRY_MAX)
+            return delay
+        await self._wait_for(self._wake.wait(), delay)
+        return min(delay * 2, RETRY_MAX)
 
     async def _wait_wake(self) -> None:
         await self._wake.wait()

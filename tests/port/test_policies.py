@@ -115,3 +115,18 @@ def test_a_watcher_may_query_but_not_change_settings() -> None:
             await writer.close()
             await watcher.close()
     run(scenario())
+
+
+def test_an_unexpected_error_opening_the_device_does_not_end_the_port() -> None:
+    """An exception the device layer did not foresee is logged; the port waits and opens on the next try."""
+    async def scenario() -> None:
+        h = Harness()
+        h.opener.fail_next(RuntimeError("driver bug"))
+        await h.worker.start()
+        try:
+            await until(lambda: h.worker.state == "waiting-for-device" and "driver bug" in (h.worker.error or ""))
+            h.worker._wake.set()   # as enable/disable or a client would wake it
+            await until(lambda: h.worker.state == "up")
+        finally:
+            await h.worker.stop()
+    run(scenario())
