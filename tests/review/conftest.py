@@ -1,0 +1,15 @@
+"""Fixtures for the adversarial review: the integration suite's ptys and daemons."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import make_pty, start_daemon
+
+__all__ = ["make_pty", "start_daemon"]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/review" in str(item.fspath):
+            item.add_marker(pytest.mark.integration)
