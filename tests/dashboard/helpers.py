@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
 
 from bridge.dashboard.app import DashboardApp, make_dashboard
@@ -23,6 +24,13 @@ async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: flo
     async with asyncio.timeout(timeout):
         while not condition():
             await pilot.pause(0.01)
+
+
+async def settle(app: App[Any], pilot: Pilot[Any]) -> None:
+    """No toasts, nothing pending."""
+    app.clear_notifications()
+    await pilot.pause()
+    await pilot.pause()
 
 
 @contextlib.asynccontextmanager

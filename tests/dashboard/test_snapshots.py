@@ -1,5 +1,7 @@
-"""Text snapshots of the key screens at 80x24 (pytest-textual-snapshot needs pytest < 9,
-so these compare the screen's characters; colours are asserted in the behaviour tests).
+"""Text snapshots of the key screens at 80x24: the screen's characters, readable in a diff.
+
+test_svg_snapshots.py holds the pytest-textual-snapshot (SVG) pictures of the same
+screens, colours included; these stay as the plain-text view of a layout change.
 
 Run with SB_UPDATE_SNAPSHOTS=1 to rewrite the files in tests/dashboard/snapshots/.
 """
@@ -8,7 +10,6 @@ from __future__ import annotations
 
 import io
 import os
-import types
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +18,10 @@ from rich.console import Console
 
 from bridge.dashboard.screens.detail import DetailScreen
 from bridge.dashboard.screens.settings import SettingsScreen
-from bridge.dashboard.widgets import port_summary, port_table, session_table
 from tests.control.helpers import async_test
-from tests.dashboard.helpers import dashboard, until
+from tests.dashboard.helpers import dashboard, settle, until
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
-NOW = 1_000_000.0  # the frozen clock: ages read the same on every run
 
 
 def screen_text(app: Any) -> str:
@@ -42,21 +41,6 @@ def check(name: str, text: str) -> None:
         path.write_text(text)
     assert path.exists(), f"no snapshot {path.name}: run with SB_UPDATE_SNAPSHOTS=1 to record it"
     assert text == path.read_text()
-
-
-@pytest.fixture
-def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The widgets' clock stands still."""
-    clock = types.SimpleNamespace(time=lambda: NOW)
-    for module in (port_table, port_summary, session_table):
-        monkeypatch.setattr(module, "time", clock)
-
-
-async def settle(app: Any, pilot: Any) -> None:
-    """No toasts, nothing pending."""
-    app.clear_notifications()
-    await pilot.pause()
-    await pilot.pause()
 
 
 @pytest.mark.usefixtures("frozen_clock")
