@@ -26,18 +26,24 @@ class Results:
     values: dict[str, dict[str, list[Value]]] = field(default_factory=dict)
     failures: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    stat: str = "median"  # or "best": what the table shows of several samples
 
     def put(self, target: str, key: str, value: Value) -> None:
         """Record one sample of ``key`` for ``target``."""
         self.values.setdefault(target, {}).setdefault(key, []).append(value)
 
-    def get(self, target: str, key: str) -> Value:
-        """The median of the numeric samples; text samples joined when they differ; or None."""
+    def get(self, target: str, key: str, better: str = "") -> Value:
+        """One figure from the samples: the median, or with ``stat = "best"`` the best
+        one (lowest or highest, per ``better``); text samples joined when they differ.
+        """
         samples = [v for v in self.values.get(target, {}).get(key, []) if v is not None]
         if not samples:
             return None
         if all(isinstance(v, float) for v in samples):
-            return float(statistics.median(samples))  # type: ignore[type-var]
+            numbers = [float(v) for v in samples]  # type: ignore[arg-type]
+            if self.stat == "best" and better:
+                return min(numbers) if better == "lower" else max(numbers)
+            return float(statistics.median(numbers))
         distinct = sorted({str(v) for v in samples})
         return distinct[0] if len(distinct) == 1 else "/".join(distinct)
 
@@ -98,16 +104,17 @@ def _ratio(ours: Value, theirs: Value) -> str:
 
 
 def print_table(results: Results, rounds: int, size: int, seconds: float, idle: float) -> None:
-    """Print every row that has a value (medians over repeats), with serial-bridge/other ratios."""
+    """Print every row that has a value (median or best of the repeats), with ratios."""
     others = [c for c in results.columns if c not in (BRIDGE, "direct pty")]
     ratio_heads = [f"{BRIDGE}/{o}" for o in others] if BRIDGE in results.columns else []
     head = ["metric", *results.columns, *ratio_heads, "better"]
     table = [head]
     for row in rows(rounds, size, seconds, idle):
-        cells = [results.get(c, row.key) for c in results.columns]
+        cells = [results.get(c, row.key, row.better) for c in results.columns]
         if all(v is None for v in cells):
             continue
-        ratios = [_ratio(results.get(BRIDGE, row.key), results.get(o, row.key)) if row.better
+        ratios = [_ratio(results.get(BRIDGE, row.key, row.better),
+                         results.get(o, row.key, row.better)) if row.better
                   else "-" for o in others] if ratio_heads else []
         shown = [_cell(int(v) if isinstance(v, float) and row.key.endswith(".lost") else v)
                  for v in cells]

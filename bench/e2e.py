@@ -62,6 +62,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
     parser.add_argument("--no-bridge", action="store_true", help="do not run serial-bridge")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run every target N times, interleaved; the table shows medians")
+    parser.add_argument("--stat", choices=("median", "best"), default="median",
+                        help="what the table shows of the repeats (best: lowest time "
+                             "or CPU, highest MB/s; the least disturbed by other load)")
+    parser.add_argument("--from-json", metavar="FILE",
+                        help="measure nothing: print the table of a run saved with --json")
     parser.add_argument("--json", metavar="FILE", help="also write every sample as JSON")
     args = parser.parse_args(argv)
     sections = frozenset(s.strip() for s in args.only.split(",") if s.strip())
@@ -202,11 +207,26 @@ def run_round(out: Results, targets: list[Daemon], plan: Plan, data: tuple[bytes
             _guarded(out, daemon.label, lambda d=daemon: run_ports(out, d, plan))
 
 
+def show_saved(path: Path, stat: str, plan: Plan) -> int:
+    """Print the table of a saved run (sizes and durations as given on this command line)."""
+    try:
+        saved = json.loads(path.read_text())
+        out = Results(columns=saved["columns"], values=saved["values"],
+                      failures=saved["failures"], notes=saved.get("notes", {}), stat=stat)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"error: {path}: not a saved run: {exc}", file=sys.stderr)
+        return 2
+    print_table(out, plan.rounds, plan.size, plan.stream_seconds, plan.idle_seconds)
+    return 1 if out.failures else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the plan against every target (``--repeat`` times) and print one table."""
     args, plan = parse_args(argv)
+    if args.from_json:
+        return show_saved(Path(args.from_json), args.stat, plan)
     data = payload(plan.size)
-    out = Results()
+    out = Results(stat=args.stat)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="serial-bridge-bench-") as tmp:
         targets = daemons(args, Path(tmp))
