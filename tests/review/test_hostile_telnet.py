@@ -97,11 +97,13 @@ def test_option_flapping_keeps_data_in_order(start_daemon: Start, make_pty: Make
     flap = b"".join(IAC + bytes([verb, opt]) for opt in (Opt.ECHO, Opt.BINARY, Opt.SGA, Opt.NAWS, 200)
                     for verb in (Cmd.DO, Cmd.WILL, Cmd.DONT, Cmd.WONT))
     expected = bytearray()
-    for i in range(2000):
-        piece = b"%05d;" % i
-        client.sock.sendall(flap + piece)
-        expected += piece
-    got = dev.read_until(b"01999;")
+    got = bytearray()
+    for batch in range(20):   # batches acknowledged at the device, so reads stay small
+        for i in range(batch * 100, batch * 100 + 100):
+            piece = b"%05d;" % i
+            client.sock.sendall(flap + piece)
+            expected += piece
+        got += dev.read_until(b"%05d;" % (batch * 100 + 99))
     assert got[got.index(b"00000;"):] == bytes(expected)
     assert_healthy(daemon, other, other_port)
     daemon.stop()
@@ -164,3 +166,16 @@ def test_a_giant_baud_request_is_answered_and_logs_no_traceback(start_daemon: St
     sock.close()
     assert_healthy(daemon, other, other_port)
     daemon.stop()
+
+
+@pytest.mark.xfail(strict=True, reason="telnet/parser.py _paired_until counts IAC from each command to the "
+                   "end of the read: a read full of commands costs O(n^2) (64 KiB of IAC NOP ~6 s of CPU), "
+                   "freezing the event loop and every port")
+def test_a_command_storm_does_not_stall_other_ports(start_daemon: Start, make_pty: MakePty) -> None:
+    """1 MiB of IAC NOP into one telnet port: a raw port beside it still echoes within the usual wait."""
+    daemon, dev, port, other, other_port = two_ports(start_daemon, make_pty)
+    storm = connect(port)
+    storm.sendall((IAC + bytes([Cmd.NOP])) * (512 * 1024))
+    assert_healthy(daemon, other, other_port)
+    storm.close()
+    daemon.kill()

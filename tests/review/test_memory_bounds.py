@@ -1,0 +1,125 @@
+"""Every buffer has a bound (DESIGN.md): what a client makes the daemon hold is
+measured on the real process's resident memory."""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import time
+
+import pytest
+
+from bridge.telnet import Cmd, ComPortCmd, Opt
+from tests.integration.helpers import WAIT, PtyDevice, connect
+from tests.review.support import IAC, MakePty, Start, assert_healthy, comport, read_for, rss_kib, two_ports
+
+MIB = 1024 * 1024
+LIMIT_KIB = 8 * 1024   # growth allowed: far below what each attack pushes (24 MiB or more)
+
+
+def push_socket(sock: socket.socket, data: bytes, stall: float = 2.0) -> int:
+    """Send ``data`` until done or until the peer stops reading for ``stall`` seconds; bytes sent."""
+    sock.setblocking(False)
+    view = memoryview(data)
+    sent = 0
+    deadline = time.monotonic() + 6 * WAIT
+    while sent < len(data) and time.monotonic() < deadline:
+        _, ready, _ = select.select([], [sock], [], stall)
+        if not ready:
+            break
+        try:
+            sent += sock.send(view[sent:sent + 65536])
+        except BlockingIOError:
+            continue
+    sock.setblocking(True)
+    return sent
+
+
+def push_device(dev: PtyDevice, total: int, stall: float = 2.0) -> int:
+    """Device output until ``total`` bytes or until the bridge stops reading for ``stall`` s; bytes written."""
+    block = b"d" * 4096
+    written = 0
+    deadline = time.monotonic() + 6 * WAIT
+    while written < total and time.monotonic() < deadline:
+        _, ready, _ = select.select([], [dev.master], [], stall)
+        if not ready:
+            break
+        try:
+            written += os.write(dev.master, block)
+        except BlockingIOError:
+            continue
+    return written
+
+
+@pytest.mark.xfail(strict=True, reason="IAC AYT answers (~70 bytes per 2 sent) are written whatever the "
+                   "client's socket backlog (telnetside._command -> send_raw_line): a client that never "
+                   "reads grows the daemon's transport buffer without bound")
+def test_an_ayt_storm_from_a_client_that_never_reads_is_bounded(start_daemon: Start, make_pty: MakePty) -> None:
+    """512 Ki IAC AYT from a client that never reads makes the daemon hold at most 8 MiB more."""
+    daemon, dev, port, other, other_port = two_ports(start_daemon, make_pty, "stall_timeout = 600")
+    sock = connect(port)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    before = rss_kib(daemon)
+    batch = (IAC + bytes([Cmd.AYT])) * 2048
+    for i in range(256):   # small batches, each acknowledged at the device: reads stay small
+        marker = b"<%03d>" % i
+        sock.sendall(batch + marker)
+        dev.read_until(marker)
+    grown = rss_kib(daemon) - before
+    sock.close()
+    assert grown < LIMIT_KIB, f"daemon grew {grown} KiB"
+    assert_healthy(daemon, other, other_port)
+    daemon.stop()
+
+
+@pytest.mark.xfail(strict=True, reason="session._submit_data queues client data behind pending breaks in "
+                   "an unbounded deque (_work) and keeps reading the socket: a BRK storm then a paste "
+                   "buffers all of it in the daemon")
+def test_data_queued_behind_a_break_storm_is_bounded(start_daemon: Start, make_pty: MakePty) -> None:
+    """1,000 IAC BRK (minutes of breaks) then 32 MiB of data: the daemon stops reading rather than hold it all."""
+    daemon, dev, port, other, other_port = two_ports(start_daemon, make_pty, 'break_sequence = "~~b"', mode="raw")
+    sock = connect(port)
+    before = rss_kib(daemon)
+    push_socket(sock, b"\r~~b" * 1000 + b"x" * (32 * MIB))
+    grown = rss_kib(daemon) - before
+    sock.close()
+    assert grown < LIMIT_KIB, f"daemon grew {grown} KiB"
+    assert_healthy(daemon, other, other_port)
+    daemon.stop()
+
+
+@pytest.mark.xfail(strict=True, reason="FLOWCONTROL-SUSPEND from a writer queues device output in "
+                   "session._pending without bound (ClientSession._queue returns early for writers) and "
+                   "never pauses device reading")
+def test_a_suspended_rfc2217_writer_does_not_make_the_daemon_hold_device_output(
+        start_daemon: Start, make_pty: MakePty) -> None:
+    """After FLOWCONTROL-SUSPEND, 32 MiB of device output is held back by pausing the device, not in memory."""
+    daemon, dev, port, other, other_port = two_ports(start_daemon, make_pty)
+    sock = connect(port)
+    sock.sendall(IAC + bytes([Cmd.WILL, Opt.COM_PORT]))
+    read_for(sock, IAC + bytes([Cmd.DO, Opt.COM_PORT]))
+    sock.sendall(comport(ComPortCmd.FLOWCONTROL_SUSPEND, b"") + b"suspended")
+    dev.read_until(b"suspended")
+    before = rss_kib(daemon)
+    push_device(dev, 32 * MIB)
+    grown = rss_kib(daemon) - before
+    sock.close()
+    assert grown < LIMIT_KIB, f"daemon grew {grown} KiB"
+    assert_healthy(daemon, other, other_port)
+    daemon.stop()
+
+
+def test_a_stalled_raw_watcher_costs_bounded_memory(start_daemon: Start, make_pty: MakePty) -> None:
+    """A read-only raw client that never reads while the device sends 32 MiB costs at most 8 MiB."""
+    daemon, dev, port, other, other_port = two_ports(start_daemon, make_pty, "listen_readonly = 0", mode="raw")
+    ro = connect(daemon.port_of("con", readonly=True))
+    ro.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    daemon.wait_log(r"con: client .* connected .*watcher")
+    before = rss_kib(daemon)
+    assert push_device(dev, 32 * MIB) >= 32 * MIB
+    grown = rss_kib(daemon) - before
+    ro.close()
+    assert grown < LIMIT_KIB, f"daemon grew {grown} KiB"
+    assert_healthy(daemon, other, other_port)
+    daemon.stop()
