@@ -103,12 +103,16 @@ class BridgeServer:
             log.error("control endpoint %s: %s (the bridge runs without it)", address, exc)
             self._control = None
 
-    def install_signal_handlers(self) -> None:
-        """SIGINT/SIGTERM stop (a second one forces), SIGHUP reloads."""
+    def install_signal_handlers(self, *, hangup_reloads: bool = True) -> None:
+        """SIGINT/SIGTERM stop (a second one forces); SIGHUP reloads the config,
+        or, for a program attached to a terminal (the demo), stops as a hang-up should."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
-        loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
+        if hangup_reloads:
+            loop.add_signal_handler(signal.SIGHUP, lambda: loop.create_task(self.reload()))
+        else:
+            loop.add_signal_handler(signal.SIGHUP, self._on_stop_signal, signal.SIGHUP)
 
     def remove_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()

@@ -84,7 +84,7 @@ async def run_demo(args: argparse.Namespace, app_runner: AppRunner | None = None
         return _BreakForwarder(await open_device(spec, settings, options), board)
 
     server = make_bridge(config, opener=opener)
-    server.install_signal_handlers()
+    server.install_signal_handlers(hangup_reloads=False)
     try:
         try:
             await server.startup()
@@ -104,7 +104,12 @@ async def run_demo(args: argparse.Namespace, app_runner: AppRunner | None = None
                   f"  login: root   password: bridge   (Ctrl-C here stops the demo)", flush=True)
             await server.serve()
         else:
-            await _run_dashboard(control, app_runner)
+            dashboard = asyncio.ensure_future(_run_dashboard(control, app_runner))
+            stop = asyncio.ensure_future(server.serve())   # returns on SIGHUP/SIGTERM/SIGINT
+            await asyncio.wait((dashboard, stop), return_when=asyncio.FIRST_COMPLETED)
+            for task in (dashboard, stop):
+                task.cancel()
+            await asyncio.gather(dashboard, stop, return_exceptions=True)
     finally:
         await server.shutdown()
         server.remove_signal_handlers()

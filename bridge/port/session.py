@@ -53,6 +53,7 @@ _ids = itertools.count(1)
 
 SOCKET_HIGH_WATER = 256 * 1024
 WATCHER_QUEUE_BYTES = 256 * 1024
+WORK_LIMIT = 64          # queued requests past which the client's socket is not read
 
 # What the server agrees to (INTERFACE.md, "Wire behaviour"): it offers
 # character mode (WILL ECHO, WILL SGA, DO SGA) and accepts BINARY each way and
@@ -95,6 +96,11 @@ class ClientSession(asyncio.Protocol):
         # break) queue the input that follows them until they are done.
         self._work: deque[Callable[[], object]] = deque()
         self._work_task: asyncio.Task[None] | None = None
+        self.break_queued = False
+        # Why reading this client is paused: "socket" (it does not read what we
+        # send), "device" (the device's write buffer is full), "work" (too many
+        # queued requests). Reading resumes when no reason is left.
+        self._read_pauses: set[str] = set()
         self.comport: ComPortState | None = None  # set when the client speaks RFC 2217
         self.inband: InbandBreak | None = None    # the port's break_sequence detector, if any
 
@@ -154,9 +160,25 @@ class ClientSession(asyncio.Protocol):
             self._work_task.cancel()
         self.worker.session_closed(self)
 
+    def pause_input(self, reason: str) -> None:
+        """Stop reading this client (for ``reason``) until resume_input(reason)."""
+        if not self._read_pauses and self.transport is not None and not self.closed:
+            self.transport.pause_reading()
+        self._read_pauses.add(reason)
+
+    def resume_input(self, reason: str) -> None:
+        """Drop one reason to pause; read again when none is left."""
+        if reason not in self._read_pauses:
+            return
+        self._read_pauses.discard(reason)
+        if not self._read_pauses and self.transport is not None and not self.closed:
+            self.transport.resume_reading()
+
     def pause_writing(self) -> None:
-        """Our socket buffer is full."""
+        """Our socket buffer is full: a client that does not read is not read
+        either (its requests would pile up answers), and a writer blocks the device."""
         self.blocked = True
+        self.pause_input("socket")
         if self.access == WRITER:
             self.worker.writer_blocked(self)
             timeout = self.worker.config.stall_timeout
@@ -169,6 +191,7 @@ class ClientSession(asyncio.Protocol):
         self._cancel_stall()
         self._drain_pending()
         self.worker.writer_unblocked(self)
+        self.resume_input("socket")
 
     # ------------------------------------------------------------ the output
     def deliver(self, data: bytes) -> None:
@@ -300,13 +323,18 @@ class ClientSession(asyncio.Protocol):
 
     def _submit_data(self, data: bytes) -> None:
         if self._work:
-            self._work.append(lambda: self.worker.client_data(self, data))
+            self._queue_work(lambda: self.worker.client_data(self, data))
         else:
             self.worker.client_data(self, data)
 
+    def _queue_work(self, job: Callable[[], object]) -> None:
+        self._work.append(job)
+        if len(self._work) > WORK_LIMIT:
+            self.pause_input("work")
+
     def submit(self, job: Callable[[], object]) -> None:
         """Run ``job`` (sync, or returning an awaitable) after the input before it."""
-        self._work.append(job)
+        self._queue_work(job)
         if self._work_task is None or self._work_task.done():
             self._work_task = asyncio.get_running_loop().create_task(self._run_work())
 
@@ -321,6 +349,8 @@ class ClientSession(asyncio.Protocol):
                 log.exception("port %s: session %d: request failed", self.worker.name, self.id)
             self._work.popleft()
             self._flush_conn()
+            if len(self._work) <= WORK_LIMIT // 2:
+                self.resume_input("work")
 
     def _on_option_enabled(self, event: Event) -> None:
         assert isinstance(event, OptionEnabled)

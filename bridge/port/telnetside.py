@@ -117,13 +117,25 @@ class TelnetSide:
             session.tell_watcher()
             return
         if cmd == Cmd.BRK or (cmd == Cmd.IP and cfg.ip_action == "break") or (cmd == Cmd.DM and cfg.dm_break):
-            session.submit(self.worker.send_break)
+            self._queue_break(session)
         elif cmd == Cmd.IP:
             session.submit(lambda: self.worker.write_device(b"\x03"))
         elif cmd == Cmd.EC:
             session.submit(lambda: self.worker.write_device(bytes([cfg.ec_byte])))
         elif cmd == Cmd.EL:
             session.submit(lambda: self.worker.write_device(bytes([cfg.el_byte])))
+
+    def _queue_break(self, session: ClientSession) -> None:
+        """Queue a timed break; breaks asked for while one is still queued are
+        one break (a storm of IAC BRK would otherwise hold the line for minutes)."""
+        if session.break_queued:
+            return
+        session.break_queued = True
+
+        async def send() -> None:
+            session.break_queued = False
+            await self.worker.send_break()
+        session.submit(send)
 
     def ayt_answer(self) -> str:
         """The one-line answer to IAC AYT."""

@@ -366,8 +366,7 @@ class PortWorker:
         if self._clients_paused:
             self._clients_paused = False
             for session in self.sessions:
-                if session.transport is not None and not session.closed:
-                    session.transport.resume_reading()
+                session.resume_input("device")
 
     # ====================================================== session events
     def session_opened(self, session: ClientSession) -> None:
@@ -387,8 +386,8 @@ class PortWorker:
         self.emit("session-open", id=session.id, peer=session.peer, access=session.access)
         if not cfg.hold_open:
             self._wake.set()
-        if self._clients_paused and session.transport is not None:
-            session.transport.pause_reading()
+        if self._clients_paused:
+            session.pause_input("device")
         if cfg.idle_timeout > 0:
             self.admission.arm_idle(session, cfg.idle_timeout)
         if cfg.break_sequence:
@@ -490,8 +489,7 @@ class PortWorker:
         if device.write_buffer_size > device.write_high_water and not self._clients_paused:
             self._clients_paused = True
             for s in self.sessions:
-                if s.transport is not None and not s.closed:
-                    s.transport.pause_reading()
+                s.pause_input("device")
 
     # ========================================================== line control
     async def send_break(self) -> None:
@@ -540,7 +538,11 @@ class PortWorker:
         if wanted == self.settings:
             return False
         if self.device is not None:
-            actual = await self.device.apply_settings(wanted)
+            try:
+                actual = await self.device.apply_settings(wanted)
+            except (DeviceError, OSError, ValueError, OverflowError) as exc:
+                log.warning("port %s: cannot apply %s: %s", self.name, wanted.short(), exc)
+                return False
         else:
             actual = wanted
         if actual == self.settings:

@@ -165,7 +165,10 @@ class Parser:
         if first < 0:
             out.append(DataToken(data[pos:] if pos else data))
             return len(data)
-        stop = _paired_until(data, first)
+        # The bulk count looks at the whole rest of the read: worth it once per
+        # read (all-escaped data), never per run, or a read full of commands
+        # would cost O(n^2).
+        stop = _paired_until(data, first) if pos == 0 else -1
         if stop < 0:
             stop = _ESCAPED_RUN.match(data, first).end()  # type: ignore[union-attr]
         if stop > pos:

@@ -114,14 +114,18 @@ def test_read_only_listener_clients_only_watch(start_daemon: Start, make_pty: Ma
 def test_history_is_replayed_after_the_banner_within_its_limit(start_daemon: Start, make_pty: MakePty) -> None:
     """The last `history` bytes of output, sent while nobody watched, come after the banner."""
     daemon, dev, port = started(start_daemon, make_pty, "history = 32")
+    first = welcomed(port)  # once it has the output, the bridge has read it into the history
     dev.write(b"A" * 100 + b"|the last part of the boot log|")
+    first.read_until(b"boot log|")
     client = TelnetClient(port)
     client.read_until(b"]\r\n")
     got = client.read_until(b"boot log|")
     assert got == (b"A" * 100 + b"|the last part of the boot log|")[-32:]
     daemon.stop()
     daemon, dev, port = started(start_daemon, make_pty, "history = 0")
+    first = welcomed(port)
     dev.write(b"before anyone came\r\n")
+    first.read_until(b"anyone came")
     client = welcomed(port)
     dev.write(b"live\r\n")
     assert client.read_until(b"live") == b"live"
