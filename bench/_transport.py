@@ -32,7 +32,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from _pty import Pty, start_bulk_writer  # noqa: E402
 
-Reader = Callable[[str, int, "hashlib._Hash"], Awaitable[int]]
+Reader = Callable[[str, int, "hashlib._Hash", asyncio.Event], Awaitable[int]]
 
 
 class _Sink:
@@ -65,7 +65,7 @@ class _Sink:
         """Unused: nothing is written."""
 
 
-async def read_fd_device(path: str, size: int, sha: hashlib._Hash) -> int:
+async def read_fd_device(path: str, size: int, sha: hashlib._Hash, ready: asyncio.Event) -> int:
     """The daemon's own transport: bridge.device's fd reader (os.read of 64 KiB)."""
     from bridge.device.backend import OpenOptions, open_device
     from bridge.device.settings import LineSettings
@@ -74,6 +74,7 @@ async def read_fd_device(path: str, size: int, sha: hashlib._Hash) -> int:
     sink = _Sink(size, sha)
     try:
         device.start(sink)
+        ready.set()
         await asyncio.wait_for(sink.done, 120)
     finally:
         await device.close()
@@ -83,9 +84,10 @@ async def read_fd_device(path: str, size: int, sha: hashlib._Hash) -> int:
 def _stream_reader(module: str) -> Reader:
     """A reader through ``module.open_serial_connection`` (a StreamReader)."""
 
-    async def read(path: str, size: int, sha: hashlib._Hash) -> int:
+    async def read(path: str, size: int, sha: hashlib._Hash, ready: asyncio.Event) -> int:
         lib = importlib.import_module(module)
         reader, writer = await lib.open_serial_connection(url=path, baudrate=115200)
+        ready.set()
         got = 0
         try:
             async with asyncio.timeout(120):
@@ -115,8 +117,10 @@ async def _one(reader: Reader, data: bytes, digest: str) -> tuple[float, float, 
     writer = start_bulk_writer(pty.master, data)
     try:
         sha = hashlib.sha256()
-        task = asyncio.create_task(reader(pty.path, len(data), sha))
-        await asyncio.sleep(0.2)  # let the reader open and configure the port
+        ready = asyncio.Event()
+        task = asyncio.create_task(reader(pty.path, len(data), sha, ready))
+        async with asyncio.timeout(10):
+            await ready.wait()  # the port is open and configured: no byte goes early
         cpu0, start = time.process_time(), time.monotonic()
         writer.pipe.send(b"go")
         got = await task
@@ -142,7 +146,11 @@ def main() -> int:
         if module is not None and importlib.util.find_spec(module) is None:
             print(f"{name:34} not installed")
             continue
-        runs = [asyncio.run(_one(reader, data, digest)) for _ in range(args.repeat)]
+        try:
+            runs = [asyncio.run(_one(reader, data, digest)) for _ in range(args.repeat)]
+        except (TimeoutError, OSError) as exc:
+            print(f"{name:34} failed: {type(exc).__name__}: {exc}")
+            continue
         rate = statistics.median(r[0] for r in runs)
         cpu = statistics.median(r[1] for r in runs)
         print(f"{name:34} {rate:8.1f} {cpu:10.2f}  {'yes' if all(r[2] for r in runs) else 'NO'}")

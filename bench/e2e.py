@@ -115,6 +115,12 @@ def run_direct(out: Results, plan: Plan, data: tuple[bytes, str]) -> None:
         pty.close()
 
 
+def _state(daemon: Daemon) -> str:
+    """Whether the daemon still runs, and the last line of its log."""
+    alive = "running" if daemon.alive() else "exited"
+    return f"{daemon.label} {alive}; last log line: {daemon.log_tail()}"
+
+
 def run_single(out: Results, daemon: Daemon, plan: Plan, data: tuple[bytes, str]) -> None:
     """One raw and one telnet port: round trips, throughput, then idle with both connected."""
     ptys = [Pty.open(), Pty.open()]
@@ -134,6 +140,8 @@ def run_single(out: Results, daemon: Daemon, plan: Plan, data: tuple[bytes, str]
         if "idle" in plan.sections:
             quiet = idle(daemon.pid, plan.idle_seconds)
             out.put(daemon.label, "idle.cpu", quiet.cpu_ms)
+    except BenchError as exc:
+        raise BenchError(f"{exc} [{_state(daemon)}]") from None
     finally:
         for link in links:
             link.close()
@@ -151,6 +159,8 @@ def run_ports(out: Results, daemon: Daemon, plan: Plan) -> None:
         try:
             daemon.start(specs)
             result = stream(daemon.pid, ptys, specs, plan.stream_seconds, plan.idle_seconds)
+        except BenchError as exc:
+            raise BenchError(f"{exc} [{_state(daemon)}]") from None
         finally:
             daemon.stop()
             for pty in ptys:
