@@ -47,6 +47,7 @@ class BridgeServer:
         self._stop = asyncio.Event()
         self._signals = 0
         self._control: Any = None
+        self._reload_lock = asyncio.Lock()
 
     # ============================================================ lifecycle
     async def startup(self) -> None:
@@ -170,7 +171,16 @@ class BridgeServer:
 
     # =============================================================== reload
     async def reload(self) -> dict[str, list[str]]:
-        """Re-read the config and apply the differences port by port."""
+        """Re-read the config and apply the differences port by port.
+
+        Reloads run one at a time (a SIGHUP during a reload waits for it). A
+        port whose new config cannot start (its new address is taken) goes on
+        with its old config, and the error is reported.
+        """
+        async with self._reload_lock:
+            return await self._reload()
+
+    async def _reload(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {"added": [], "removed": [], "changed": [], "errors": []}
         if self._reloader is None:
             result["errors"].append("this bridge has no config file to reload")
@@ -188,15 +198,20 @@ class BridgeServer:
         for name in old_ports.keys() - new_ports.keys():
             await self.workers.pop(name).stop("port removed from the configuration")
             result["removed"].append(name)
-        for name, port in old_ports.items():
-            if name in new_ports and port_differences(port, new_ports[name]):
-                await self.workers.pop(name).stop("port configuration changed; reconnect")
+        changed = [n for n, p in old_ports.items() if n in new_ports and port_differences(p, new_ports[n])]
+        for name in changed:   # all stopped first: two ports may swap listen addresses
+            await self.workers.pop(name).stop("port configuration changed; reconnect")
+        for name in changed:
+            if await self._start_port(new_ports[name]) is not None:
                 result["changed"].append(name)
+            else:
+                result["errors"].append(f"port {name}: the new configuration could not start; kept the old one")
+                await self._start_port(old_ports[name])
         for name, port in new_ports.items():
-            if name not in self.workers:
+            if name not in self.workers and name not in changed:
                 if await self._start_port(port) is None:
                     result["errors"].append(f"port {name}: could not start")
-                elif name not in result["changed"]:
+                else:
                     result["added"].append(name)
         self.config = new
         log.info("reload: %s", ", ".join(f"{k} {v}" for k, v in result.items() if v) or "no changes")

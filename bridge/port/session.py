@@ -84,6 +84,7 @@ class ClientSession(asyncio.Protocol):
         self.terminal: str | None = None
         self.closed = False
         self.blocked = False            # our socket is past its high-water mark
+        self._holding = False           # this writer holds the device's reading
         self.suspended = False          # RFC 2217 FLOWCONTROL-SUSPEND
         self._pending: deque[bytes] = deque()
         self._pending_size = 0
@@ -176,22 +177,32 @@ class ClientSession(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         """Our socket buffer is full: a client that does not read is not read
-        either (its requests would pile up answers), and a writer blocks the device."""
+        either (its requests would pile up answers), and a writer holds the device."""
         self.blocked = True
         self.pause_input("socket")
-        if self.access == WRITER:
-            self.worker.writer_blocked(self)
-            timeout = self.worker.config.stall_timeout
-            loop = asyncio.get_running_loop()
-            self._stall_handle = loop.call_later(timeout, self._stalled)
+        self._update_hold()
 
     def resume_writing(self) -> None:
         """Our socket buffer drained."""
         self.blocked = False
-        self._cancel_stall()
         self._drain_pending()
-        self.worker.writer_unblocked(self)
+        self._update_hold()
         self.resume_input("socket")
+
+    def _update_hold(self) -> None:
+        """A writer that cannot take output (socket full, or RFC 2217 suspend)
+        holds the device's reading, for at most ``stall_timeout`` seconds."""
+        holding = self.access == WRITER and (self.blocked or self.suspended) and not self.closed
+        if holding == self._holding:
+            return
+        self._holding = holding
+        if holding:
+            self.worker.writer_blocked(self)
+            loop = asyncio.get_running_loop()
+            self._stall_handle = loop.call_later(self.worker.config.stall_timeout, self._stalled)
+        else:
+            self._cancel_stall()
+            self.worker.writer_unblocked(self)
 
     # ------------------------------------------------------------ the output
     def deliver(self, data: bytes) -> None:
@@ -251,10 +262,12 @@ class ClientSession(asyncio.Protocol):
         self._pending_size = 0
 
     def set_suspended(self, suspended: bool) -> None:
-        """RFC 2217 flow control from the client: hold its output, losing nothing."""
+        """RFC 2217 flow control from the client: hold its output, losing nothing
+        (a writer holds the device meanwhile, as when its socket is full)."""
         self.suspended = suspended
         if not suspended:
             self._drain_pending()
+        self._update_hold()
 
     def message(self, text: str) -> None:
         """A short bracketed notice, for telnet clients only.

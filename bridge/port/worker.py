@@ -96,6 +96,8 @@ class PortWorker:
         self.dtr = config.dtr_on_open != "off"
         self.rts = config.rts_on_open != "off"
         self.break_on = False
+        self.settings_owner: int | None = None   # the session whose settings are in force
+        self._told_no_device = False
         self._dtr_set = False   # a client set DTR/RTS: re-apply them when the device returns
         self._rts_set = False
         self.line = LineControl(self)
@@ -410,7 +412,11 @@ class PortWorker:
         if comport is not None:
             if comport.holds_break and self.break_on:
                 asyncio.get_running_loop().create_task(self.set_break(False, by=None))
-            if comport.changed_settings and self.config.restore_settings:
+            # The settings last as long as the session of whoever set them last:
+            # a client leaving restores nothing that another client set since.
+            if (comport.changed_settings and self.config.restore_settings
+                    and self.settings_owner == session.id):
+                self.settings_owner = None
                 asyncio.get_running_loop().create_task(self._restore_settings())
             self.update_modem_polling()
         if not self.config.hold_open and not self.sessions:
@@ -482,7 +488,11 @@ class PortWorker:
         device = self.device
         if device is None:
             log.debug("port %s: %d bytes dropped: no device", self.name, len(data))
+            if not self._told_no_device:
+                self._told_no_device = True
+                self._tell_all(f"the device is not connected ({self.state}); input is dropped")
             return
+        self._told_no_device = False
         self.tx_bytes += len(data)
         self.last_activity = time.time()
         device.write(data)
@@ -548,6 +558,7 @@ class PortWorker:
         if actual == self.settings:
             return False
         self.settings = actual
+        self.settings_owner = by.id if by is not None else None
         who = by.peer if by is not None else "the operator"
         log.info("port %s: settings now %s (by %s)", self.name, actual.short(), who)
         self.emit("settings", **_as_changes(actual))
