@@ -5,7 +5,8 @@ control server running in another thread.
 The app reaches the bridge over a real Unix socket; the clock is frozen, the data fixed,
 notifications cleared and the cursor does not blink, so every run draws the same picture.
 Record or update the files in ``__snapshots__/`` with ``pytest --snapshot-update``; a
-mismatch writes an HTML report (``snapshot_report.html``) showing both pictures.
+mismatch writes an HTML report showing both pictures (``build/snapshot_report.html``,
+set in pyproject.toml).
 """
 
 from __future__ import annotations
