@@ -40,7 +40,7 @@ class Results:
         if not samples:
             return None
         if all(isinstance(v, float) for v in samples):
-            numbers = [float(v) for v in samples]  # type: ignore[arg-type]
+            numbers = [float(v) for v in samples if isinstance(v, float)]
             if self.stat == "best" and better:
                 return min(numbers) if better == "lower" else max(numbers)
             return float(statistics.median(numbers))

@@ -24,7 +24,8 @@ import importlib.util
 import statistics
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -32,7 +33,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent.parent))
 
 from _pty import Pty, start_bulk_writer  # noqa: E402
 
-Reader = Callable[[str, int, "hashlib._Hash", asyncio.Event], Awaitable[int]]
+Reader = Callable[[str, int, "hashlib._Hash", asyncio.Event], Coroutine[Any, Any, int]]
 
 
 class _Sink:

@@ -25,6 +25,7 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -208,13 +209,13 @@ def run_round(out: Results, targets: list[Daemon], plan: Plan, data: tuple[bytes
     """Every target once, in table order."""
     if plan.sections & {"rtt", "throughput"}:
         print("direct pty ...", file=sys.stderr)
-        _guarded(out, "direct pty", lambda: run_direct(out, plan, data))
+        _guarded(out, "direct pty", partial(run_direct, out, plan, data))
     for daemon in targets:
         print(f"{daemon.label} ...", file=sys.stderr)
         if plan.sections & {"rtt", "throughput", "idle"}:
-            _guarded(out, daemon.label, lambda d=daemon: run_single(out, d, plan, data))
+            _guarded(out, daemon.label, partial(run_single, out, daemon, plan, data))
         if "ports" in plan.sections:
-            _guarded(out, daemon.label, lambda d=daemon: run_ports(out, d, plan))
+            _guarded(out, daemon.label, partial(run_ports, out, daemon, plan))
 
 
 def show_saved(path: Path, stat: str, plan: Plan) -> int:
