@@ -8,7 +8,6 @@ import select
 import socket
 import time
 
-import pytest
 
 from bridge.telnet import Cmd, ComPortCmd, Opt
 from tests.integration.helpers import WAIT, PtyDevice, connect
@@ -53,19 +52,23 @@ def push_device(dev: PtyDevice, total: int, stall: float = 2.0) -> int:
 
 
 def test_an_ayt_storm_from_a_client_that_never_reads_is_bounded(start_daemon: Start, make_pty: MakePty) -> None:
-    """512 Ki IAC AYT (about 36 MiB of answers) from a client that never reads makes the daemon hold at most 8 MiB more."""
+    """1 Mi IAC AYT (about 70 MiB of answers) from a client that never reads makes the daemon hold at most 16 MiB more.
+
+    The bound is looser than the others: answers to the AYTs of one read (up to 256 KiB) are
+    made before the bridge can stop reading, about 9 MiB.
+    """
     daemon, dev, port, other, other_port = two_ports(start_daemon, make_pty, "stall_timeout = 600")
     sock = connect(port)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     before = rss_kib(daemon)
-    push_socket(sock, (IAC + bytes([Cmd.AYT])) * (512 * 1024) + b"ayt-done")
+    push_socket(sock, (IAC + bytes([Cmd.AYT])) * (1024 * 1024) + b"ayt-done")
     try:   # the marker arrives once every AYT was handled, unless the bridge stopped reading this client
         dev.read_until(b"ayt-done", timeout=5.0)
     except TimeoutError:
         pass
     grown = rss_kib(daemon) - before
     sock.close()
-    assert grown < LIMIT_KIB, f"daemon grew {grown} KiB"
+    assert grown < 2 * LIMIT_KIB, f"daemon grew {grown} KiB"
     assert_healthy(daemon, other, other_port)
     daemon.stop()
 
@@ -83,9 +86,6 @@ def test_data_queued_behind_a_break_storm_is_bounded(start_daemon: Start, make_p
     daemon.stop()
 
 
-@pytest.mark.xfail(strict=True, reason="FLOWCONTROL-SUSPEND from a writer queues device output in "
-                   "session._pending without bound (ClientSession._queue returns early for writers) and "
-                   "never pauses device reading")
 def test_a_suspended_rfc2217_writer_does_not_make_the_daemon_hold_device_output(
         start_daemon: Start, make_pty: MakePty) -> None:
     """After FLOWCONTROL-SUSPEND, 32 MiB of device output is held back by pausing the device, not in memory."""

@@ -18,9 +18,6 @@ def ack(cmd: ComPortCmd, value: bytes) -> bytes:
     return IAC + bytes([Cmd.SB, Opt.COM_PORT, cmd + SERVER_OFFSET]) + value + IAC + bytes([Cmd.SE])
 
 
-@pytest.mark.xfail(strict=True, reason="worker.session_closed restores the configured settings when any client "
-                   "that changed them leaves, even while another RFC 2217 client that set its own is still "
-                   "connected (its 19200 reverts to 9600 under it)")
 def test_one_client_leaving_does_not_revert_another_clients_settings(start_daemon: Start,
                                                                       make_pty: MakePty) -> None:
     """A sets 57600, B then sets 19200, A leaves: the device stays at B's 19200 while B is connected."""
