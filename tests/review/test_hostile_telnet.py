@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import socket
 import struct
+import termios
 
 import pytest
 
@@ -174,3 +175,36 @@ def test_a_command_storm_does_not_stall_other_ports(start_daemon: Start, make_pt
     assert_healthy(daemon, other, other_port)
     storm.close()
     daemon.kill()
+
+
+def test_a_peer_that_echoes_every_byte_does_not_start_a_negotiation_loop(start_daemon: Start,
+                                                                         make_pty: MakePty) -> None:
+    """A client that sends back everything it receives: the server falls quiet within 20 rounds (RFC 1143, no loop)."""
+    daemon, _dev, port, other, other_port = two_ports(start_daemon, make_pty)
+    sock = connect(port)
+    for _ in range(20):
+        sock.settimeout(1.5)
+        try:
+            chunk = sock.recv(65536)
+        except TimeoutError:
+            break   # quiet: the negotiation settled
+        assert chunk, "closed by the server"
+        sock.sendall(chunk)
+    else:
+        raise AssertionError("the server was still negotiating after 20 echoed rounds")
+    sock.close()
+    assert_healthy(daemon, other, other_port)
+    daemon.stop()
+
+
+def test_com_port_requests_without_will_com_port_are_ignored(start_daemon: Start, make_pty: MakePty) -> None:
+    """SB COM-PORT SET-BAUDRATE from a client that never offered COM-PORT: no answer, the device stays at 9600."""
+    daemon, dev, port, other, other_port = two_ports(start_daemon, make_pty, "baud = 9600")
+    with connect(port) as sock:
+        sock.sendall(comport(ComPortCmd.SET_BAUDRATE, struct.pack(">I", 57600)) + b"mark")
+        dev.read_until(b"mark")
+        banner = read_for(sock, b"you are the writer]\r\n")
+    assert bytes([Cmd.SB, Opt.COM_PORT]) not in banner
+    assert termios.tcgetattr(dev.master)[5] == termios.B9600
+    assert_healthy(daemon, other, other_port)
+    daemon.stop()
