@@ -62,6 +62,10 @@ class OpenOptions:
         dtr_on_open: ``"on"``, ``"off"`` or ``"keep"`` (leave DTR alone).
         rts_on_open: ``"on"``, ``"off"`` or ``"keep"``.
         hupcl: set HUPCL, so that the kernel drops DTR on the last close.
+        parmrk: read with PARMRK (breaks and line errors marked in the data).
+            None, the default, means: on a real serial device, off on a
+            pseudo-terminal, which can carry neither a break nor a line error
+            and whose input PARMRK moves to the kernel's per-character path.
     """
 
     exclusive: bool = True
@@ -70,6 +74,7 @@ class OpenOptions:
     dtr_on_open: str = "on"
     rts_on_open: str = "on"
     hupcl: bool = True
+    parmrk: bool | None = None
 
 
 class Device(Protocol):

@@ -36,9 +36,11 @@ class FdDevice(PyserialDevice):
     """A tty opened by pyserial, with data moved on its fd by the event loop."""
 
     def __init__(self, spec: str, path: str, port: serial.Serial,
-                 settings: LineSettings, lock: UucpLock | None, has_modem_lines: bool) -> None:
-        """Wrap an open, configured pyserial tty (PARMRK already set)."""
+                 settings: LineSettings, lock: UucpLock | None, has_modem_lines: bool,
+                 *, parmrk: bool = True) -> None:
+        """Wrap an open, configured pyserial tty (PARMRK already set when ``parmrk``)."""
         super().__init__(spec, path, port, settings, lock)
+        self._parmrk = parmrk
         self.has_modem_lines = has_modem_lines
         assert port.fd is not None
         self._fd: int = port.fd
@@ -95,6 +97,9 @@ class FdDevice(PyserialDevice):
         assert listener is not None
         if self._overruns.enabled and self._overruns.check(time.monotonic()):
             listener.device_line_error("overrun")
+        if not self._parmrk:
+            listener.device_data(data)          # no marks in the data: nothing to decode
+            return
         items = self._decoder.feed(data)
         if len(items) == 1 and isinstance(items[0], bytes):
             listener.device_data(items[0])      # the common case: one data run
@@ -186,7 +191,8 @@ class FdDevice(PyserialDevice):
 
     def _read_back(self) -> LineSettings:
         """Re-arm PARMRK (pyserial clears it) and read the settings from the kernel."""
-        termio.enable_parmrk(self._fd)
+        if self._parmrk:
+            termio.enable_parmrk(self._fd)
         return termio.read_line_settings(self._fd)
 
     def _kernel_view(self) -> Callable[[], LineSettings]:

@@ -156,7 +156,8 @@ def _open_tty(path: str, settings: LineSettings, options: OpenOptions) -> serial
         if options.exclusive:
             termio.set_exclusive(fd)
         termio.set_hupcl(fd, options.hupcl)
-        termio.enable_parmrk(fd)
+        if termio.wants_parmrk(fd, options.parmrk):
+            termio.enable_parmrk(fd)
     except BaseException:
         port.close()
         raise
@@ -178,7 +179,8 @@ def open_path_blocking(spec: str, path: str, settings: LineSettings,
         try:
             start = LineSettings(baud=settings.baud)
             set_fields(port, start, settings, lambda: termio.read_line_settings(fd))
-            termio.enable_parmrk(fd)
+            if termio.wants_parmrk(fd, options.parmrk):
+                termio.enable_parmrk(fd)
             actual = termio.read_line_settings(fd)
             has_lines = termio.read_modem_lines(fd) is not None
         except SETTING_ERRORS as exc:
@@ -224,7 +226,9 @@ async def open_spec(spec: str, settings: LineSettings, options: OpenOptions) -> 
     opened = await _undo_on_cancel(lambda: open_path_blocking(spec, path, settings, options),
                                    _close_opened)
     port, actual, has_lines, lock = opened
-    return FdDevice(spec, path, port, actual, lock, has_lines)
+    assert port.fd is not None
+    return FdDevice(spec, path, port, actual, lock, has_lines,
+                    parmrk=termio.wants_parmrk(port.fd, options.parmrk))
 
 
 def _close_opened(opened: tuple[serial.Serial, LineSettings, bool, UucpLock | None]) -> None:

@@ -30,6 +30,19 @@ _CSIZE_BITS = {termios.CS5: 5, termios.CS6: 6, termios.CS7: 7, termios.CS8: 8}
 _MODEM_BITS = struct.Struct("i")
 
 
+PTY_SLAVE_MAJORS = range(136, 144)   # Linux: UNIX98 pseudo-terminal slaves
+
+
+def is_pty(fd: int) -> bool:
+    """Whether ``fd`` is the slave side of a pseudo-terminal (not a real UART)."""
+    return os.major(os.fstat(fd).st_rdev) in PTY_SLAVE_MAJORS
+
+
+def wants_parmrk(fd: int, option: bool | None) -> bool:
+    """PARMRK as asked, or by default on everything but a pseudo-terminal."""
+    return option if option is not None else not is_pty(fd)
+
+
 def is_tty(fd: int) -> bool:
     """Whether ``fd`` is a terminal (a real UART or a pty)."""
     return os.isatty(fd)

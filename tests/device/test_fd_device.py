@@ -22,7 +22,7 @@ from bridge.device.settings import LineSettings
 from tests.device.conftest import Pty
 from tests.device.helpers import WAIT, Listener, read_master
 
-NO_LOCK = OpenOptions(lock_files=False)
+NO_LOCK = OpenOptions(lock_files=False, parmrk=True)  # on a pty PARMRK is off unless asked for
 
 
 async def _open(pair: Pty, settings: LineSettings | None = None,
@@ -53,7 +53,7 @@ def test_open_applies_baud_raw_mode_and_parmrk_seen_from_the_master(pty_pair: Pt
 def test_hupcl_option_off_clears_hupcl(pty_pair: Pty) -> None:
     """With hupcl=False the tty's HUPCL flag is cleared."""
     async def main() -> None:
-        device, _ = await _open(pty_pair, options=OpenOptions(lock_files=False, hupcl=False))
+        device, _ = await _open(pty_pair, options=OpenOptions(lock_files=False, hupcl=False, parmrk=True))
         assert not termios.tcgetattr(pty_pair.master)[2] & termios.HUPCL
         await device.close()
     asyncio.run(main())
@@ -114,7 +114,7 @@ def test_small_write_goes_out_at_once_without_buffering(pty_pair: Pty) -> None:
 def test_paused_device_delivers_nothing_until_resumed(pty_pair: Pty) -> None:
     """Data readable while reading is paused is not delivered; it arrives after resume_reading."""
     async def main() -> None:
-        device, listener = await _open(pty_pair, options=OpenOptions(lock_files=False, exclusive=False))
+        device, listener = await _open(pty_pair, options=OpenOptions(lock_files=False, exclusive=False, parmrk=True))
         device.pause_reading()
         os.write(pty_pair.master, b"held")
         probe = os.open(pty_pair.path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
@@ -317,4 +317,19 @@ def test_every_dtr_rts_open_option_opens_a_pty(pty_pair: Pty, state: str) -> Non
         os.write(pty_pair.master, state.encode())
         await listener.wait_for(lambda: listener.data == state.encode())
         await device.close(dtr_on_close=state, rts_on_close=state)
+    asyncio.run(main())
+
+
+def test_a_pty_is_read_without_parmrk_by_default_and_marks_are_plain_data(pty_pair: Pty) -> None:
+    """By default a pty gets no PARMRK (it carries no breaks): 0xFF 0x00 0x00 from it is data, not a break."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair, options=OpenOptions(lock_files=False))
+        assert not termios.tcgetattr(pty_pair.master)[0] & termios.PARMRK
+        os.write(pty_pair.master, b"\xff\x00\x00end")
+        await listener.wait_for(lambda: listener.data.endswith(b"end"))
+        assert bytes(listener.data) == b"\xff\x00\x00end"
+        assert {name for name, _ in listener.events} == {"data"}
+        await device.apply_settings(LineSettings(baud=9600))
+        assert not termios.tcgetattr(pty_pair.master)[0] & termios.PARMRK
+        await device.close()
     asyncio.run(main())
