@@ -7,8 +7,10 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+from rich.cells import cell_len
 from textual.app import App
 from textual.pilot import Pilot
+from textual.widgets import DataTable
 
 from bridge.dashboard.app import DashboardApp, make_dashboard
 from bridge.dashboard.source import ControlSource
@@ -26,9 +28,25 @@ async def until(pilot: Pilot[Any], condition: Callable[[], object], timeout: flo
             await pilot.pause(0.01)
 
 
+def _measured(table: DataTable[Any]) -> bool:
+    """Every column of ``table`` is as wide as its widest cell (Textual measures when idle)."""
+    return all(column.content_width >= max((cell_len(str(cell)) for cell in table.get_column(key)),
+                                           default=0)
+               for key, column in table.columns.items())
+
+
 async def settle(app: App[Any], pilot: Pilot[Any]) -> None:
-    """No toasts, nothing pending."""
+    """No toasts, nothing pending, the current screen's tables drawn at their measured widths.
+
+    A DataTable drawn between new rows and its idle-time width measurement can keep those
+    rows cached at the headers' widths (seen under load: "/dev/t" for "/dev/ttyUSB0");
+    once measured, ``notify_style_update()`` drops its render caches, so a snapshot never
+    depends on that timing.
+    """
     app.clear_notifications()
+    for table in app.screen.query(DataTable):
+        await until(pilot, lambda: _measured(table))
+        table.notify_style_update()
     await pilot.pause()
     await pilot.pause()
 
