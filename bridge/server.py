@@ -48,6 +48,7 @@ class BridgeServer:
         self._signals = 0
         self._control: Any = None
         self._reload_lock = asyncio.Lock()
+        self._shutting_down = False
 
     # ============================================================ lifecycle
     async def startup(self) -> None:
@@ -136,6 +137,7 @@ class BridgeServer:
         self._signals += 1
         if self._signals == 1:
             log.info("%s: stopping", signal.Signals(sig).name)
+            self._shutting_down = True
             self._stop.set()
         else:
             log.warning("%s again: stopping now", signal.Signals(sig).name)
@@ -143,13 +145,20 @@ class BridgeServer:
 
     def request_stop(self) -> None:
         """Ask serve() to return (as SIGTERM does)."""
+        self._shutting_down = True
         self._stop.set()
 
     async def shutdown(self) -> None:
         """Stop every port, telling clients; gives up waiting after SHUTDOWN_TIMEOUT."""
         self._notify_systemd(stopping=True)
+        self._shutting_down = True
         if self._control is not None:
             await self._control.close()
+        try:   # a reload under way finishes first, so no port it starts is left running
+            async with asyncio.timeout(SHUTDOWN_TIMEOUT):
+                await self._reload_lock.acquire()
+        except TimeoutError:
+            log.warning("shutdown: a reload did not finish within %.0f s", SHUTDOWN_TIMEOUT)
         workers = list(self.workers.values())
         self.workers.clear()
         if workers:
@@ -158,6 +167,8 @@ class BridgeServer:
                     await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
             except TimeoutError:
                 log.warning("shutdown: some ports did not stop within %.0f s", SHUTDOWN_TIMEOUT)
+        if self._reload_lock.locked():
+            self._reload_lock.release()
 
     async def run(self) -> None:
         """startup, serve, shutdown, with the signal handlers in place throughout."""
@@ -182,6 +193,9 @@ class BridgeServer:
 
     async def _reload(self) -> dict[str, list[str]]:
         result: dict[str, list[str]] = {"added": [], "removed": [], "changed": [], "errors": []}
+        if self._shutting_down:
+            result["errors"].append("the bridge is shutting down")
+            return result
         if self._reloader is None:
             result["errors"].append("this bridge has no config file to reload")
             return result
@@ -208,6 +222,9 @@ class BridgeServer:
                 result["errors"].append(f"port {name}: the new configuration could not start; kept the old one")
                 await self._start_port(old_ports[name])
         for name, port in new_ports.items():
+            if self._shutting_down:   # stopping: start nothing more
+                result["errors"].append("the bridge is shutting down; reload stopped")
+                break
             if name not in self.workers and name not in changed:
                 if await self._start_port(port) is None:
                     result["errors"].append(f"port {name}: could not start")

@@ -38,7 +38,7 @@ from bridge.device.fd_device import FdDevice
 from bridge.device.lock import UucpLock
 from bridge.device.pyserial_device import SETTING_ERRORS, set_fields, settings_of
 from bridge.device.settings import LineSettings
-from bridge.device.url_device import UrlDevice
+from bridge.device.url_device import READ_TIMEOUT, UrlDevice
 
 _T = TypeVar("_T")
 _MISSING_ERRNOS = (errno.ENOENT, errno.ENODEV, errno.ENXIO, errno.ECONNREFUSED,
@@ -205,6 +205,7 @@ def _open_url_sync(spec: str, settings: LineSettings,
     rts = _line_flag(options.rts_on_open, "rts_on_open")
     try:
         port = serial.serial_for_url(spec, do_not_open=True)
+        port.timeout = READ_TIMEOUT   # before open: rfc2217:// renegotiates on every change
         if options.dtr_on_open != "keep":
             port.dtr = dtr
         if options.rts_on_open != "keep":
@@ -212,8 +213,12 @@ def _open_url_sync(spec: str, settings: LineSettings,
         port.open()
     except (ValueError, OSError) as exc:
         raise _error_for(spec, exc) from None
-    set_fields(port, settings_of(port), settings)
-    return port, settings_of(port)
+    try:
+        set_fields(port, settings_of(port), settings)
+        return port, settings_of(port)
+    except BaseException:
+        port.close()   # a failed configuration must not leak the connection
+        raise
 
 
 async def open_spec(spec: str, settings: LineSettings, options: OpenOptions) -> Device:

@@ -30,7 +30,8 @@ class UrlDevice(PyserialDevice):
     def __init__(self, spec: str, port: SerialPort, settings: LineSettings) -> None:
         """Wrap an open pyserial URL object."""
         super().__init__(spec, spec, port, settings, None)
-        port.timeout = READ_TIMEOUT
+        # The read timeout is set before the port opens (opener._open_url_sync):
+        # set here, on the event loop, rfc2217:// would renegotiate and block.
         self._buffer = bytearray()
         self._cond = threading.Condition()
         self._may_read = threading.Event()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bridge import __version__
+from bridge.device.backend import DeviceError
 from bridge.telnet import (
     BaudRateRequested,
     ControlRequested,
@@ -282,7 +283,10 @@ class ModemPoller:
         interval = max(self.worker.config.modem_poll_ms, 20) / 1000
         previous: int | None = None
         while self.worker.device is not None:
-            lines = await self.worker.device.read_modem_lines()
+            try:
+                lines = await self.worker.device.read_modem_lines()
+            except (DeviceError, OSError):
+                return   # the device went away: its loss is reported by the device layer
             if lines is None:
                 return
             value = modemstate_byte(lines.cts, lines.dsr, lines.ri, lines.cd, previous)

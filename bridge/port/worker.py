@@ -507,7 +507,7 @@ class PortWorker:
         if self.device is None:
             return
         log.info("port %s: sending break (%d ms)", self.name, self.config.break_ms)
-        await self.device.send_break(self.config.break_ms / 1000)
+        await self._device_call("send a break", self.device.send_break(self.config.break_ms / 1000))
 
     async def send_ip(self) -> None:
         """What IAC IP does on this port: Ctrl-C or a break."""
@@ -522,25 +522,33 @@ class PortWorker:
         if by is not None and by.comport is not None:
             by.comport.holds_break = on
         if self.device is not None:
-            await self.device.set_break(on)
+            await self._device_call("set the break", self.device.set_break(on))
 
     async def set_dtr(self, on: bool) -> None:
         """DTR as a client asks (kept and re-applied after a replug)."""
         self.dtr = on
         self._dtr_set = True
         if self.device is not None:
-            await self.device.set_dtr(on)
+            await self._device_call("set DTR", self.device.set_dtr(on))
 
     async def set_rts(self, on: bool) -> None:
         """RTS as a client asks (kept and re-applied after a replug)."""
         self.rts = on
         self._rts_set = True
         if self.device is not None:
-            await self.device.set_rts(on)
+            await self._device_call("set RTS", self.device.set_rts(on))
 
     async def purge(self, receive: bool, transmit: bool) -> None:
         if self.device is not None:
-            await self.device.purge(receive=receive, transmit=transmit)
+            await self._device_call("purge", self.device.purge(receive=receive, transmit=transmit))
+
+    async def _device_call(self, what: str, call: Awaitable[None]) -> None:
+        """A control call on the device; a device that vanished meanwhile is one log line
+        (its loss is reported by the device layer), never an error for the client."""
+        try:
+            await call
+        except (DeviceError, OSError) as exc:
+            log.warning("port %s: cannot %s: %s", self.name, what, exc)
 
     async def change_settings(self, changes: dict[str, Any], by: ClientSession | None) -> bool:
         """Apply line settings; returns whether anything changed. Others are told."""

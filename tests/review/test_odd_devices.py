@@ -29,10 +29,6 @@ def test_a_directory_or_dev_null_as_device_waits_with_a_reason(start_daemon: Sta
     assert daemon.stop() == 0
 
 
-@pytest.mark.xfail(strict=True, reason="url_device.UrlDevice.__init__ sets port.timeout on the event loop: for "
-                   "rfc2217:// pyserial re-sends every setting and blocks up to 3 s for the answers, freezing "
-                   "every port; the far end here (same daemon) cannot answer, the open fails, and the failed "
-                   "port is not closed (its TCP connection leaks, one per retry)")
 def test_a_port_can_chain_to_another_port_of_the_same_daemon(start_daemon: Start, make_pty: MakePty) -> None:
     """Port b's device is rfc2217:// to port a of the same daemon: b opens and data crosses both hops."""
     dev = make_pty()
