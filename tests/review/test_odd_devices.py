@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from tests.integration.helpers import connect, free_port
 from tests.review.support import MakePty, Start, assert_healthy, config, port_block, read_for

@@ -7,7 +7,6 @@ import signal
 import socket
 import threading
 
-import pytest
 
 from bridge.telnet import Cmd, Opt
 from tests.integration.helpers import WAIT, connect, free_port
