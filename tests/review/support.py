@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from bridge.telnet import Cmd, ComPortCmd, Opt
-from tests.integration.helpers import WAIT, Daemon, PtyDevice, TelnetClient, connect
+from tests.integration.helpers import recv_until, WAIT, Daemon, PtyDevice, TelnetClient, connect
 
 Start = Callable[[str], Daemon]
 MakePty = Callable[[], PtyDevice]
@@ -95,20 +95,8 @@ def comport(cmd: ComPortCmd, value: bytes) -> bytes:
             + IAC + bytes([Cmd.SE]))
 
 
-def read_for(sock: socket.socket, wanted: bytes, timeout: float = WAIT) -> bytes:
-    """Everything received until ``wanted`` shows up (TimeoutError otherwise)."""
-    out = bytearray()
-    deadline = time.monotonic() + timeout
-    while wanted not in out:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"never got {wanted!r}; got {bytes(out[-300:])!r}")
-        sock.settimeout(left)
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"closed before {wanted!r}; got {bytes(out[-300:])!r}")
-        out += chunk
-    return bytes(out)
+# Everything received until the wanted bytes show up: the integration helper.
+read_for = recv_until
 
 
 def closed_by_peer(sock: socket.socket, timeout: float = WAIT) -> bytes:
