@@ -21,16 +21,27 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bridge.port")
 
+CONNECT_BURST = 5
+"""An address's bucket holds this many minutes' worth of ``connect_rate``."""
+
 
 class Admission:
     """The access rules of one port."""
 
     def __init__(self, worker: PortWorker) -> None:
         self.worker = worker
-        self._attempts: dict[str, list[float]] = {}  # connection attempts per source, last minute
+        # Per source address: (tokens left, monotonic time of the last refill).
+        self._buckets: dict[str, tuple[float, float]] = {}
 
     def rate_ok(self, session: ClientSession) -> bool:
-        """At most ``connect_rate`` connection attempts per source address per minute."""
+        """A token bucket per source address (docs/sessions.md, "Connection rate").
+
+        ``connect_rate`` tokens a minute flow into each address's bucket, which
+        holds at most ``CONNECT_BURST`` times as many: automation that connects
+        once per test (hundreds of quick connects in a minute) is admitted,
+        while a source that keeps connecting faster than the rate for minutes
+        is refused until its bucket refills. A refused attempt takes no token.
+        """
         limit = self.worker.config.connect_rate
         if limit <= 0 or session.transport is None:
             return True
@@ -39,15 +50,19 @@ class Admission:
             return True
         host = peer[0]
         now = time.monotonic()
-        recent = [t for t in self._attempts.get(host, []) if now - t < 60.0]
-        recent.append(now)
-        self._attempts[host] = recent
-        if len(self._attempts) > 4096:  # bound the table: forget sources quiet for a minute
-            self._attempts = {h: ts for h, ts in self._attempts.items() if now - ts[-1] < 60.0}
-        if len(recent) > limit:
-            log.warning("port %s: refused %s: more than %d connections a minute", self.worker.name, session.peer, limit)
+        capacity = float(limit * CONNECT_BURST)
+        tokens, last = self._buckets.get(host, (capacity, now))
+        tokens = min(capacity, tokens + (now - last) * limit / 60.0)
+        if len(self._buckets) > 4096:  # bound the table: forget full buckets
+            self._buckets = {h: (t, at) for h, (t, at) in self._buckets.items()
+                             if t + (now - at) * limit / 60.0 < capacity}
+        if tokens < 1.0:
+            self._buckets[host] = (tokens, now)
+            log.warning("port %s: refused %s: more than %d connections a minute", self.worker.name,
+                        session.peer, limit)
             session.close(f"too many connections from {host}; try again in a minute")
             return False
+        self._buckets[host] = (tokens - 1.0, now)
         return True
 
     def arm_idle(self, session: ClientSession, delay: float) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import os
 import socket
 import time
 from collections import deque
@@ -121,6 +122,10 @@ class ClientSession(asyncio.BufferedProtocol):
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                # Urgent data in band (RFC 854 Synch): the IAC or DM a client
+                # sends as urgent data stays in its place in the stream, where
+                # the engine sees IAC DM as a command instead of a lone 0xF2.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
             except OSError:
                 pass
         peer = transport.get_extra_info("peername")
@@ -271,9 +276,34 @@ class ClientSession(asyncio.BufferedProtocol):
             self._write_out(chunk)
 
     def abort_output(self) -> None:
-        """IAC AO: drop what is queued for this client."""
+        """IAC AO: drop what is queued for this client and answer with a Synch
+        (RFC 854: IAC DM, the DM sent as TCP urgent data)."""
         self._pending.clear()
         self._pending_size = 0
+        self.send_synch()
+
+    def send_synch(self) -> None:
+        """A Synch to the client: IAC DM with the DM as urgent data (RFC 854).
+
+        Urgent data cannot pass through the transport's buffer, so when
+        output is still buffered the DM goes in band (the client then reads
+        an ordinary IAC DM, which it ignores).
+        """
+        if self.conn is None or self.transport is None or self.closed:
+            return
+        self._flush_conn()
+        sock = self.transport.get_extra_info("socket")
+        wire = bytes((Cmd.IAC, Cmd.DM))
+        if sock is not None and self.transport.get_write_buffer_size() == 0:
+            try:
+                with socket.socket(fileno=os.dup(sock.fileno())) as dup:
+                    dup.send(wire[:1])
+                    wire = wire[1:]
+                    dup.send(wire, socket.MSG_OOB)
+                return
+            except OSError:
+                pass   # a full socket: the rest in band below
+        self.transport.write(wire)
 
     def set_suspended(self, suspended: bool) -> None:
         """RFC 2217 flow control from the client: hold its output, losing nothing

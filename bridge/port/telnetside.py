@@ -38,7 +38,7 @@ class TelnetSide:
         self._backlogs.pop(session.id, None)
 
     def greet(self, session: ClientSession) -> None:
-        backlog = self.worker.history.snapshot()
+        backlog = self.worker.history.snapshot() if self.worker.config.replay else b""
         if session.conn is None:
             session.welcome(None, backlog)
             return
@@ -67,7 +67,7 @@ class TelnetSide:
     def banner_for(self, session: ClientSession) -> str:
         """The connect banner: port, device, settings, access, who else is here."""
         others = [f"{s.peer} ({s.access})" for s in self.worker.sessions if s is not session]
-        state = "" if self.worker.state == UP else f", {self.worker.state}"
+        state = "" if self.worker.state == UP or self.worker.on_demand else f", {self.worker.state}"
         text = (f"[serial-bridge: port {self.worker.name} on {self.worker.config.device}, {self.worker.settings.short()}"
                 f"{state}; you are the {session.access}")
         text += f"; also connected: {', '.join(others)}]" if others else "]"

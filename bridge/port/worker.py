@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -54,6 +55,7 @@ log = logging.getLogger("bridge.port")
 DeviceOpener = Callable[[str, LineSettings, OpenOptions], Awaitable[Device]]
 DeviceWaiter = Callable[[str], Awaitable[None]]
 
+OPEN_HOLD_BYTES = 64 * 1024   # client input held while the device opens
 RETRY_MIN = 0.5
 RETRY_MAX = 30.0
 
@@ -96,8 +98,11 @@ class PortWorker:
         self.dtr = config.dtr_on_open != "off"
         self.rts = config.rts_on_open != "off"
         self.break_on = False
-        self.settings_owner: int | None = None   # the session whose settings are in force
+        self._settings_askers: set[int] = set()   # sessions that asked for the settings in force
         self._told_no_device = False
+        self.on_demand = False   # closed only because no client needs it (hold_open = false)
+        self._held_input: list[bytes] = []   # client input while the device opens (bounded)
+        self._held_size = 0
         self._dtr_set = False   # a client set DTR/RTS: re-apply them when the device returns
         self._rts_set = False
         self.line = LineControl(self)
@@ -132,6 +137,7 @@ class PortWorker:
             lambda: ClientSession(self), cfg.listen_host, cfg.listen_port,
             backlog=128, reuse_address=True)
         self._servers.append(main)
+        _urgent_inline(main)
         self._bound = _bound_port(main, cfg.listen_port)
         if cfg.listen_readonly is not None:
             try:
@@ -142,6 +148,7 @@ class PortWorker:
                 main.close()
                 raise
             self._servers.append(ro)
+            _urgent_inline(ro)
             self._bound_ro = _bound_port(ro, cfg.listen_readonly_port or 0)
         log.info("port %s: listening on %s (%s)%s", self.name, self.listen_address, cfg.mode,
                  f", read-only on {self.readonly_address}" if cfg.listen_readonly is not None else "")
@@ -200,6 +207,7 @@ class PortWorker:
             await self._wait_wake()
             return delay
         if not self.config.hold_open and not self.sessions:
+            self.on_demand = True
             self._set_state(WAITING, "opened when a client connects")
             await self._wait_wake()
             return delay
@@ -261,9 +269,11 @@ class PortWorker:
         self.settings = device.settings
         device.start(self)
         await self._reapply_lines(device)
-        was_waiting = self.state == WAITING
+        was_waiting = self.state == WAITING and not self.on_demand
+        self.on_demand = False
         self._set_state(UP)
         log.info("port %s: device %s open (%s)", self.name, device.path, self.settings.short())
+        self._release_held_input()
         if was_waiting:
             self._tell_all("device is back")
         if self.first_open is not None and not self.first_open.done():
@@ -282,9 +292,11 @@ class PortWorker:
             log.debug("port %s: re-applying DTR/RTS: %s", self.name, exc)
 
     def _report_open_failure(self, message: str) -> None:
+        self.on_demand = False
         if self.state != WAITING or self.error != message:
             log.warning("port %s: waiting for device: %s", self.name, message)
         self._set_state(WAITING, message)
+        self._release_held_input()
         if self.first_open is not None and not self.first_open.done():
             self.first_open.set_result(message)
 
@@ -412,19 +424,21 @@ class PortWorker:
         if comport is not None:
             if comport.holds_break and self.break_on:
                 asyncio.get_running_loop().create_task(self.set_break(False, by=None))
-            # The settings last as long as the session of whoever set them last:
-            # a client leaving restores nothing that another client set since.
-            if (comport.changed_settings and self.config.restore_settings
-                    and self.settings_owner == session.id):
-                self.settings_owner = None
-                asyncio.get_running_loop().create_task(self._restore_settings())
             self.update_modem_polling()
+        # Settings asked for by clients last while any client that asked for
+        # them is connected; the configured ones return when the last leaves.
+        if session.id in self._settings_askers:
+            self._settings_askers.discard(session.id)
+            if not self._settings_askers and self.config.restore_settings:
+                asyncio.get_running_loop().create_task(self._restore_settings())
         if not self.config.hold_open and not self.sessions:
             self._lost.set()
 
     async def _restore_settings(self) -> None:
-        if self.settings != self.config.settings:
-            await self.change_settings(_as_changes(self.config.settings), by=None)
+        """The last client that asked for settings left: back to the configured ones."""
+        if self._settings_askers or self.settings == self.config.settings:
+            return
+        await self._apply_settings(self.config.settings, by=None, restore=True)
 
     def may_write(self, session: ClientSession | None) -> bool:
         """Whether this session may change the device."""
@@ -484,8 +498,18 @@ class PortWorker:
             self.session_log.client_input(data, session.peer)
 
     def write_device(self, data: bytes) -> None:
-        """Write to the device if it is there (dropped, with a debug line, if not)."""
+        """Write to the device if it is there; while it is being opened (the
+        port starting, or opening on demand) input is held, at most
+        ``OPEN_HOLD_BYTES``, and written once it is open; otherwise it is
+        dropped (clients are told once)."""
         device = self.device
+        if device is None and (self.state == STARTING or self.on_demand) and not self._stopping:
+            if self._held_size + len(data) <= OPEN_HOLD_BYTES:
+                self._held_input.append(data)
+                self._held_size += len(data)
+            else:
+                log.debug("port %s: %d bytes dropped: the device is still opening", self.name, len(data))
+            return
         if device is None:
             log.debug("port %s: %d bytes dropped: no device", self.name, len(data))
             if not self._told_no_device:
@@ -500,6 +524,12 @@ class PortWorker:
             self._clients_paused = True
             for s in self.sessions:
                 s.pause_input("device")
+
+    def _release_held_input(self) -> None:
+        """The open ended: write what clients typed meanwhile (or drop it, telling them)."""
+        held, self._held_input, self._held_size = self._held_input, [], 0
+        if held:
+            self.write_device(b"".join(held))
 
     # ========================================================== line control
     async def send_break(self) -> None:
@@ -551,10 +581,25 @@ class PortWorker:
             log.warning("port %s: cannot %s: %s", self.name, what, exc)
 
     async def change_settings(self, changes: dict[str, Any], by: ClientSession | None) -> bool:
-        """Apply line settings; returns whether anything changed. Others are told."""
+        """Apply line settings; returns whether anything changed. Others are told.
+
+        ``by`` is the client that asked (None: the operator). A client that
+        asks, even for the value in force, keeps the settings in force while
+        it is connected; the operator's change ends every client's claim.
+        A field the device refuses is one WARNING line naming the port, the
+        key, the value asked for and the value in force.
+        """
+        if by is not None:
+            self._settings_askers.add(by.id)
+        else:
+            self._settings_askers.clear()
         wanted = self.settings.with_changes(**changes)
         if wanted == self.settings:
             return False
+        return await self._apply_settings(wanted, by=by)
+
+    async def _apply_settings(self, wanted: LineSettings, by: ClientSession | None,
+                              restore: bool = False) -> bool:
         if self.device is not None:
             try:
                 actual = await self.device.apply_settings(wanted)
@@ -563,31 +608,27 @@ class PortWorker:
                 return False
         else:
             actual = wanted
+        refused = [f"{key}={getattr(wanted, key)!r} (in force: {getattr(actual, key)!r})"
+                   for key in _SETTING_KEYS if getattr(wanted, key) != getattr(actual, key)]
+        if refused:
+            log.warning("port %s: the device refused %s", self.name, ", ".join(refused))
         if actual == self.settings:
             return False
         self.settings = actual
-        self.settings_owner = by.id if by is not None else None
-        who = by.peer if by is not None else "the operator"
-        log.info("port %s: settings now %s (by %s)", self.name, actual.short(), who)
+        if restore:
+            who = "restore"
+            log.info("port %s: settings restored to the configured %s (the last client that set them left)",
+                     self.name, actual.short())
+            notice = f"settings restored to the configured {actual.short()}"
+        else:
+            who = by.peer if by is not None else "the operator"
+            log.info("port %s: settings now %s (by %s)", self.name, actual.short(), who)
+            notice = f"settings changed by {who}: {actual.short()}"
         self.emit("settings", **_as_changes(actual))
         for session in self.sessions:
-            if session is by:
-                continue
-            session.message(f"settings changed by {who}: {actual.short()}")
-            self._announce_settings(session)
+            if session is not by:
+                session.message(notice)
         return True
-
-    def _announce_settings(self, session: ClientSession) -> None:
-        from bridge.port.linecontrol import PARITY_VALUES, STOP_VALUES
-        conn = session.conn
-        if session.comport is None or conn is None:
-            return
-        s = self.settings
-        conn.ack_baud_rate(s.baud)
-        conn.ack_data_size(s.bytesize)
-        conn.ack_parity(PARITY_VALUES[s.parity])
-        conn.ack_stop_size(STOP_VALUES.get(s.stopbits, 1))
-        session._flush_conn()
 
     # ======================================================== modem polling
     def update_modem_polling(self) -> None:
@@ -616,6 +657,16 @@ class PortWorker:
         )
 
 
+def _urgent_inline(server: asyncio.AbstractServer) -> None:
+    """SO_OOBINLINE on a listener, inherited by the sockets it accepts (each
+    session sets it again): a Synch sent at once is read in band too."""
+    for sock in getattr(server, "sockets", None) or ():
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+        except OSError:
+            pass
+
+
 def _bound_port(server: asyncio.AbstractServer, configured: int) -> int:
     sockets = getattr(server, "sockets", None) or ()
     for sock in sockets:
@@ -625,6 +676,9 @@ def _bound_port(server: asyncio.AbstractServer, configured: int) -> int:
 
 def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+_SETTING_KEYS = ("baud", "bytesize", "parity", "stopbits", "flow")
 
 
 def _as_changes(settings: LineSettings) -> dict[str, Any]:
