@@ -41,6 +41,7 @@ from bridge.telnet import (
     TelnetConnection,
     TerminalTypeReceived,
     TimingMarkRequested,
+    WindowSizeChanged,
 )
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ _ids = itertools.count(1)
 SOCKET_HIGH_WATER = 256 * 1024
 WATCHER_QUEUE_BYTES = 256 * 1024
 READ_SIZE = 64 * 1024    # one socket read at most
+MAX_TTYPES = 8           # terminal types kept per session
 WORK_LIMIT = 64          # queued requests past which the client's socket is not read
 
 # What the server agrees to (INTERFACE.md, "Wire behaviour"): it offers
@@ -90,6 +92,8 @@ class ClientSession(asyncio.BufferedProtocol):
         self.bytes_out = 0
         self.dropped = 0
         self.terminal: str | None = None
+        self.terminal_types: list[str] = []   # RFC 1091: each type the client named, at most MAX_TTYPES
+        self.window: tuple[int, int] | None = None   # RFC 1073 NAWS: (columns, rows)
         self.closed = False
         self.blocked = False            # our socket is past its high-water mark
         self._holding = False           # this writer holds the device's reading
@@ -427,7 +431,14 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def _on_ttype(self, event: Event) -> None:
         assert isinstance(event, TerminalTypeReceived)
-        self.terminal = event.name
+        if self.terminal is None:
+            self.terminal = event.name
+        if event.name not in self.terminal_types and len(self.terminal_types) < MAX_TTYPES:
+            self.terminal_types.append(event.name)
+
+    def _on_window(self, event: Event) -> None:
+        assert isinstance(event, WindowSizeChanged)
+        self.window = (event.width, event.height)
 
     def _on_closed(self, event: Event) -> None:
         pass
@@ -446,6 +457,7 @@ class ClientSession(asyncio.BufferedProtocol):
             access=self.access, connected_at=self.connected_at,
             bytes_in=self.bytes_in, bytes_out=self.bytes_out, dropped=self.dropped,
             rfc2217=self.comport is not None, terminal=self.terminal,
+            terminal_types=tuple(self.terminal_types), window=self.window,
         )
 
 
@@ -462,5 +474,6 @@ _HANDLERS: dict[type, Callable[[ClientSession, Event], None]] = {
     OptionDisabled: ClientSession._on_option_disabled,
     TimingMarkRequested: ClientSession._on_timing_mark,
     TerminalTypeReceived: ClientSession._on_ttype,
+    WindowSizeChanged: ClientSession._on_window,
     ConnectionClosed: ClientSession._on_closed,
 }

@@ -28,7 +28,9 @@ class SessionStatus:
     bytes_out: int = 0          # from the device to the client
     dropped: int = 0            # bytes of output dropped for this client (watchers)
     rfc2217: bool = False       # the client negotiated COM-PORT-OPTION
-    terminal: str | None = None  # TTYPE, when the client told us
+    terminal: str | None = None  # TTYPE, when the client told us (its first, preferred, type)
+    terminal_types: tuple[str, ...] = ()   # every type it named (RFC 1091 cycling), in order
+    window: tuple[int, int] | None = None  # NAWS (RFC 1073): (columns, rows), when the client told us
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import time
 
 from bridge.telnet import Cmd, ComPortCmd, Opt
 from tests.integration.helpers import WAIT, PtyDevice, connect
-from tests.review.support import IAC, MakePty, Start, assert_healthy, comport, read_for, rss_kib, two_ports
+from tests.integration.support import IAC, MakePty, Start, assert_healthy, comport, read_for, rss_kib, two_ports
 
 MIB = 1024 * 1024
 LIMIT_KIB = 8 * 1024   # growth allowed: far below what each attack pushes (24 MiB or more)

@@ -10,7 +10,7 @@ import serial
 
 from bridge.telnet import Cmd, ComPortCmd, Opt, SERVER_OFFSET
 from tests.integration.helpers import WAIT, connect
-from tests.review.support import IAC, MakePty, Start, assert_no_traceback, comport, read_for, started
+from tests.integration.support import IAC, MakePty, Start, assert_no_traceback, comport, read_for, started
 
 
 def ack(cmd: ComPortCmd, value: bytes) -> bytes:
