@@ -4,15 +4,17 @@ A ``ClientSession`` is the asyncio protocol of an accepted socket. It only
 moves bytes and events: everything that touches the device or other sessions
 is asked of its ``PortWorker``.
 
-Back-pressure policy (docs/sessions.md):
+Slow-client policy (INTERFACE.md "Slow clients", docs/sessions.md):
 
-* A **writer** is lossless. When its socket's buffer passes the high-water
-  mark, the worker pauses reading the device until every writer drains (the
-  kernel and the line's flow control hold the data meanwhile); a writer that
-  stays blocked longer than ``stall_timeout`` is disconnected with a message.
-* A **watcher** is lossy. While its socket is blocked, output waits in a
-  queue of at most ``WATCHER_QUEUE_BYTES``; past it the oldest output is
-  dropped, counted, and the client is told ``[serial-bridge: N bytes dropped]``.
+* A client that stops reading (its socket past the high-water mark, an RFC
+  2217 FLOWCONTROL-SUSPEND) never delays another client. Its output waits in
+  a queue of at most ``OUTPUT_QUEUE_BYTES``; past it the oldest output is
+  dropped, counted, and the client is told ``[serial-bridge: N bytes
+  dropped]`` once it reads again. After ``stall_timeout`` seconds of not
+  reading it is disconnected.
+* The session tells its worker when it stops and starts reading (a session
+  still in its opening counts as not reading); the worker stops reading the
+  device only when every client has stopped and the line can hold the data.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ log = logging.getLogger("bridge.session")
 _ids = itertools.count(1)
 
 SOCKET_HIGH_WATER = 256 * 1024
-WATCHER_QUEUE_BYTES = 256 * 1024
+OUTPUT_QUEUE_BYTES = 256 * 1024   # output waiting for one client, at most
 READ_SIZE = 64 * 1024    # one socket read at most
 MAX_TTYPES = 8           # terminal types kept per session
 WORK_LIMIT = 64          # queued requests past which the client's socket is not read
@@ -96,7 +98,8 @@ class ClientSession(asyncio.BufferedProtocol):
         self.window: tuple[int, int] | None = None   # RFC 1073 NAWS: (columns, rows)
         self.closed = False
         self.blocked = False            # our socket is past its high-water mark
-        self._holding = False           # this writer holds the device's reading
+        self._stopped = False           # the worker knows this client is not reading
+        self.spoke_telnet = False       # the client has sent a Telnet command (it will answer DO TIMING-MARK)
         self.suspended = False          # RFC 2217 FLOWCONTROL-SUSPEND
         self._pending: deque[bytes] = deque()
         self._pending_size = 0
@@ -159,6 +162,8 @@ class ClientSession(asyncio.BufferedProtocol):
         if self.conn is None:
             self._submit_data(data)
             return
+        if not self.spoke_telnet and b"\xff" in data:
+            self.spoke_telnet = True
         try:
             events = self.conn.receive_data(data)
         except Exception as exc:  # RemoteProtocolError: the stream is unusable
@@ -200,39 +205,43 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def pause_writing(self) -> None:
         """Our socket buffer is full: a client that does not read is not read
-        either (its requests would pile up answers), and a writer holds the device."""
+        either (its requests would pile up answers)."""
         self.blocked = True
         self.pause_input("socket")
-        self._update_hold()
+        self.report_reading()
 
     def resume_writing(self) -> None:
         """Our socket buffer drained."""
         self.blocked = False
         self._drain_pending()
-        self._update_hold()
+        self.report_reading()
         self.resume_input("socket")
 
-    def _update_hold(self) -> None:
-        """A writer that cannot take output (socket full, or RFC 2217 suspend)
-        holds the device's reading, for at most ``stall_timeout`` seconds."""
-        holding = self.access == WRITER and (self.blocked or self.suspended) and not self.closed
-        if holding == self._holding:
-            return
-        self._holding = holding
-        if holding:
-            self.worker.writer_blocked(self)
+    @property
+    def reading(self) -> bool:
+        """Whether the client takes output now (not blocked, suspended, or in its opening)."""
+        return self.welcomed and not (self.blocked or self.suspended) and not self.closed
+
+    def report_reading(self) -> None:
+        """Tell the worker when this client stops or starts reading; a client
+        that does not read for ``stall_timeout`` seconds is disconnected."""
+        stopped = not self.reading and not self.closed
+        stalled = (self.blocked or self.suspended) and not self.closed
+        if stalled and self._stall_handle is None:
             loop = asyncio.get_running_loop()
             self._stall_handle = loop.call_later(self.worker.config.stall_timeout, self._stalled)
-        else:
+        elif not stalled:
             self._cancel_stall()
-            self.worker.writer_unblocked(self)
+        if stopped != self._stopped:
+            self._stopped = stopped
+            self.worker.client_reading(self, not stopped)
 
     # ------------------------------------------------------------ the output
     def deliver(self, data: bytes) -> None:
         """Device output for this client (already in history and log)."""
         if self.closed:
             return
-        if not self.welcomed or self.blocked and self.access == WATCHER or self.suspended or self._pending:
+        if self._pending or not self.welcomed or self.blocked or self.suspended:
             self._queue(data)
             return
         self._write_out(data)
@@ -249,9 +258,7 @@ class ClientSession(asyncio.BufferedProtocol):
     def _queue(self, data: bytes) -> None:
         self._pending.append(data)
         self._pending_size += len(data)
-        if self.access == WRITER:
-            return  # lossless: the worker pauses the device instead
-        while self._pending_size > WATCHER_QUEUE_BYTES and self._pending:
+        while self._pending_size > OUTPUT_QUEUE_BYTES and self._pending:
             old = self._pending.popleft()
             self._pending_size -= len(old)
             self.dropped += len(old)
@@ -267,6 +274,7 @@ class ClientSession(asyncio.BufferedProtocol):
         if backlog:
             self._write_out(backlog)
         self._drain_pending()
+        self.report_reading()
 
     def _drain_pending(self) -> None:
         if self.suspended or self.closed or not self.welcomed:
@@ -274,7 +282,7 @@ class ClientSession(asyncio.BufferedProtocol):
         if self._dropped_unreported:
             self.message(f"{self._dropped_unreported} bytes dropped")
             self._dropped_unreported = 0
-        while self._pending and not (self.blocked and self.access == WATCHER):
+        while self._pending and not self.blocked:
             chunk = self._pending.popleft()
             self._pending_size -= len(chunk)
             self._write_out(chunk)
@@ -315,7 +323,7 @@ class ClientSession(asyncio.BufferedProtocol):
         self.suspended = suspended
         if not suspended:
             self._drain_pending()
-        self._update_hold()
+        self.report_reading()
 
     def message(self, text: str) -> None:
         """A short bracketed notice, for telnet clients only.
@@ -359,7 +367,7 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def _stalled(self) -> None:
         self._stall_handle = None
-        log.warning("port %s: session %d (%s): writer stalled %.0f s, disconnecting",
+        log.warning("port %s: session %d (%s): not reading for %.0f s, disconnecting",
                     self.worker.name, self.id, self.peer, self.worker.config.stall_timeout)
         self.closed = True
         if self.transport is not None:

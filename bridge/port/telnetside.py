@@ -1,10 +1,13 @@
 """What a telnet session's negotiation and commands mean for its port.
 
-* The welcome: the banner and the history go out once the client's opening
-  negotiation is in. Every client answers a ``DO TIMING-MARK`` after the
-  requests it sent on connect, so by then an RFC 2217 client (esptool,
-  pyserial) is known and gets a clean stream instead; a client that never
-  answers is welcomed after ``WELCOME_AFTER`` seconds.
+* The welcome: the banner (and the history, where the port replays it) go
+  out once the client's opening negotiation is in. Every Telnet client
+  answers a ``DO TIMING-MARK`` after the requests it sent on connect, so by
+  then an RFC 2217 client (esptool, pyserial) is known and gets a clean
+  stream instead. A client that has sent no Telnet command ``RAW_AFTER``
+  seconds after connecting (``nc``, a script's socket) will not answer: it
+  is welcomed then; one that has is waited for, at most ``WELCOME_AFTER``.
+  Output that arrives meanwhile waits in the session's bounded queue.
 * Commands (RFC 854) through the port's break map: BRK, IP, DM, EC, EL go to
   the device as the port's config says; AYT gets a one-line answer; AO drops
   what is queued for that client.
@@ -23,7 +26,8 @@ from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, Side,
 if TYPE_CHECKING:
     from bridge.port.worker import PortWorker
 
-WELCOME_AFTER = 1.0
+RAW_AFTER = 0.15       # s: a client silent this long gets output at once (INTERFACE.md: within 250 ms)
+WELCOME_AFTER = 1.0    # s: the longest wait for a Telnet client's TIMING-MARK answer
 
 
 class TelnetSide:
@@ -44,13 +48,23 @@ class TelnetSide:
             return
         # The banner and the history go out once the client's opening
         # negotiation is in: an RFC 2217 client (esptool, pyserial) must get a
-        # clean stream. Every client answers a DO TIMING-MARK after the
-        # requests it sent on connect; one that never answers is welcomed in 1 s.
+        # clean stream. Every Telnet client answers a DO TIMING-MARK after the
+        # requests it sent on connect; a silent one is welcomed at RAW_AFTER.
         session.conn.request_timing_mark()
         session._flush_conn()
         loop = asyncio.get_running_loop()
-        session.welcome_timer = loop.call_later(WELCOME_AFTER, self._welcome, session)
+        session.welcome_timer = loop.call_later(RAW_AFTER, self._opening_deadline, session)
         self._backlogs[session.id] = backlog
+
+    def _opening_deadline(self, session: ClientSession) -> None:
+        """RAW_AFTER: a client that spoke Telnet gets until WELCOME_AFTER to answer the mark."""
+        if session.welcome_timer is None or session.closed:
+            return
+        if session.spoke_telnet:
+            loop = asyncio.get_running_loop()
+            session.welcome_timer = loop.call_later(WELCOME_AFTER - RAW_AFTER, self._welcome, session)
+        else:
+            self._welcome(session)
 
     def _welcome(self, session: ClientSession) -> None:
         timer = session.welcome_timer

@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -114,7 +115,7 @@ class PortWorker:
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self._wake = asyncio.Event()
-        self._blocked_writers: set[int] = set()
+        self._not_reading: set[int] = set()   # sessions that take no output now
         self._clients_paused = False
         self.modem = ModemPoller(self)
         self._tails: list[Callable[[bytes], None]] = []
@@ -268,6 +269,7 @@ class PortWorker:
         self._lost.clear()
         self.settings = device.settings
         device.start(self)
+        self._update_device_reading()
         await self._reapply_lines(device)
         was_waiting = self.state == WAITING and not self.on_demand
         self.on_demand = False
@@ -407,6 +409,7 @@ class PortWorker:
         if cfg.break_sequence:
             session.inband = InbandBreak(cfg.break_sequence.encode("latin-1"))
         self.telnet.greet(session)
+        session.report_reading()
 
     def session_closed(self, session: ClientSession) -> None:
         """A client left: hand over write access, restore what it changed."""
@@ -414,7 +417,7 @@ class PortWorker:
             return
         self.sessions.remove(session)
         self.telnet.forget(session)
-        self._blocked_writers.discard(session.id)
+        self._not_reading.discard(session.id)
         self._update_device_reading()
         log.info("port %s: client %s disconnected (session %d)", self.name, session.peer, session.id)
         self.emit("session-close", id=session.id, peer=session.peer, access=session.access)
@@ -444,22 +447,27 @@ class PortWorker:
         """Whether this session may change the device."""
         return session is None or (session.access == WRITER and not session.closed)
 
-    def writer_blocked(self, session: ClientSession) -> None:
-        """A lossless writer's socket is full: stop reading the device."""
-        self._blocked_writers.add(session.id)
-        self._update_device_reading()
-
-    def writer_unblocked(self, session: ClientSession) -> None:
-        self._blocked_writers.discard(session.id)
+    def client_reading(self, session: ClientSession, reading: bool) -> None:
+        """A client stopped (``reading`` False) or started taking output again."""
+        if reading:
+            self._not_reading.discard(session.id)
+        else:
+            self._not_reading.add(session.id)
         self._update_device_reading()
 
     def _update_device_reading(self) -> None:
-        if self.device is None:
+        """Stop reading the device only when every client has stopped reading
+        and the line can hold the data without loss (flow control, or a
+        pseudo-terminal); otherwise read on, so history and log lose nothing
+        and each slow client loses its own oldest output."""
+        device = self.device
+        if device is None:
             return
-        if self._blocked_writers:
-            self.device.pause_reading()
+        ids = {s.id for s in self.sessions}
+        if ids and ids <= self._not_reading and _can_hold(device, self.settings):
+            device.pause_reading()
         else:
-            self.device.resume_reading()
+            device.resume_reading()
 
     def telnet_event(self, session: ClientSession, event: Event) -> None:
         """Commands and option changes from a telnet client."""
@@ -625,6 +633,7 @@ class PortWorker:
             log.info("port %s: settings now %s (by %s)", self.name, actual.short(), who)
             notice = f"settings changed by {who}: {actual.short()}"
         self.emit("settings", **_as_changes(actual))
+        self._update_device_reading()   # flow control decides whether the line can be held
         for session in self.sessions:
             if session is not by:
                 session.message(notice)
@@ -655,6 +664,20 @@ class PortWorker:
             since=self.since, sessions=tuple(s.status() for s in self.sessions),
             listen_readonly=self.readonly_address, access=self.config.access,
         )
+
+
+_PTY_MAJORS = range(136, 144)   # Unix98 pseudo-terminal slaves (Documentation/admin-guide/devices.txt)
+
+
+def _can_hold(device: Device, settings: LineSettings) -> bool:
+    """Whether the line holds data the bridge does not read, losing none: flow
+    control stops the sender, and a pseudo-terminal's writer blocks."""
+    if settings.flow != "none":
+        return True
+    try:
+        return os.major(os.stat(device.path).st_rdev) in _PTY_MAJORS
+    except (OSError, ValueError):
+        return False
 
 
 def _urgent_inline(server: asyncio.AbstractServer) -> None:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import termios
+import threading
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from tests.integration.support import (
     assert_no_traceback,
     config,
     port_block,
+    rss_kib,
     started,
 )
 
@@ -365,3 +367,145 @@ def test_terminal_type_and_window_size_show_in_status(start_daemon: Start, make_
     assert session().get("window") == [132, 43]
     client.close()
     daemon.stop()
+
+
+# ============================================================ slow clients
+MIB = 1024 * 1024
+
+
+def _feed(dev: object, payload: bytes) -> threading.Thread:
+    """Write ``payload`` to the pty's device side from a thread (bounded waits)."""
+    def run() -> None:
+        for at in range(0, len(payload), 4096):
+            dev.write(payload[at:at + 4096])  # type: ignore[attr-defined]
+    feeder = threading.Thread(target=run, daemon=True)
+    feeder.start()
+    return feeder
+
+
+def test_a_client_that_never_reads_delays_no_other(start_daemon: Start, make_pty: MakePty) -> None:
+    """Two clients, one never reads, 10 MiB of device output: the other sees every byte with no
+    gap over 100 ms; the slow one is told in one bracketed line how much it lost."""
+    daemon, dev, port = started(start_daemon, make_pty)
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", port))
+    reader = connect(port)
+    daemon.wait_log(r"con: client .* connected", count=2)
+    settle()   # both past their opening
+    payload = b"0123456789abcdef" * (10 * MIB // 16) + b"|end of the flood|"
+    received = bytearray()
+    arrivals: list[float] = []
+    feeder = _feed(dev, payload)
+    deadline = time.monotonic() + 6 * WAIT
+    while b"|end of the flood|" not in received[-4096:] and time.monotonic() < deadline:
+        reader.settimeout(WAIT)
+        chunk = reader.recv(1 << 20)
+        assert chunk, "the reading client was disconnected"
+        arrivals.append(time.monotonic())
+        received += chunk
+    feeder.join(WAIT)
+    assert payload in received, "the reading client lost output"
+    gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
+    assert max(gaps) < 0.1, f"the reading client waited {max(gaps) * 1000:.0f} ms"
+    got = recv_until(stalled, b" bytes dropped]")
+    assert re.search(rb"\[serial-bridge: \d+ bytes dropped\]", got)
+    assert_no_traceback(daemon)
+    daemon.stop()
+
+
+def test_without_flow_control_the_port_keeps_reading_for_a_client_that_does_not(
+        start_daemon: Start, tmp_path: Path) -> None:
+    """A socket:// device (no flow control, not a pty) and one client that never reads: the port
+    keeps reading the device, the log has every byte, and memory stays bounded."""
+    far = socket.socket()
+    far.bind(("127.0.0.1", 0))
+    far.listen(1)
+    logs = tmp_path / "logs"
+    daemon = start_daemon(config(port_block(
+        "con", f"socket://127.0.0.1:{far.getsockname()[1]}", 0,
+        'mode = "raw"\nlog_timestamps = false\nlog_max_bytes = 268435456\nstall_timeout = 600'),
+        bridge=f'log_dir = "{logs}"'))
+    far.settimeout(WAIT)
+    device, _ = far.accept()
+    daemon.wait_log(r"con: device .* open")
+    port = daemon.port_of("con")
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.connect(("127.0.0.1", port))
+    daemon.wait_log(r"con: client .* connected")
+    settle()
+    before = rss_kib(daemon)
+    # 1 MiB: four times what waits for the client (socket buffer and queue); pyserial's
+    # socket:// reads a couple of bytes per call, so more would only make the test slow.
+    payload = bytes(range(256)) * (MIB // 256)
+    device.settimeout(3 * WAIT)
+    device.sendall(payload)
+    log = logs / "con.log"
+    deadline = time.monotonic() + 6 * WAIT
+    while (not log.exists() or log.stat().st_size < len(payload)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert log.read_bytes() == payload
+    grown = rss_kib(daemon) - before
+    assert grown < 32 * 1024, f"daemon grew {grown} KiB"
+    stalled.close()
+    device.close()
+    far.close()
+    assert_no_traceback(daemon)
+    daemon.stop()
+
+
+# ============================================================ the opening
+def test_a_raw_socket_on_a_telnet_port_gets_output_at_once(start_daemon: Start, make_pty: MakePty) -> None:
+    """A client that never answers the opening negotiation (`nc`) gets device output within 250 ms
+    (a bounded wait of 750 ms here: before, it waited a whole second)."""
+    daemon, dev, port = started(start_daemon, make_pty)
+    with connect(port) as sock:
+        daemon.wait_log(r"con: client .* connected")
+        dev.write(b"right away")
+        got = recv_until(sock, b"right away", timeout=0.75)
+    assert b"right away" in got
+    daemon.stop()
+
+
+def test_a_flood_during_the_opening_costs_bounded_memory(start_daemon: Start, make_pty: MakePty) -> None:
+    """64 MiB of device output to a client that never answers the opening but reads: the daemon's
+    peak memory grows by less than 48 MB."""
+    daemon, dev, port = started(start_daemon, make_pty)
+    before = rss_kib(daemon)
+    sock = connect(port)
+    daemon.wait_log(r"con: client .* connected")
+    done = threading.Event()
+    total = [0]
+
+    def drain() -> None:
+        sock.settimeout(0.5)
+        while not done.is_set():
+            try:
+                chunk = sock.recv(1 << 20)
+            except (TimeoutError, OSError):
+                continue
+            if not chunk:
+                return
+            total[0] += len(chunk)
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
+    feeder = _feed(dev, b"x" * (64 * MIB))
+    feeder.join(6 * WAIT)
+    done.set()
+    drainer.join(WAIT)
+    assert not feeder.is_alive()
+    peak = peak_kib(daemon)
+    sock.close()
+    assert peak - before < 48 * 1000, f"daemon grew {peak - before} KiB"
+    assert_no_traceback(daemon)
+    daemon.stop()
+
+
+def peak_kib(daemon: object) -> int:
+    """The daemon's peak resident memory (VmHWM), KiB."""
+    with open(f"/proc/{daemon.proc.pid}/status", encoding="ascii") as handle:  # type: ignore[attr-defined]
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise AssertionError("no VmHWM")
