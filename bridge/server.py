@@ -60,7 +60,8 @@ class BridgeServer:
         self._notify_systemd(ready=True)
 
     async def _start_port(self, port: PortConfig) -> PortWorker | None:
-        worker = PortWorker(port, emit=self._emit, opener=self._opener, waiter=self._waiter)
+        worker = PortWorker(port, emit=lambda event: self._emit(BridgeEvent.from_port_event(event)),
+                            opener=self._opener, waiter=self._waiter)
         try:
             await worker.start()
         except OSError as exc:

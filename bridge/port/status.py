@@ -53,3 +53,50 @@ class PortStatus:
     sessions: tuple[SessionStatus, ...] = field(default_factory=tuple)
     listen_readonly: str | None = None
     access: str = "shared"
+
+
+# ------------------------------------------------------------------ events
+# What a port tells the control API as it happens. port/ defines them and
+# imports nothing of bridge.control; the control layer turns them into its
+# wire events (bridge.control.target.BridgeEvent.from_port_event).
+
+@dataclass(frozen=True, slots=True)
+class PortStateChanged:
+    """The port's state changed (one of PORT_STATES), with its last problem."""
+
+    port: str
+    state: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOpened:
+    """A client joined the port."""
+
+    port: str
+    id: int
+    peer: str
+    access: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    """A client left the port."""
+
+    port: str
+    id: int
+    peer: str
+    access: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChanged:
+    """The line settings in force changed; ``restored``: back to the configured ones
+    because the last client that asked for others left."""
+
+    port: str
+    settings: LineSettings
+    restored: bool = False
+
+
+PortEvent = PortStateChanged | SessionOpened | SessionClosed | SettingsChanged

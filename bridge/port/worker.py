@@ -36,7 +36,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bridge.control.target import BridgeEvent
 from bridge.device.backend import Device, DeviceError, DeviceMissing, OpenOptions
 from bridge.device.settings import LineSettings
 from bridge.port.history import History
@@ -45,7 +44,19 @@ from bridge.port.admission import Admission
 from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, ModemPoller
 from bridge.port.session import WRITER, ClientSession
 from bridge.port.telnetside import TelnetSide
-from bridge.port.status import DISABLED, STARTING, STOPPED, UP, WAITING, PortStatus
+from bridge.port.status import (
+    DISABLED,
+    STARTING,
+    STOPPED,
+    UP,
+    WAITING,
+    PortEvent,
+    PortStateChanged,
+    PortStatus,
+    SessionClosed,
+    SessionOpened,
+    SettingsChanged,
+)
 from bridge.telnet import Cmd, Event
 
 if TYPE_CHECKING:
@@ -77,7 +88,7 @@ def _default_opener() -> tuple[DeviceOpener, DeviceWaiter]:
 class PortWorker:
     """Bridges one serial device to its TCP listeners."""
 
-    def __init__(self, config: PortConfig, emit: Callable[[BridgeEvent], None] | None = None,
+    def __init__(self, config: PortConfig, emit: Callable[[PortEvent], None] | None = None,
                  opener: DeviceOpener | None = None, waiter: DeviceWaiter | None = None) -> None:
         self.config = config
         self.name = config.name
@@ -317,12 +328,12 @@ class PortWorker:
         self.state = state
         self.error = error
         self.since = time.time()
-        self.emit("port-state", state=state, error=error)
+        self.emit(PortStateChanged(port=self.name, state=state, error=error))
 
-    def emit(self, kind: str, **data: Any) -> None:
+    def emit(self, event: PortEvent) -> None:
         """Push an event to the control API's subscribers."""
         if self._emit_cb is not None:
-            self._emit_cb(BridgeEvent(kind=kind, port=self.name, data=data))
+            self._emit_cb(event)
 
     async def set_enabled(self, enabled: bool) -> None:
         """Enable or disable the port (disabling closes the device, keeps the listener)."""
@@ -399,7 +410,7 @@ class PortWorker:
         self.sessions.append(session)
         log.info("port %s: client %s connected (session %d, %s)", self.name, session.peer,
                  session.id, session.access)
-        self.emit("session-open", id=session.id, peer=session.peer, access=session.access)
+        self.emit(SessionOpened(port=self.name, id=session.id, peer=session.peer, access=session.access))
         if not cfg.hold_open:
             self._wake.set()
         if self._clients_paused:
@@ -420,7 +431,7 @@ class PortWorker:
         self._not_reading.discard(session.id)
         self._update_device_reading()
         log.info("port %s: client %s disconnected (session %d)", self.name, session.peer, session.id)
-        self.emit("session-close", id=session.id, peer=session.peer, access=session.access)
+        self.emit(SessionClosed(port=self.name, id=session.id, peer=session.peer, access=session.access))
         if session.access == WRITER and self.config.access == "first":
             self.admission.promote_watcher()
         comport = session.comport
@@ -632,7 +643,7 @@ class PortWorker:
             who = by.peer if by is not None else "the operator"
             log.info("port %s: settings now %s (by %s)", self.name, actual.short(), who)
             notice = f"settings changed by {who}: {actual.short()}"
-        self.emit("settings", **_as_changes(actual))
+        self.emit(SettingsChanged(port=self.name, settings=actual, restored=restore))
         self._update_device_reading()   # flow control decides whether the line can be held
         for session in self.sessions:
             if session is not by:
