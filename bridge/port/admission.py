@@ -85,11 +85,14 @@ class Admission:
         cfg = self.worker.config
         writers = [s for s in self.worker.sessions if s.access == WRITER]
         if session.readonly:
-            session.access = WATCHER
+            session.revoke_write()
         elif cfg.access == "shared":
-            session.access = WRITER
+            session.grant_write()
         elif cfg.access == "first":
-            session.access = WATCHER if writers else WRITER
+            if writers:
+                session.revoke_write()
+            else:
+                session.grant_write()
         else:  # exclusive
             others = [s for s in self.worker.sessions if not s.readonly]
             if others and not cfg.takeover:
@@ -98,14 +101,13 @@ class Admission:
                 return False
             for other in others:
                 other.close(f"taken over by {session.peer}")
-            session.access = WRITER
+            session.grant_write()
         return True
 
     def promote_watcher(self) -> None:
         for other in self.worker.sessions:
             if other.access == WATCHER and not other.readonly:
-                other.access = WRITER
-                other.message("you now have write access")
+                other.grant_write(tell=True)
                 log.info("port %s: session %d (%s) is now the writer", self.worker.name, other.id, other.peer)
                 return
 

@@ -101,7 +101,8 @@ class LineControl:
         if handler is None:
             return False
         if session.comport is None:
-            session.comport = ComPortState()
+            device = self.worker.device
+            session.start_comport(modem_lines=device is not None and device.has_modem_lines)
         handler(self, session, event)
         return True
 
@@ -204,15 +205,11 @@ class LineControl:
 
     def _linestate_mask(self, session: ClientSession, event: Event) -> None:
         assert isinstance(event, LineStateMaskRequested)
-        assert session.comport is not None and session.conn is not None
-        session.comport.linestate_mask = event.mask & 0xFF
-        session.conn.ack_linestate_mask(session.comport.linestate_mask)
+        session.set_linestate_mask(event.mask)
 
     def _modemstate_mask(self, session: ClientSession, event: Event) -> None:
         assert isinstance(event, ModemStateMaskRequested)
-        assert session.comport is not None and session.conn is not None
-        session.comport.modemstate_mask = event.mask & 0xFF
-        session.conn.ack_modemstate_mask(session.comport.modemstate_mask)
+        session.set_modemstate_mask(event.mask)
         self.worker.update_modem_polling()
 
     def _purge(self, session: ClientSession, event: Event) -> None:
@@ -272,10 +269,7 @@ class ModemPoller:
             value = modemstate_byte(lines.cts, lines.dsr, lines.ri, lines.cd, previous)
             if previous is None or value & 0x0F:
                 for session in self.worker.sessions:
-                    comport = session.comport
-                    if comport is not None and session.conn is not None and comport.modemstate_mask:
-                        session.conn.notify_modemstate(value & comport.modemstate_mask)
-                        session._flush_conn()
+                    session.notify_modemstate(value)
             previous = value & 0xF0
             await asyncio.sleep(interval)
 

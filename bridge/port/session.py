@@ -29,6 +29,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from bridge.port.inband import InbandBreak
 from bridge.port.status import SessionStatus
 from bridge.telnet import (
     Cmd,
@@ -47,7 +48,6 @@ from bridge.telnet import (
 )
 
 if TYPE_CHECKING:
-    from bridge.port.inband import InbandBreak
     from bridge.port.linecontrol import ComPortState
     from bridge.port.worker import PortWorker
 
@@ -78,16 +78,27 @@ class ClientSession(asyncio.BufferedProtocol):
     glibc serves with mmap and munmap: two system calls per keystroke).
     """
 
-    def __init__(self, worker: PortWorker, *, readonly: bool = False) -> None:
+    def __init__(self, worker: PortWorker, *, readonly: bool = False, raw: bool = False,
+                 peer: str | None = None, on_close: Callable[[], None] | None = None) -> None:
+        """A session of ``worker``'s port.
+
+        Args:
+            readonly: a client of ``listen_readonly`` (always a watcher).
+            raw: raw framing whatever the port's mode (an attached console).
+            peer: the name shown for the client (default: its address).
+            on_close: called once the session has left the port.
+        """
         self.worker = worker
         self.readonly = readonly
         self.id = next(_ids)
-        self.telnet = worker.config.mode == "telnet"
+        self.telnet = worker.config.mode == "telnet" and not raw
         self.conn: TelnetConnection | None = None
         self._read_view = memoryview(bytearray(READ_SIZE))
         self.transport: asyncio.Transport | None = None
-        self.peer = "?"
-        self.access = WATCHER
+        self.peer = peer or "?"
+        self._named = peer is not None
+        self._on_close = on_close
+        self._access = WATCHER
         self.connected_at = time.time()
         self.last_input = time.monotonic()
         self.bytes_in = 0
@@ -106,19 +117,100 @@ class ClientSession(asyncio.BufferedProtocol):
         self._dropped_unreported = 0
         self._told_watcher = False
         self._stall_handle: asyncio.TimerHandle | None = None
-        self.welcome_timer: asyncio.TimerHandle | None = None  # banner + history once negotiation settles
         self.welcomed = False           # output is held until the banner and history are out
         # Client input is handled in order; async device operations (settings,
         # break) queue the input that follows them until they are done.
         self._work: deque[Callable[[], object]] = deque()
         self._work_task: asyncio.Task[None] | None = None
-        self.break_queued = False
         # Why reading this client is paused: "socket" (it does not read what we
         # send), "device" (the device's write buffer is full), "work" (too many
         # queued requests). Reading resumes when no reason is left.
         self._read_pauses: set[str] = set()
-        self.comport: ComPortState | None = None  # set when the client speaks RFC 2217
-        self.inband: InbandBreak | None = None    # the port's break_sequence detector, if any
+        self._comport: ComPortState | None = None  # once the client speaks RFC 2217
+        sequence = worker.config.break_sequence
+        # The port's break_sequence detector, if any (its state is this client's typing).
+        self.inband: InbandBreak | None = InbandBreak(sequence.encode("latin-1")) if sequence else None
+
+    # ----------------------------------------------------------- who owns what
+    @property
+    def access(self) -> str:
+        """"writer" or "watcher"; changed only through grant_write / revoke_write."""
+        return self._access
+
+    def grant_write(self, tell: bool = False) -> None:
+        """Make this client a writer (``tell``: say so to it)."""
+        self._access = WRITER
+        if tell:
+            self.message("you now have write access")
+
+    def revoke_write(self) -> None:
+        """Make this client a watcher."""
+        self._access = WATCHER
+
+    @property
+    def comport(self) -> ComPortState | None:
+        """What the client negotiated of RFC 2217, once it speaks it (None before)."""
+        return self._comport
+
+    def start_comport(self, modem_lines: bool) -> ComPortState:
+        """The client speaks RFC 2217: give it a clean 8-bit stream and a first modem state.
+
+        RFC 2217 clients (pyserial, esptool) send and expect raw bytes without
+        ever asking for BINARY, so the server asks for it both ways; and
+        pyserial's ``cts``/``dsr`` fail until a NOTIFY-MODEMSTATE has arrived
+        (``modem_lines`` False: one saying all lines are low, as on unwired lines).
+        """
+        from bridge.port.linecontrol import ComPortState
+        if self._comport is not None:
+            return self._comport
+        self._comport = ComPortState()
+        conn = self.conn
+        if conn is not None:
+            conn.request_enable(Opt.BINARY, Side.US)
+            conn.request_enable(Opt.BINARY, Side.HIM)
+            if not modem_lines:
+                conn.notify_modemstate(0)
+            self.flush()
+        return self._comport
+
+    def set_linestate_mask(self, mask: int) -> None:
+        """RFC 2217 SET-LINESTATE-MASK: keep it and answer it."""
+        comport = self.start_comport(modem_lines=True)
+        comport.linestate_mask = mask & 0xFF
+        if self.conn is not None:
+            self.conn.ack_linestate_mask(comport.linestate_mask)
+
+    def set_modemstate_mask(self, mask: int) -> None:
+        """RFC 2217 SET-MODEMSTATE-MASK: keep it and answer it."""
+        comport = self.start_comport(modem_lines=True)
+        comport.modemstate_mask = mask & 0xFF
+        if self.conn is not None:
+            self.conn.ack_modemstate_mask(comport.modemstate_mask)
+
+    def hold_break(self, on: bool) -> None:
+        """This client holds (or released) a break with SET-CONTROL BREAK-ON."""
+        if self._comport is not None:
+            self._comport.holds_break = on
+
+    def notify_linestate(self, bit: int) -> None:
+        """NOTIFY-LINESTATE ``bit`` (RFC 2217), if this client's mask asks for it."""
+        comport, conn = self._comport, self.conn
+        if comport is not None and conn is not None and comport.linestate_mask & bit and not self.closed:
+            conn.notify_linestate(bit)
+            self.flush()
+
+    def notify_modemstate(self, value: int) -> None:
+        """NOTIFY-MODEMSTATE, masked by this client's mask (RFC 2217)."""
+        comport, conn = self._comport, self.conn
+        if comport is not None and conn is not None and comport.modemstate_mask and not self.closed:
+            conn.notify_modemstate(value & comport.modemstate_mask)
+            self.flush()
+
+    def request_timing_mark(self) -> None:
+        """Send DO TIMING-MARK (the opening's question, RFC 860)."""
+        if self.conn is not None:
+            self.conn.request_timing_mark()
+            self.flush()
 
     # ----------------------------------------------------------------- asyncio
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -136,7 +228,7 @@ class ClientSession(asyncio.BufferedProtocol):
             except OSError:
                 pass
         peer = transport.get_extra_info("peername")
-        if isinstance(peer, tuple):
+        if isinstance(peer, tuple) and not self._named:
             host = peer[0]
             self.peer = f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
         self.transport.set_write_buffer_limits(high=SOCKET_HIGH_WATER)
@@ -145,7 +237,7 @@ class ClientSession(asyncio.BufferedProtocol):
             self.conn.request_enable(Opt.ECHO, Side.US)
             self.conn.request_enable(Opt.SGA, Side.US)
             self.conn.request_enable(Opt.SGA, Side.HIM)
-            self._flush_conn()
+            self.flush()
         self.worker.session_opened(self)
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -159,8 +251,13 @@ class ClientSession(asyncio.BufferedProtocol):
     def data_received(self, data: bytes) -> None:
         """Bytes from the client: decode, then hand data and commands to the worker."""
         self.last_input = time.monotonic()
+        # The keystroke path: data goes straight to the worker unless earlier
+        # requests still wait in the work queue (then it queues behind them).
         if self.conn is None:
-            self._submit_data(data)
+            if self._work:
+                self._queue_work(lambda: self.worker.client_data(self, data))
+            else:
+                self.worker.client_data(self, data)
             return
         if not self.spoke_telnet and b"\xff" in data:
             self.spoke_telnet = True
@@ -172,8 +269,11 @@ class ClientSession(asyncio.BufferedProtocol):
             self.close("bad telnet stream")
             return
         for event in events:
-            self._dispatch(event)
-        self._flush_conn()
+            if type(event) is DataReceived and not self._work:
+                self.worker.client_data(self, event.data)
+            else:
+                self._dispatch(event)
+        self.flush()
 
     def eof_received(self) -> bool | None:
         """The client closed its side: end the session."""
@@ -183,11 +283,11 @@ class ClientSession(asyncio.BufferedProtocol):
         """The socket is gone: leave the port."""
         self.closed = True
         self._cancel_stall()
-        if self.welcome_timer is not None:
-            self.welcome_timer.cancel()
         if self._work_task is not None:
             self._work_task.cancel()
         self.worker.session_closed(self)
+        if self._on_close is not None:
+            self._on_close()
 
     def pause_input(self, reason: str) -> None:
         """Stop reading this client (for ``reason``) until resume_input(reason)."""
@@ -253,7 +353,7 @@ class ClientSession(asyncio.BufferedProtocol):
             self.transport.write(data)
             return
         self.conn.send_data(data)
-        self._flush_conn()
+        self.flush()
 
     def _queue(self, data: bytes) -> None:
         self._pending.append(data)
@@ -303,7 +403,7 @@ class ClientSession(asyncio.BufferedProtocol):
         """
         if self.conn is None or self.transport is None or self.closed:
             return
-        self._flush_conn()
+        self.flush()
         sock = self.transport.get_extra_info("socket")
         wire = bytes((Cmd.IAC, Cmd.DM))
         if sock is not None and self.transport.get_write_buffer_size() == 0:
@@ -334,23 +434,24 @@ class ClientSession(asyncio.BufferedProtocol):
         if self.conn is None or self.comport is not None or self.closed or self.transport is None:
             return
         self.conn.send_data(f"\r\n[serial-bridge: {text}]\r\n".encode())
-        self._flush_conn()
+        self.flush()
 
     def send_raw_line(self, text: str) -> None:
         """A line of text without brackets (banner, AYT answer), telnet only."""
         if self.conn is None or self.comport is not None or self.closed:
             return
         self.conn.send_data(text.encode() + b"\r\n")
-        self._flush_conn()
+        self.flush()
 
     def send_command(self, cmd: Cmd) -> None:
         """A Telnet command to the client (IAC BRK for a break from the device)."""
         if self.conn is None or self.closed:
             return
         self.conn.send_command(cmd)
-        self._flush_conn()
+        self.flush()
 
-    def _flush_conn(self) -> None:
+    def flush(self) -> None:
+        """Send what the engine has queued for the wire."""
         if self.conn is None or self.transport is None or self.closed:
             return
         wire = self.conn.data_to_send()
@@ -417,7 +518,7 @@ class ClientSession(asyncio.BufferedProtocol):
             except Exception:
                 log.exception("port %s: session %d: request failed", self.worker.name, self.id)
             self._work.popleft()
-            self._flush_conn()
+            self.flush()
             if len(self._work) <= WORK_LIMIT // 2:
                 self.resume_input("work")
 

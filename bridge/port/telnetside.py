@@ -36,10 +36,16 @@ class TelnetSide:
     def __init__(self, worker: PortWorker) -> None:
         self.worker = worker
         self._backlogs: dict[int, bytes] = {}   # history kept at connect, until the welcome
+        self._openings: dict[int, asyncio.TimerHandle] = {}   # sessions in their opening: the deadline
+        self._breaks_queued: set[int] = set()   # sessions with a break waiting in their queue
 
     def forget(self, session: ClientSession) -> None:
         """The session left: drop what was kept for it."""
         self._backlogs.pop(session.id, None)
+        self._breaks_queued.discard(session.id)
+        timer = self._openings.pop(session.id, None)
+        if timer is not None:
+            timer.cancel()
 
     def greet(self, session: ClientSession) -> None:
         backlog = self.worker.history.snapshot() if self.worker.config.replay else b""
@@ -50,28 +56,26 @@ class TelnetSide:
         # negotiation is in: an RFC 2217 client (esptool, pyserial) must get a
         # clean stream. Every Telnet client answers a DO TIMING-MARK after the
         # requests it sent on connect; a silent one is welcomed at RAW_AFTER.
-        session.conn.request_timing_mark()
-        session._flush_conn()
+        session.request_timing_mark()
         loop = asyncio.get_running_loop()
-        session.welcome_timer = loop.call_later(RAW_AFTER, self._opening_deadline, session)
+        self._openings[session.id] = loop.call_later(RAW_AFTER, self._opening_deadline, session)
         self._backlogs[session.id] = backlog
 
     def _opening_deadline(self, session: ClientSession) -> None:
         """RAW_AFTER: a client that spoke Telnet gets until WELCOME_AFTER to answer the mark."""
-        if session.welcome_timer is None or session.closed:
+        if session.id not in self._openings or session.closed:
             return
         if session.spoke_telnet:
             loop = asyncio.get_running_loop()
-            session.welcome_timer = loop.call_later(WELCOME_AFTER - RAW_AFTER, self._welcome, session)
+            self._openings[session.id] = loop.call_later(WELCOME_AFTER - RAW_AFTER, self._welcome, session)
         else:
             self._welcome(session)
 
     def _welcome(self, session: ClientSession) -> None:
-        timer = session.welcome_timer
+        timer = self._openings.pop(session.id, None)
         if timer is None or session.closed:
             return
         timer.cancel()
-        session.welcome_timer = None
         backlog = self._backlogs.pop(session.id, b"")
         if session.comport is not None:
             session.welcome(None, b"")
@@ -100,21 +104,9 @@ class TelnetSide:
             self.worker.line.handle(session, event)
 
     def _start_comport(self, session: ClientSession) -> None:
-        """A client speaks RFC 2217: give it a clean 8-bit stream and a first modem state.
-
-        RFC 2217 clients (pyserial, esptool) send and expect raw bytes without
-        ever asking for BINARY, so the server asks for it both ways; and
-        pyserial's ``cts``/``dsr`` fail until a NOTIFY-MODEMSTATE has arrived.
-        """
-        from bridge.port.linecontrol import ComPortState
-        session.comport = ComPortState()
-        conn = session.conn
-        assert conn is not None
-        conn.request_enable(Opt.BINARY, Side.US)
-        conn.request_enable(Opt.BINARY, Side.HIM)
-        if self.worker.device is None or not self.worker.device.has_modem_lines:
-            conn.notify_modemstate(0)   # no modem lines: as on unwired lines
-        session._flush_conn()
+        """A client speaks RFC 2217: the session sets itself up; modem polling may start."""
+        device = self.worker.device
+        session.start_comport(modem_lines=device is not None and device.has_modem_lines)
         self.worker.update_modem_polling()
 
     def _command(self, session: ClientSession, cmd: Cmd) -> None:
@@ -142,12 +134,12 @@ class TelnetSide:
     def _queue_break(self, session: ClientSession) -> None:
         """Queue a timed break; breaks asked for while one is still queued are
         one break (a storm of IAC BRK would otherwise hold the line for minutes)."""
-        if session.break_queued:
+        if session.id in self._breaks_queued:
             return
-        session.break_queued = True
+        self._breaks_queued.add(session.id)
 
         async def send() -> None:
-            session.break_queued = False
+            self._breaks_queued.discard(session.id)
             await self.worker.send_break()
         session.submit(send)
 

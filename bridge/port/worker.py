@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bridge.device.backend import Device, DeviceError, DeviceMissing, OpenOptions
 from bridge.device.settings import LineSettings
 from bridge.port.history import History
-from bridge.port.inband import BREAK, InbandBreak
+from bridge.port.inband import BREAK
 from bridge.port.admission import Admission
 from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, ModemPoller
 from bridge.port.session import WRITER, ClientSession
@@ -363,19 +363,13 @@ class PortWorker:
         log.info("port %s: break received from the device", self.name)
         for session in self.sessions:
             session.send_command(Cmd.BRK)
-            self._notify_linestate(session, LS_BREAK)
+            session.notify_linestate(LS_BREAK)
 
     def device_line_error(self, kind: str) -> None:
         """Parity, framing or overrun error reported by the line."""
         bit = LINE_ERROR_BITS.get(kind, 0)
         for session in self.sessions:
-            self._notify_linestate(session, bit)
-
-    def _notify_linestate(self, session: ClientSession, bit: int) -> None:
-        comport = session.comport
-        if comport is not None and session.conn is not None and comport.linestate_mask & bit:
-            session.conn.notify_linestate(bit)
-            session._flush_conn()
+            session.notify_linestate(bit)
 
     def device_lost(self, exc: BaseException | None) -> None:
         """The device vanished: clients stay, and are told."""
@@ -417,8 +411,6 @@ class PortWorker:
             session.pause_input("device")
         if cfg.idle_timeout > 0:
             self.admission.arm_idle(session, cfg.idle_timeout)
-        if cfg.break_sequence:
-            session.inband = InbandBreak(cfg.break_sequence.encode("latin-1"))
         self.telnet.greet(session)
         session.report_reading()
 
@@ -568,8 +560,8 @@ class PortWorker:
     async def set_break(self, on: bool, by: ClientSession | None) -> None:
         """Hold or release a break (RFC 2217 SET-CONTROL BREAK-ON/OFF)."""
         self.break_on = on
-        if by is not None and by.comport is not None:
-            by.comport.holds_break = on
+        if by is not None:
+            by.hold_break(on)
         if self.device is not None:
             await self._device_call("set the break", self.device.set_break(on))
 
