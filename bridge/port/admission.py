@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from bridge.port.session import WATCHER, WRITER, ClientSession
 
 if TYPE_CHECKING:
-    from bridge.port.worker import PortWorker
+    from bridge.port.roles import AdmissionPort
 
 log = logging.getLogger("bridge.port")
 
@@ -28,7 +28,7 @@ CONNECT_BURST = 5
 class Admission:
     """The access rules of one port."""
 
-    def __init__(self, worker: PortWorker) -> None:
+    def __init__(self, worker: AdmissionPort) -> None:
         self.worker = worker
         # Per source address: (tokens left, monotonic time of the last refill).
         self._buckets: dict[str, tuple[float, float]] = {}

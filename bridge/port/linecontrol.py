@@ -48,7 +48,7 @@ from bridge.telnet import (
 
 if TYPE_CHECKING:
     from bridge.port.session import ClientSession
-    from bridge.port.worker import PortWorker
+    from bridge.port.roles import LinePort, ModemPort
 
 log = logging.getLogger("bridge.linecontrol")
 
@@ -92,7 +92,7 @@ def modemstate_byte(cts: bool, dsr: bool, ri: bool, cd: bool, previous: int | No
 class LineControl:
     """Applies one port's COM-PORT requests; one instance per worker."""
 
-    def __init__(self, worker: PortWorker) -> None:
+    def __init__(self, worker: LinePort) -> None:
         self.worker = worker
 
     def handle(self, session: ClientSession, event: Event) -> bool:
@@ -237,7 +237,7 @@ class ModemPoller:
     watches them (a non-zero mask), at most every ``modem_poll_ms``; a port
     nobody watches, or a device without modem lines, costs nothing."""
 
-    def __init__(self, worker: PortWorker) -> None:
+    def __init__(self, worker: ModemPort) -> None:
         self.worker = worker
         self._task: asyncio.Task[None] | None = None
 

@@ -49,7 +49,7 @@ from bridge.telnet import (
 
 if TYPE_CHECKING:
     from bridge.port.linecontrol import ComPortState
-    from bridge.port.worker import PortWorker
+    from bridge.port.roles import SessionPort
 
 log = logging.getLogger("bridge.session")
 
@@ -78,7 +78,7 @@ class ClientSession(asyncio.BufferedProtocol):
     glibc serves with mmap and munmap: two system calls per keystroke).
     """
 
-    def __init__(self, worker: PortWorker, *, readonly: bool = False, raw: bool = False,
+    def __init__(self, worker: SessionPort, *, readonly: bool = False, raw: bool = False,
                  peer: str | None = None, on_close: Callable[[], None] | None = None) -> None:
         """A session of ``worker``'s port.
 
@@ -175,17 +175,17 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def set_linestate_mask(self, mask: int) -> None:
         """RFC 2217 SET-LINESTATE-MASK: keep it and answer it."""
-        comport = self.start_comport(modem_lines=True)
-        comport.linestate_mask = mask & 0xFF
+        self._comport = self.start_comport(modem_lines=True)
+        self._comport.linestate_mask = mask & 0xFF
         if self.conn is not None:
-            self.conn.ack_linestate_mask(comport.linestate_mask)
+            self.conn.ack_linestate_mask(self._comport.linestate_mask)
 
     def set_modemstate_mask(self, mask: int) -> None:
         """RFC 2217 SET-MODEMSTATE-MASK: keep it and answer it."""
-        comport = self.start_comport(modem_lines=True)
-        comport.modemstate_mask = mask & 0xFF
+        self._comport = self.start_comport(modem_lines=True)
+        self._comport.modemstate_mask = mask & 0xFF
         if self.conn is not None:
-            self.conn.ack_modemstate_mask(comport.modemstate_mask)
+            self.conn.ack_modemstate_mask(self._comport.modemstate_mask)
 
     def hold_break(self, on: bool) -> None:
         """This client holds (or released) a break with SET-CONTROL BREAK-ON."""
@@ -553,6 +553,10 @@ class ClientSession(asyncio.BufferedProtocol):
         pass
 
     # ---------------------------------------------------------------- status
+    def count_input(self, nbytes: int) -> None:
+        """``nbytes`` of this client's input reached the device."""
+        self.bytes_in += nbytes
+
     def tell_watcher(self) -> None:
         """Say once why a watcher's keys go nowhere."""
         if not self._told_watcher:

@@ -24,7 +24,7 @@ from bridge.port.status import UP
 from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, Side, TimingMarkReceived
 
 if TYPE_CHECKING:
-    from bridge.port.worker import PortWorker
+    from bridge.port.roles import TelnetPort
 
 RAW_AFTER = 0.15       # s: a client silent this long gets output at once (INTERFACE.md: within 250 ms)
 WELCOME_AFTER = 1.0    # s: the longest wait for a Telnet client's TIMING-MARK answer
@@ -33,7 +33,7 @@ WELCOME_AFTER = 1.0    # s: the longest wait for a Telnet client's TIMING-MARK a
 class TelnetSide:
     """The telnet-specific part of one port worker."""
 
-    def __init__(self, worker: PortWorker) -> None:
+    def __init__(self, worker: TelnetPort) -> None:
         self.worker = worker
         self._backlogs: dict[int, bytes] = {}   # history kept at connect, until the welcome
         self._openings: dict[int, asyncio.TimerHandle] = {}   # sessions in their opening: the deadline
@@ -100,8 +100,6 @@ class TelnetSide:
                 self._start_comport(session)
         elif isinstance(event, TimingMarkReceived):
             self._welcome(session)
-        else:
-            self.worker.line.handle(session, event)
 
     def _start_comport(self, session: ClientSession) -> None:
         """A client speaks RFC 2217: the session sets itself up; modem polling may start."""

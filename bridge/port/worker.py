@@ -473,8 +473,9 @@ class PortWorker:
             device.resume_reading()
 
     def telnet_event(self, session: ClientSession, event: Event) -> None:
-        """Commands and option changes from a telnet client."""
-        self.telnet.handle(session, event)
+        """Commands, option changes and RFC 2217 requests from a telnet client."""
+        if not self.line.handle(session, event):
+            self.telnet.handle(session, event)
 
     # ============================================================ client input
     def client_data(self, session: ClientSession, data: bytes) -> None:
@@ -503,7 +504,7 @@ class PortWorker:
             newline = self.config.newline
             if newline != "crlf":
                 data = data.replace(b"\r\n", b"\r" if newline == "cr" else b"\n")
-        session.bytes_in += len(data)
+        session.count_input(len(data))
         self.write_device(data)
         if self.session_log is not None:
             self.session_log.client_input(data, session.peer)

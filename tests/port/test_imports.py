@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import re
 from pathlib import Path
 
 import bridge.port
@@ -39,3 +40,40 @@ def test_port_events_are_frozen_dataclasses() -> None:
         assert dataclasses.is_dataclass(kind)
         params = getattr(kind, "__dataclass_params__")
         assert params.frozen, kind.__name__
+
+
+def test_helpers_take_a_protocol_not_the_worker() -> None:
+    """Only attach.py (the control API's adapter) names the worker class; the helpers
+    (admission, line control, modem polling, the Telnet side, the session) get bridge.port.roles."""
+    for module in sorted(PORT.glob("*.py")):
+        if module.name in ("worker.py", "attach.py"):
+            continue
+        assert "bridge.port.worker" not in _imports(module), module.name
+        assert not re.search(r"\bworker: PortWorker\b", module.read_text()), module.name
+
+
+def _foreign_assignments(path: Path) -> list[str]:
+    """Assignments to an attribute of something other than ``self`` or what it holds (``a.b = ...``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = list(node.targets)
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+            targets = [node.target]
+        for target in targets:
+            if not isinstance(target, ast.Attribute):
+                continue
+            owner = target.value
+            if isinstance(owner, ast.Attribute) and owner.attr.startswith("_"):
+                owner = owner.value    # self._held.field: state the object holds privately
+            if not (isinstance(owner, ast.Name) and owner.id == "self"):
+                found.append(f"{path.name}:{getattr(node, 'lineno', 0)}: {ast.unparse(target)}")
+    return found
+
+
+def test_no_module_sets_another_objects_attributes() -> None:
+    """DESIGN.md "Who owns what": state is changed through its owner's methods, never set from outside."""
+    found = [hit for module in sorted(PORT.glob("*.py")) for hit in _foreign_assignments(module)]
+    allowed = [hit for hit in found if hit.startswith("attach.py:") and "transport._protocol" in hit]
+    assert sorted(set(found) - set(allowed)) == []
