@@ -10,6 +10,7 @@ hold (:data:`SETTLE_SECONDS`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import socket
 import sys
@@ -106,8 +107,10 @@ async def run_client(target: Target | PortName, options: ClientOptions) -> int:
     reader, writer = await open_connection(resolved)
     interactive = os.isatty(0)
     term = os.environ.get("TERM") or None
+    line_options = (options.baud, options.framing, options.flow, options.dtr, options.rts)
     link = Link(resolved, writer, terminal_type=term.upper() if term and interactive else None,
-                window=(lambda: window_size(0)) if interactive else None, binary=not interactive)
+                window=(lambda: window_size(0)) if interactive else None, binary=not interactive,
+                comport=resolved.kind == "rfc2217" or any(v is not None for v in line_options))
     try:
         link.open()
         first = await settle(reader, link)
@@ -120,8 +123,9 @@ async def run_client(target: Target | PortName, options: ClientOptions) -> int:
         print(console.banner(), flush=True)
     code, reason = await console.run(shown)
     if reason:
-        if interactive and code == 0:
-            print(f"\r\n{reason}.", flush=True)
-        else:
-            print(f"serial-bridge: {reason}", file=sys.stderr, flush=True)
+        with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP) or the pipe closed
+            if interactive and code == 0:
+                print(f"\r\n{reason}.", flush=True)
+            else:
+                print(f"serial-bridge: {reason}", file=sys.stderr, flush=True)
     return code

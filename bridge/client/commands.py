@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from bridge.client.link import Link
 
 NO_COMPORT = "the server does not speak RFC 2217 (COM-PORT-OPTION refused)"
-SETTLE_TIMEOUT = 3.0
 MAX_SEND = 256 << 20
 
 
@@ -95,8 +94,11 @@ class CommandRunner:
     def do_framing(self, command: Command) -> None:
         """SET-DATASIZE, SET-PARITY, SET-STOPSIZE."""
         framing = parse_framing(command.args[0])
-        self._require_comport("framing")
-        self._spawn(self._set_framing(framing.bytesize, framing.parity, framing.stopbits, announce=True))
+        self._spawn(self._framing(framing.bytesize, framing.parity, framing.stopbits))
+
+    async def _framing(self, bytesize: int, parity: str, stopbits: float) -> None:
+        if await self._comport_or_say("framing"):
+            await self._set_framing(bytesize, parity, stopbits, announce=True)
 
     async def _set_framing(self, bytesize: int, parity: str, stopbits: float, *, announce: bool) -> None:
         link = self.link
@@ -121,16 +123,22 @@ class CommandRunner:
         on = parse_on_off("rts", command.args[0])
         self._comport_set("rts", ComPortCmd.SET_CONTROL, bytes((rfc2217.RTS_ON if on else rfc2217.RTS_OFF,)))
 
-    def _require_comport(self, what: str) -> None:
-        if not self.link.comport_active:
-            raise ValueError(f"{what}: {NO_COMPORT}" if self.link.telnet
-                             else f"{what}: a raw TCP connection (tcp://) carries no RFC 2217")
+    async def _comport_or_say(self, what: str) -> bool:
+        """Take RFC 2217 if it is not in force yet; False (and one line said) when there is none."""
+        if not self.link.telnet:
+            self.console.say(f"{what}: a raw TCP connection (tcp://) carries no RFC 2217")
+            return False
+        if not await self.link.ensure_comport():
+            self.console.say(f"{what}: {NO_COMPORT}")
+            return False
+        return True
 
     def _comport_set(self, what: str, cmd: ComPortCmd, value: bytes) -> None:
-        self._require_comport(what)
         self._spawn(self._set_one(what, cmd, value))
 
     async def _set_one(self, what: str, cmd: ComPortCmd, value: bytes) -> None:
+        if not await self._comport_or_say(what):
+            return
         answer = await self.link.comport(cmd, value)
         if answer is None:
             self.console.say(f"{what}: the server did not answer")
@@ -192,6 +200,8 @@ class CommandRunner:
 
     async def _send(self, path: str, data: bytes) -> None:
         line = self.link.line
+        if await self.link.ensure_comport() and not line.baud:
+            await self.link.comport(ComPortCmd.SET_BAUDRATE, bytes(4))
         rate = line.baud / line.char_bits() if line.baud else None
         console = self.console
         screen = CrLfWriter(console.write_screen) if console.interactive else None
@@ -211,13 +221,13 @@ class CommandRunner:
 
     def do_status(self, command: Command) -> None:
         """The connection, options, line settings and modem lines."""
-        if self.link.comport_active:
-            self._spawn(self._status())
-        else:
-            self.console.print_lines(self.status_lines())
+        self._spawn(self._status())
 
     async def _status(self) -> None:
         link = self.link
+        if not await link.ensure_comport():
+            self.console.print_lines(self.status_lines())
+            return
         for cmd, value in ((ComPortCmd.SET_BAUDRATE, bytes(4)), (ComPortCmd.SET_DATASIZE, bytes(1)),
                            (ComPortCmd.SET_PARITY, bytes(1)), (ComPortCmd.SET_STOPSIZE, bytes(1)),
                            (ComPortCmd.SET_CONTROL, bytes((rfc2217.ASK_FLOW,))),
@@ -265,14 +275,12 @@ class CommandRunner:
         """Apply --baud, --framing, --flow, --dtr and --rts once RFC 2217 is settled."""
         options = self.console.options
         wanted = [name for name in ("baud", "framing", "flow", "dtr", "rts") if getattr(options, name) is not None]
-        if not wanted:
-            return
         link = self.link
-        try:
-            await asyncio.wait_for(link.comport_settled.wait(), SETTLE_TIMEOUT)
-        except TimeoutError:
-            pass
-        if not link.comport_active:
+        if not wanted:
+            if link.target.kind == "rfc2217" and not await link.ensure_comport():
+                self.console.say(NO_COMPORT)
+            return
+        if not await link.ensure_comport():
             self.console.say(f"--{', --'.join(wanted)} not applied: "
                              + (NO_COMPORT if link.telnet else "raw TCP carries no RFC 2217"))
             return

@@ -153,6 +153,12 @@ class Console:
     # ----------------------------------------------------------- the keyboard
     def _on_stdin(self) -> None:
         try:
+            self._read_stdin()
+        except Exception as exc:  # a callback's exception would only be logged by the loop: leave with it
+            self.fail(exc)
+
+    def _read_stdin(self) -> None:
+        try:
             data = os.read(self.stdin, READ_SIZE)
         except BlockingIOError:
             return
@@ -285,6 +291,14 @@ class Console:
         if self._done is not None and not self._done.done():
             self._done.set_result((code, reason))
 
+    def fail(self, exc: BaseException) -> None:
+        """Leave because of an exception: a closed standard output is exit 1 with one line;
+        anything else is raised out of :meth:`run` (after the terminal is restored)."""
+        if isinstance(exc, BrokenPipeError):
+            self.finish(1, "standard output closed")
+        elif self._done is not None and not self._done.done():
+            self._done.set_exception(exc)
+
     async def _pump(self) -> None:
         try:
             while True:
@@ -300,8 +314,12 @@ class Console:
                     self._arm_linger()
         except ConnectionResetError:
             self.finish(1, "connection reset by the server")
+        except BrokenPipeError as exc:
+            self.fail(exc)
         except OSError as exc:
             self.finish(1, f"connection lost: {exc.strerror or exc}")
+        except Exception as exc:
+            self.fail(exc)
 
     async def run(self, first: bytes = b"") -> tuple[int, str]:
         """Run until a way out; returns (exit code, reason). The terminal is restored on every path.

@@ -11,11 +11,16 @@ once. Keyboard bytes go out through :meth:`Link.send` (IAC doubled, a bare CR
 sent as CR NUL outside BINARY, RFC 854).
 
 The opening (client side of RFC 1143): we offer WILL TTYPE (when ``$TERM``
-is set), WILL NAWS (when there is a window) and WILL COM-PORT-OPTION
-(RFC 2217: the client offers), and accept the server's WILL ECHO, WILL SGA,
-WILL BINARY and DO BINARY. Once COM-PORT is in force we ask for BINARY both
-ways, as pyserial's server expects, and for the current line settings. In a
-pipe (``binary=True``) BINARY is asked at once, so bytes pass untouched.
+is set) and WILL NAWS (when there is a window), and accept the server's WILL
+ECHO, WILL SGA, WILL BINARY, DO BINARY and DO or WILL COM-PORT-OPTION. We
+offer WILL COM-PORT-OPTION ourselves (RFC 2217: the client offers) at once
+only when asked to (an ``rfc2217://`` target, line settings on the command
+line); otherwise on the first command that needs it (:meth:`Link.ensure_comport`),
+because a serial-bridge port sends an RFC 2217 session no bracketed notices
+and no AYT answer, keeping its data stream exact for pyserial. Once COM-PORT
+is in force we ask for BINARY both ways, as pyserial's server expects, and
+for the current line settings. In a pipe (``binary=True``) BINARY is asked
+at once, so bytes pass untouched.
 
 COM-PORT answers arrive as ``ComPortReply`` events; :meth:`Link.comport`
 sends one request and waits for the answer with the same command code
@@ -70,10 +75,12 @@ class Link:
         terminal_type: the name sent for TTYPE (RFC 1091), or None not to offer it.
         window: returns (columns, rows) for NAWS (RFC 1073), or None not to offer it.
         binary: ask for BINARY both ways at once (a pipe: bytes pass untouched).
+        comport: offer COM-PORT-OPTION at once rather than on first need.
     """
 
     def __init__(self, target: Target, writer: asyncio.StreamWriter, *, terminal_type: str | None,
-                 window: Callable[[], tuple[int, int]] | None, binary: bool = False) -> None:
+                 window: Callable[[], tuple[int, int]] | None, binary: bool = False,
+                 comport: bool = False) -> None:
         self.target = target
         self.writer = writer
         self.terminal_type = terminal_type
@@ -91,6 +98,9 @@ class Link:
         if self.conn is None:
             self.comport_settled.set()
         self._binary = binary
+        self._comport_at_open = comport
+        self._comport_asked = comport
+        self._comport_refused = False
 
     # ----------------------------------------------------------------- state
     @property
@@ -135,7 +145,8 @@ class Link:
             conn.request_enable(Opt.TTYPE, Side.US)
         if self.window is not None:
             conn.request_enable(Opt.NAWS, Side.US)
-        conn.request_enable(Opt.COM_PORT, Side.US)
+        if self._comport_at_open:
+            conn.request_enable(Opt.COM_PORT, Side.US)
         if self._binary:
             conn.request_enable(Opt.BINARY, Side.US)
             conn.request_enable(Opt.BINARY, Side.HIM)
@@ -171,6 +182,7 @@ class Link:
             self._on_enabled(event.option, event.side)
         elif isinstance(event, (OptionRefused, OptionDisabled)):
             if event.option == Opt.COM_PORT and not conn.comport_active:
+                self._comport_refused = True
                 self.comport_settled.set()
             self.on_change()
         elif isinstance(event, TerminalTypeRequested) and self.terminal_type:
@@ -190,11 +202,18 @@ class Link:
             conn.request_enable(Opt.BINARY, Side.HIM)
             for cmd in (ComPortCmd.SET_BAUDRATE, ComPortCmd.SET_DATASIZE, ComPortCmd.SET_PARITY,
                         ComPortCmd.SET_STOPSIZE):
-                conn.comport_request(cmd, bytes(4 if cmd is ComPortCmd.SET_BAUDRATE else 1))
-            conn.comport_request(ComPortCmd.SET_CONTROL, bytes((0,)))  # ask for the flow setting
-            conn.comport_request(ComPortCmd.SET_MODEMSTATE_MASK, bytes((0xFF,)))
+                self._query(cmd, bytes(4 if cmd is ComPortCmd.SET_BAUDRATE else 1))
+            self._query(ComPortCmd.SET_CONTROL, bytes((0,)))  # the flow setting
+            self._query(ComPortCmd.SET_MODEMSTATE_MASK, bytes((0xFF,)))
             self.comport_settled.set()
         self.on_change()
+
+    def _query(self, cmd: ComPortCmd, value: bytes) -> None:
+        """A request whose answer only updates :attr:`line`; it holds its place among the waiters,
+        so that a later request's waiter gets its own answer."""
+        assert self.conn is not None
+        self._waiters[cmd].append(asyncio.get_running_loop().create_future())
+        self.conn.comport_request(cmd, value)
 
     def send_window_size(self) -> None:
         """Send NAWS with the current window size, when NAWS is in force (RFC 1073)."""
@@ -226,6 +245,25 @@ class Link:
             raise ValueError("raw TCP has no Telnet commands")
         self.conn.send_command(command)
         self._flush()
+
+    async def ensure_comport(self, timeout: float = REPLY_TIMEOUT) -> bool:
+        """Offer COM-PORT-OPTION unless it is in force or was refused, and wait for the answer.
+
+        Returns:
+            True when RFC 2217 is in force.
+        """
+        conn = self.conn
+        if conn is None:
+            return False
+        if conn.comport_active or self._comport_refused:
+            return conn.comport_active
+        if not self._comport_asked:
+            self._comport_asked = True
+            conn.request_enable(Opt.COM_PORT, Side.US)
+            self._flush()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.comport_settled.wait(), timeout)
+        return conn.comport_active
 
     async def comport(self, cmd: ComPortCmd, value: bytes, timeout: float = REPLY_TIMEOUT) -> bytes | None:
         """Send an RFC 2217 request and wait for its answer.
