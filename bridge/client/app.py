@@ -55,10 +55,13 @@ async def open_connection(target: Target) -> tuple[asyncio.StreamReader, asyncio
         raise RuntimeFailure(f"cannot connect to {where}: unknown host {target.host!r} ({exc.strerror})") from None
     except ConnectionRefusedError:
         raise RuntimeFailure(f"cannot connect to {where}: connection refused") from None
+    except ConnectionResetError:
+        raise RuntimeFailure(_refused_at_once(where)) from None
     except TimeoutError:
         raise RuntimeFailure(f"cannot connect to {where}: timed out") from None
     except OSError as exc:
-        raise RuntimeFailure(f"cannot connect to {where}: {exc.strerror or exc}") from None
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise RuntimeFailure(f"cannot connect to {where}: {reason}") from None
     sock = writer.get_extra_info("socket")
     if sock is not None:
         try:
@@ -66,6 +69,11 @@ async def open_connection(target: Target) -> tuple[asyncio.StreamReader, asyncio
         except OSError:
             pass
     return reader, writer
+
+
+def _refused_at_once(where: str) -> str:
+    return (f"{where} closed the connection at once: this address may not connect "
+            "(the port's allow list), or the port takes only TLS")
 
 
 async def settle(reader: asyncio.StreamReader, link: Link) -> bytes:
@@ -78,8 +86,7 @@ async def settle(reader: asyncio.StreamReader, link: Link) -> bytes:
         RuntimeFailure: the server closed or reset at once, or speaks TLS.
     """
     where = link.target.address
-    refused = (f"{where} closed the connection at once: this address may not connect "
-               "(the port's allow list), or the port takes only TLS")
+    refused = _refused_at_once(where)
     try:
         first = await asyncio.wait_for(reader.read(65536), SETTLE_SECONDS)
     except TimeoutError:
@@ -119,8 +126,6 @@ async def run_client(target: Target | PortName, options: ClientOptions) -> int:
         raise
     console = Console(link, reader, options)
     shown = link.receive(first) if first else b""
-    if interactive:
-        print(console.banner(), flush=True)
     code, reason = await console.run(shown)
     if reason:
         with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP) or the pipe closed

@@ -45,6 +45,7 @@ READ_SIZE = 65536
 HOLD_LIMIT = 4 << 20
 PROMPT = b"serial-bridge> "
 INTERRUPT = 0x03
+BINARY_WAIT = 2.0  # seconds a pipe waits for BINARY to be agreed before sending
 
 
 @dataclass(frozen=True, slots=True)
@@ -337,13 +338,19 @@ class Console:
                     self.commands.open_log(self.options.log)
                 except ValueError as exc:
                     return 1, str(exc)
+            self._install_signals(loop)  # before raw mode: a signal from here on restores the terminal
+            if self.interactive:
+                write_all(self.stdout, self.banner().encode() + b"\r\n")
             if self.terminal is not None:
                 self.terminal.enter()
             if first:
                 self.show(first)
-            self._install_signals(loop)
-            self._start_stdin()
             tasks.append(loop.create_task(self._pump()))
+            if not self.interactive:
+                # RFC 856 leaves bytes sent while BINARY is being agreed ambiguous (CR NUL): wait for it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.link.binary_settled.wait(), BINARY_WAIT)
+            self._start_stdin()
             tasks.append(loop.create_task(self.commands.apply_options()))
             return await self._done
         finally:

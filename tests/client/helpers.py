@@ -58,16 +58,22 @@ class Client:
         self.code_file = tmp / "exit.code"
         for path in (self.before, self.after, self.code_file):
             path.unlink(missing_ok=True)
-        command = " ".join(shlex.quote(a) for a in [sys.executable, "-m", "bridge", "connect", *args])
+        command = " ".join(shlex.quote(a) for a in [*self.command_prefix(), *args])
         if pipe_stdout_to:
             command = f"{command} | {pipe_stdout_to}; echo ${{PIPESTATUS[0]}} > {self.code_file}"
         else:
             command = f"{command}; echo $? > {self.code_file}"
         script = f"stty -g > {self.before}; {command}; stty -g > {self.after}; echo CLIENT-DONE"
-        full_env = dict(os.environ, PYTHONPATH=str(ROOT), TERM="xterm-256color", **(env or {}))
+        full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", **(env or {})}
         self.child = pexpect.spawn("/bin/bash", ["--norc", "--noprofile", "-c", script], env=full_env,
                                    timeout=WAIT, dimensions=size, cwd=str(ROOT))
         self.exit_code: int | None = None
+        self.tail = b""
+
+    @staticmethod
+    def command_prefix() -> list[str]:
+        """``python -m bridge connect``."""
+        return [sys.executable, "-m", "bridge", "connect"]
 
     def expect(self, pattern: str | bytes, timeout: float = WAIT) -> bytes:
         """Wait for a regex on the screen; returns what came before it and the match."""
@@ -108,7 +114,7 @@ class Client:
 
     def wait_exit(self) -> int:
         """Wait for the client and the shell to end; returns the client's exit code."""
-        self.child.expect("CLIENT-DONE", timeout=WAIT)
+        self.tail = self.expect("CLIENT-DONE")
         self.child.expect(pexpect.EOF, timeout=WAIT)
         self.child.close()
         self.exit_code = int(self.code_file.read_text().strip())
@@ -118,6 +124,8 @@ class Client:
         """True when ``stty -g`` read the same before and after the client."""
         before, after = self.before.read_text(), self.after.read_text()
         assert before.strip(), "stty -g printed nothing"
+        if before != after:
+            print(f"stty -g before: {before.strip()}\nstty -g after:  {after.strip()}")
         return before == after
 
     def close(self) -> None:
