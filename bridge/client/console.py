@@ -206,8 +206,8 @@ class Console:
                 write_all(self.stdout, edit.echo)
             if edit.line is not None:
                 self.link.send(edit.line + b"\r\n")
-            elif edit.cancelled:
-                self.link.send_command(Cmd.IP)
+            elif edit.interrupt:
+                self.link.send_command(Cmd.IP)  # Ctrl-C in local line mode: Interrupt Process
             data = edit.rest
 
     def _open_prompt(self) -> None:

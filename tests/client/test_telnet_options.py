@@ -65,6 +65,9 @@ def test_local_line_mode_when_the_server_refuses_echo_and_sga(tmp_path: Path) ->
         assert server.data == b""  # nothing sent before Enter
         client.send("\r")
         server.wait_for(lambda: server.data == b"show ver\r\n", "line not sent")
+        client.send("ping\x03")  # Ctrl-C: the half line is dropped, Interrupt Process sent
+        server.wait_for(lambda: CommandReceived(command=Cmd.IP) in server.events, "no IAC IP")
+        assert server.data == b"show ver\r\n"
         client.command("status")
         client.expect("mode: local line mode, echo: local")
         client.command("baud 9600")
