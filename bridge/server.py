@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from bridge.control.target import AttachedSession, BridgeEvent
-from bridge.device.settings import BYTESIZES, FLOWS, PARITIES, STOPBITS, LineSettings
+from bridge.device.settings import LineSettings, check_line_changes
 from bridge.errors import RuntimeFailure
 from bridge.port.status import PortStatus, UP, WAITING
 from bridge.port.worker import DeviceOpener, DeviceWaiter, PortWorker
@@ -304,8 +304,7 @@ class BridgeServer:
 
     async def set_line_settings(self, name: str, changes: dict[str, Any]) -> LineSettings:
         worker = self._worker(name)
-        validate_line_changes(changes)
-        await worker.change_settings(changes, by=None)
+        await worker.change_settings(validate_line_changes(changes), by=None)
         return worker.settings
 
     async def send_break(self, name: str) -> None:
@@ -340,20 +339,7 @@ class BridgeServer:
         return attach_session(self._worker(name), peer, on_output, on_close)
 
 
-_LINE_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "baud": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 20_000_000,
-    "bytesize": lambda v: v in BYTESIZES,
-    "parity": lambda v: v in PARITIES,
-    "stopbits": lambda v: v in STOPBITS,
-    "flow": lambda v: v in FLOWS,
-}
-
-
-def validate_line_changes(changes: dict[str, Any]) -> None:
-    """Raise ValueError (one line) unless every change is a valid line setting."""
-    for key, value in changes.items():
-        check = _LINE_CHECKS.get(key)
-        if check is None:
-            raise ValueError(f"unknown line setting {key!r} (baud, bytesize, parity, stopbits, flow)")
-        if not check(value):
-            raise ValueError(f"invalid {key}: {value!r}")
+def validate_line_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes with values normalised; raises ValueError (one line) unless every
+    change is a valid line setting (``bridge.device.settings.check_line_changes``)."""
+    return check_line_changes(changes)

@@ -58,12 +58,13 @@ PORT_KEYS: dict[str, Key] = {
     "profile": _k(v.text(empty=False), None, "string", HARDWARE,
                   "Name of a hardware profile (hw_profiles/ or profiles_dir) whose keys "
                   "this port starts from."),
-    "baud": _k(v.integer(1), 9600, "integer", RUNTIME, "Baud rate."),
-    "bytesize": _k(v.integer(5, 8), 8, "5..8", RUNTIME, "Data bits."),
-    "parity": _k(v.choice("none", "even", "odd", "mark", "space"), "none",
+    # Line settings: one validator with the control API and the bridge (issue 13).
+    "baud": _k(v.line_setting("baud"), 9600, "1..20000000", RUNTIME, "Baud rate."),
+    "bytesize": _k(v.line_setting("bytesize"), 8, "5..8", RUNTIME, "Data bits."),
+    "parity": _k(v.line_setting("parity"), "none",
                  "none | even | odd | mark | space", RUNTIME, "Parity."),
-    "stopbits": _k(v.stopbits, 1, "1 | 1.5 | 2", RUNTIME, "Stop bits."),
-    "flow": _k(v.choice("none", "rtscts", "xonxoff", "dsrdtr"), "none",
+    "stopbits": _k(v.line_setting("stopbits"), 1, "1 | 1.5 | 2", RUNTIME, "Stop bits."),
+    "flow": _k(v.line_setting("flow"), "none",
                "none | rtscts | xonxoff | dsrdtr", RUNTIME, "Flow control."),
     "required": _k(v.boolean, False, "boolean", RUNTIME,
                    "serve exits 1 when this port's device cannot be opened at start."),
