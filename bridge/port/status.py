@@ -12,7 +12,8 @@ UP = "up"
 WAITING = "waiting-for-device"
 DISABLED = "disabled"
 STOPPED = "stopped"
-PORT_STATES = (STARTING, UP, WAITING, DISABLED, STOPPED)
+FAILED = "failed"   # the listener could not bind (address taken); the bridge retries it
+PORT_STATES = (STARTING, UP, WAITING, DISABLED, STOPPED, FAILED)
 
 
 @dataclass(frozen=True, slots=True)

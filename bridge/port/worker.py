@@ -123,11 +123,6 @@ class PortWorker:
         loop = asyncio.get_running_loop()
         self.first_open = loop.create_future()
         cfg = self.config
-        if cfg.log_dir and cfg.log != "off" and self.session_log is None:
-            from bridge.port.sessionlog import SessionLogWriter
-            self.session_log = SessionLogWriter(cfg.log_dir, cfg.name, mode=cfg.log,
-                                                timestamps=cfg.log_timestamps,
-                                                max_bytes=cfg.log_max_bytes, keep=cfg.log_keep)
         main = await loop.create_server(
             lambda: ClientSession(self), cfg.listen_host, cfg.listen_port,
             backlog=128, reuse_address=True)
@@ -140,9 +135,16 @@ class PortWorker:
                     cfg.listen_readonly_port or 0, backlog=128, reuse_address=True)
             except OSError:
                 main.close()
+                self._servers.remove(main)
                 raise
             self._servers.append(ro)
             self._bound_ro = _bound_port(ro, cfg.listen_readonly_port or 0)
+        # The session log (a thread) only once listening: a start that fails leaves nothing behind.
+        if cfg.log_dir and cfg.log != "off" and self.session_log is None:
+            from bridge.port.sessionlog import SessionLogWriter
+            self.session_log = SessionLogWriter(cfg.log_dir, cfg.name, mode=cfg.log,
+                                                timestamps=cfg.log_timestamps,
+                                                max_bytes=cfg.log_max_bytes, keep=cfg.log_keep)
         log.info("port %s: listening on %s (%s)%s", self.name, self.listen_address, cfg.mode,
                  f", read-only on {self.readonly_address}" if cfg.listen_readonly is not None else "")
         self._task = loop.create_task(self._run(), name=f"port-{self.name}")
