@@ -124,7 +124,7 @@ def render_unit(config: str, user: str | None, command: list[str]) -> str:
         "RestrictSUIDSGID=yes",
         "LockPersonality=yes",
         "SystemCallArchitectures=native",
-        "# AF_NETLINK: udev hot-plug events (serial-bridge[udev]).",
+        "# AF_NETLINK: udev hot-plug events (pyudev, when installed).",
         "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
         "UMask=0027",
         "Environment=PYTHONUNBUFFERED=1",
