@@ -7,10 +7,13 @@ a method; ``data_to_send()`` drains what is queued. Nothing here does I/O.
 End of line (RFC 854, "THE NVT PRINTER AND KEYBOARD"): in a direction where
 BINARY (RFC 856) is not in force, "the sequence CR NUL must be used where a
 carriage return alone is actually desired", and CR is to be followed by LF or
-NUL. On receipt CR NUL becomes CR and CR LF stays CR LF; a CR that ends the
-data so far is held until the next data byte decides (at EOF it is delivered
-as it is). A CR followed by anything else is delivered as received and counted
-as ``bad_eol``. On sending, a bare CR becomes CR NUL. A CR at the end of one
+NUL. On receipt CR NUL becomes CR and CR LF stays CR LF. A CR is delivered
+at once, even when it ends a read: the engine never holds data bytes waiting
+for more input (conserver and many scripts send Enter as a bare CR and wait for
+the answer). When the data so far ends in CR, the next data byte is judged by
+state: a NUL is dropped, an LF passes on, anything else is counted. A CR
+followed by anything else is delivered as received and counted as
+``bad_eol``. On sending, a bare CR becomes CR NUL. A CR at the end of one
 ``send_data`` call and an LF at the start of the next go out as CR NUL LF,
 which a receiver decodes back to CR LF.
 """
@@ -155,7 +158,7 @@ class TelnetConnection:
         self._options = OptionTable()
         self._out: list[bytes] = []
         self._counts = dict.fromkeys(_COUNTERS, 0)
-        self._held_cr = False
+        self._after_cr = False  # the data so far ends in a CR already delivered
         self._closed = False
         self._marks_pending = 0
         self._terminal_types: list[str] = []
@@ -243,9 +246,7 @@ class TelnetConnection:
     def _close(self) -> list[Event]:
         self._closed = True
         events: list[Event] = []
-        if self._held_cr:
-            self._held_cr = False
-            events.append(DataReceived(data=CR))
+        self._after_cr = False
         if self._parser.pending:
             self._counts["truncated"] += 1
             events.append(ProtocolViolation(detail="connection closed inside a command"))
@@ -253,16 +254,24 @@ class TelnetConnection:
         return events
 
     def _inbound(self, run: bytes) -> bytes:
-        """Apply the receiving end-of-line rule to one data run."""
-        if self._held_cr:
-            self._held_cr = False
-            run = CR + run
-        if CR not in run or self._options.is_enabled(Opt.BINARY, Side.HIM):
+        """Apply the receiving end-of-line rule to one data run; nothing is held back."""
+        if self._options.is_enabled(Opt.BINARY, Side.HIM):
+            self._after_cr = False
+            return run
+        if self._after_cr:
+            self._after_cr = False
+            first = run[0]
+            if first == 0x00:  # the NUL of a CR NUL cut by a read or a command
+                run = run[1:]
+                if not run:
+                    return run
+            elif first != 0x0A:
+                self._counts["bad_eol"] += 1
+        if CR not in run:
             return run
         followers = _CR_NOT_LF.findall(run)  # the byte after each CR not followed by LF
-        if run[-1] == 0x0D:  # its follower is in the next read: hold it
-            self._held_cr = True
-            run = run[:-1]
+        if run[-1] == 0x0D:  # delivered now; its follower is judged when it comes
+            self._after_cr = True
         if not followers:
             return run
         escaped = followers.count(b"\x00")
