@@ -18,7 +18,7 @@ from bridge.telnet.connection import (
     OptionPolicy,
     TelnetConnection,
 )
-from bridge.telnet.constants import SERVER_OFFSET, Cmd, ComPortCmd, Opt, Side
+from bridge.telnet.constants import SERVER_OFFSET, SYNCH, Cmd, ComPortCmd, Opt, Side
 from bridge.telnet.errors import LocalProtocolError, RemoteProtocolError, TelnetError
 from bridge.telnet.events import (
     BaudRateRequested,
@@ -54,6 +54,7 @@ from bridge.telnet.events import (
 __all__ = [
     "DEFAULT_SERVER_POLICY",
     "SERVER_OFFSET",
+    "SYNCH",
     "Anomalies",
     "BaudRateRequested",
     "Cmd",

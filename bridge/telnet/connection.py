@@ -33,6 +33,7 @@ from bridge.telnet.constants import (
     IS,
     SEND,
     SERVER_OFFSET,
+    SYNCH,
     Cmd,
     ComPortCmd,
     Opt,
@@ -404,6 +405,21 @@ class TelnetConnection:
         if CR in data and not self._options.is_enabled(Opt.BINARY, Side.US):
             data = _BARE_CR.sub(CR_NUL, data)
         self._out.append(data)
+
+    def synch(self) -> tuple[bytes, bytes]:
+        """Prepare a Synch (RFC 854, "The Synch"), for example to answer IAC AO.
+
+        RFC 854: "the Synch signal ... should be sent" after the server has
+        discarded output for an Abort Output; it is the DM command sent with
+        the TCP urgent notification, DM being the urgent byte.
+
+        Returns:
+            ``(in_band, urgent)``: ``in_band`` is everything queued so far (what
+            :meth:`data_to_send` would return, possibly ``b""``), to be sent
+            normally first; ``urgent`` is :data:`SYNCH` (``IAC DM``, 2 bytes), to be
+            sent after it in one call with ``socket.MSG_OOB``. Nothing is left queued.
+        """
+        return self.data_to_send(), SYNCH
 
     def send_command(self, cmd: Cmd) -> None:
         """Queue a bare command (NOP, DM, BRK, IP, AO, AYT, EC, EL or GA).
