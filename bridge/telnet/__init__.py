@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from bridge.telnet.connection import (
     DEFAULT_SERVER_POLICY,
+    TERMINAL_TYPE_ASKS,
     Anomalies,
     OptionPolicy,
     TelnetConnection,
@@ -55,6 +56,7 @@ __all__ = [
     "DEFAULT_SERVER_POLICY",
     "SERVER_OFFSET",
     "SYNCH",
+    "TERMINAL_TYPE_ASKS",
     "Anomalies",
     "BaudRateRequested",
     "Cmd",

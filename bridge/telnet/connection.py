@@ -75,6 +75,8 @@ _BARE_CR = re.compile(b"\r(?!\n)")
 _COMPORT_CODES = frozenset(int(c) for c in ComPortCmd)
 MAX_TERMINAL_TYPES = 16
 """How many distinct terminal types one connection remembers (RFC 1091 cycling)."""
+TERMINAL_TYPE_ASKS = 8
+"""The most SEND requests one round of :attr:`OptionPolicy.ask_terminal_type` sends (RFC 1091)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +86,18 @@ class OptionPolicy:
     Attributes:
         us: options we agree to enable on our side when the peer sends DO.
         him: options we agree to let the peer enable when it sends WILL.
+        ask_terminal_type: when the peer's WILL TERMINAL-TYPE comes into force,
+            ask for its terminal types (RFC 1091): send SEND, and after each
+            IS send SEND again until a name comes back that this round already
+            had (the list ended or cycled) or :data:`TERMINAL_TYPE_ASKS` SENDs
+            went out. Off by default (the client role never needs it).
 
     EXOPL (RFC 861) is always refused, whatever the policy says.
     """
 
     us: frozenset[int]
     him: frozenset[int]
+    ask_terminal_type: bool = False
 
 
 DEFAULT_SERVER_POLICY = OptionPolicy(
@@ -163,6 +171,7 @@ class TelnetConnection:
         self._closed = False
         self._marks_pending = 0
         self._terminal_types: list[str] = []
+        self._ttype_round: list[str] | None = None  # names of the RFC 1091 round under way, None when not asking
 
     # ------------------------------------------------------------------ state
 
@@ -309,8 +318,13 @@ class TelnetConnection:
         after = self._options.is_enabled(option, side)
         if after and not before:
             events.append(OptionEnabled(option=option, side=side))
+            if option == Opt.TTYPE and side is Side.HIM and self._policy.ask_terminal_type:
+                self._ttype_round = []  # RFC 1091: SEND only once WILL TERMINAL-TYPE is in force
+                self._out.append(terminal.encode_ttype_send())
         elif before and not after:
             events.append(OptionDisabled(option=option, side=side))
+            if option == Opt.TTYPE and side is Side.HIM:
+                self._ttype_round = None
 
     def _on_timing_mark(self, verb: Cmd, events: list[Event]) -> None:
         """RFC 860: TIMING-MARK is answered, never kept in force."""
@@ -349,6 +363,16 @@ class TelnetConnection:
         if name not in self._terminal_types and len(self._terminal_types) < MAX_TERMINAL_TYPES:
             self._terminal_types.append(name)
         events.append(TerminalTypeReceived(name=name))
+        asked = self._ttype_round
+        if asked is not None:
+            # RFC 1091: the client sends its last type again at the end of its
+            # list (and starts over on the next SEND); names are case-insensitive.
+            key = name.upper()
+            if key in asked or len(asked) + 1 >= TERMINAL_TYPE_ASKS:
+                self._ttype_round = None
+            else:
+                asked.append(key)
+                self._out.append(terminal.encode_ttype_send())
         return None
 
     def _on_naws(self, payload: bytes, events: list[Event]) -> str | None:
