@@ -4,7 +4,7 @@ One ``ssl.SSLContext`` per bridge serves every port with ``tls = true``:
 TLS 1.2 or newer, the certificate chain and key of ``tls_cert``/``tls_key``,
 and with ``tls_client_ca`` a client certificate signed by one of its CAs is
 required (``CERT_REQUIRED``). ``TlsContext.reload()`` reads the files again
-into the same context (on SIGHUP): connections made afterwards use the new
+into a new context (on SIGHUP): connections made afterwards use the new
 certificate, established ones keep theirs.
 """
 
@@ -70,17 +70,12 @@ class TlsContext:
         return self.client_ca is not None
 
     def reload(self, cert: str, key: str, client_ca: str | None = None) -> None:
-        """Read the files again into the same context (new connections use them).
+        """Read the files again into a new context, used by connections made from now on.
 
         Raises:
-            TlsError: the new files cannot be used; the context keeps the old ones.
+            TlsError: the new files cannot be used; the old context stays in use.
         """
-        server_context(cert, key, client_ca)   # check first: a half-loaded context serves nobody
-        if client_ca is None and self.client_ca is not None:
-            # an SSLContext cannot forget CAs: start afresh (new connections only)
-            self.context = server_context(cert, key, None)
-        else:
-            _load(self.context, cert, key, client_ca)
+        self.context = server_context(cert, key, client_ca)
         self.cert, self.key, self.client_ca = cert, key, client_ca
 
 
