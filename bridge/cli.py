@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "doctor",
     "status": "status",
     "ctl": "ctl",
+    "passwd": "passwd",
 }
 
 
