@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "init": "init",
     "import": "importer",
     "service": "service",
+    "passwd": "passwd",
 }
 
 

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bridge.access.policy import Access
 from bridge.control.target import AttachedSession, BridgeEvent
 from bridge.device.settings import LineSettings, check_line_changes
 from bridge.errors import RuntimeFailure
@@ -67,6 +68,7 @@ class BridgeServer:
         self._control: Any = None
         self._reload_lock = asyncio.Lock()
         self._shutting_down = False
+        self.access = Access(config)   # allow lists, TLS, SSH (issue 11)
 
     # ============================================================ lifecycle
     async def startup(self) -> None:
@@ -77,6 +79,7 @@ class BridgeServer:
             reasons = "; ".join(f"port {name}: {f.reason}" for name, f in self.failed.items())
             raise RuntimeFailure(f"no port could start ({reasons})")
         await self._check_required()
+        await self._start_access()
         await self._start_control()
         self._notify_systemd(ready=True)
 
@@ -84,7 +87,8 @@ class BridgeServer:
         """Start one port's worker; a port that cannot listen is kept as failed and
         retried with back-off (None), unless it is required and the bridge is
         starting (RuntimeFailure: serve exits 1)."""
-        worker = PortWorker(port, emit=self._emit, opener=self._opener, waiter=self._waiter)
+        worker = PortWorker(port, emit=self._emit, opener=self._opener, waiter=self._waiter,
+                            guard=self.access.guard)
         try:
             await worker.start()
         except OSError as exc:
@@ -151,6 +155,13 @@ class BridgeServer:
             if problem is not None:
                 raise RuntimeFailure(f"port {worker.name} is required and cannot open: {problem}")
 
+    async def _start_access(self) -> None:
+        """Exposure warnings and the SSH server (issue 11)."""
+        try:
+            await self.access.start(lambda: self.workers)
+        except OSError as exc:
+            raise RuntimeFailure(f"SSH: cannot listen on {self.config.ssh_listen}: {exc.strerror or exc}") from exc
+
     async def _start_control(self) -> None:
         address = self.config.control
         try:
@@ -163,7 +174,8 @@ class BridgeServer:
             from bridge.control.address import default_control_address
             address = default_control_address()
         try:
-            self._control = ControlServer(self, address, self.config.control_token)
+            self._control = ControlServer(self, address, self.config.control_token,
+                                          permits=self.access.control_permits)
             await self._control.start()
             log.info("control endpoint on %s", address)
         except (OSError, ValueError) as exc:
@@ -219,6 +231,7 @@ class BridgeServer:
         self._shutting_down = True
         if self._control is not None:
             await self._control.close()
+        await self.access.stop()
         try:   # a reload under way finishes first, so no port it starts is left running
             async with asyncio.timeout(SHUTDOWN_TIMEOUT):
                 await self._reload_lock.acquire()
@@ -273,6 +286,9 @@ class BridgeServer:
                 log.error("reload: %s", line)
                 result["errors"].append(line)
             return result
+        for line in self.access.reload(new):
+            log.error("reload: %s", line)
+            result["errors"].append(line)
         from bridge.config.model import port_differences
         old_ports = {w.name: w.config for w in self.workers.values()}
         new_ports = {p.name: p for p in new.ports}
