@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from bridge.control.target import AttachedSession, BridgeEvent
 from bridge.device.settings import BYTESIZES, FLOWS, PARITIES, STOPBITS, LineSettings
 from bridge.errors import RuntimeFailure
+from bridge.fleet.fleet import Fleet
 from bridge.port.status import PortStatus, UP, WAITING
 from bridge.port.worker import DeviceOpener, DeviceWaiter, PortWorker
 
@@ -49,6 +50,7 @@ class BridgeServer:
         self._control: Any = None
         self._reload_lock = asyncio.Lock()
         self._shutting_down = False
+        self.fleet = Fleet(config)   # issue 14: metrics, alerts, mDNS
 
     # ============================================================ lifecycle
     async def startup(self) -> None:
@@ -57,6 +59,7 @@ class BridgeServer:
             await self._start_port(port)
         await self._check_required()
         await self._start_control()
+        await self.fleet.start(self, self._control)
         self._notify_systemd(ready=True)
 
     async def _start_port(self, port: PortConfig) -> PortWorker | None:
@@ -70,6 +73,7 @@ class BridgeServer:
             log.error("%s", message)
             return None
         self.workers[port.name] = worker
+        self.fleet.port_started(worker)
         return worker
 
     async def _check_required(self) -> None:
@@ -152,6 +156,7 @@ class BridgeServer:
         """Stop every port, telling clients; gives up waiting after SHUTDOWN_TIMEOUT."""
         self._notify_systemd(stopping=True)
         self._shutting_down = True
+        await self.fleet.close()
         if self._control is not None:
             await self._control.close()
         try:   # a reload under way finishes first, so no port it starts is left running
@@ -231,6 +236,7 @@ class BridgeServer:
                 else:
                     result["added"].append(name)
         self.config = new
+        await self.fleet.reconfigure(new)
         log.info("reload: %s", ", ".join(f"{k} {v}" for k, v in result.items() if v) or "no changes")
         return result
 
@@ -297,10 +303,10 @@ class BridgeServer:
             raise KeyError(f"no port named {name!r}") from None
 
     def port_statuses(self) -> list[PortStatus]:
-        return [w.status() for w in self.workers.values()]
+        return [self.fleet.with_alerts(w.status()) for w in self.workers.values()]
 
     def port_status(self, name: str) -> PortStatus:
-        return self._worker(name).status()
+        return self.fleet.with_alerts(self._worker(name).status())
 
     async def set_line_settings(self, name: str, changes: dict[str, Any]) -> LineSettings:
         worker = self._worker(name)

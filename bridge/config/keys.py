@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.config import values as v
+from bridge.config.alert import alerts as _alerts
 
 REQUIRED: Any = object()  # default of the keys a port must give
 
@@ -22,6 +23,7 @@ RUNTIME = "runtime (#3)"
 LINE = "line control (#4)"
 SESSIONS = "sessions (#5)"
 HARDWARE = "hardware (#6)"
+FLEET = "fleet (#14)"
 
 ON_OFF_KEEP = ("on", "off", "keep")
 
@@ -138,6 +140,11 @@ PORT_KEYS: dict[str, Key] = {
                      "Honour and take UUCP lock files (LCK..ttyUSB0)."),
     "lock_dir": _k(v.text(empty=False), "/var/lock", "string", HARDWARE,
                    "Directory of UUCP lock files."),
+    # -- issue 14 (fleet): alerts on device output; see docs/fleet.md --
+    "alert": _k(_alerts, (), "[[port.alert]] tables", FLEET,
+                "Alerts on device output lines: name, pattern (a Python regular expression), "
+                'action ("log" or "exec"), command (a list, for exec), cooldown (seconds, '
+                "default 60), timeout (seconds, default 10). See docs/fleet.md."),
 }
 
 # Keys a port must give itself (no default; never in a profile).
@@ -159,6 +166,13 @@ BRIDGE_KEYS: dict[str, Key] = {
     "profiles_dir": _k(v.text(empty=False), None, "string", HARDWARE,
                        "Directory of your own profiles (<name>.toml); they add to and override "
                        "the shipped ones. Relative to the config file."),
+    # -- issue 14 (fleet): Prometheus metrics and mDNS discovery; see docs/fleet.md --
+    "metrics": _k(v.listen_address, None, "port or host:port", FLEET,
+                  'Serve Prometheus metrics at http://HOST:PORT/metrics (the host defaults to bind); '
+                  "unset: no metrics."),
+    "mdns": _k(v.boolean, False, "boolean", FLEET,
+               "Advertise every port and the TCP control endpoint with mDNS/DNS-SD on the "
+               "interfaces of bind (all of them for a wildcard bind)."),
 }
 
 PORT_DEFAULTS: dict[str, Any] = {

@@ -10,6 +10,7 @@ files it uses) and raised together as one ``ConfigError``.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +38,7 @@ def load_config(path: str | Path) -> BridgeConfig:
     file = str(path)
     text = read_text(file)
     config = _Loader(text, file, Path(path).parent, None).run()
-    return BridgeConfig(source=Path(path), bind=config.bind, control=config.control,
-                        control_token=config.control_token, profiles_dir=config.profiles_dir,
-                        ports=config.ports)
+    return replace(config, source=Path(path))
 
 
 def parse_config(text: str, source: str, profiles_dir: str | None = None) -> BridgeConfig:
@@ -105,9 +104,7 @@ class _Loader:
         if problems:
             raise ConfigError(problems)
         ports = tuple(PortConfig(**values, bind=bind) for _, values in merged if values)
-        return BridgeConfig(source=None, bind=bind, control=bridge_only["control"],
-                            control_token=bridge_only["control_token"],
-                            profiles_dir=profiles_dir, ports=ports)
+        return BridgeConfig(source=None, **{**bridge_only, "profiles_dir": profiles_dir}, ports=ports)
 
     # -- top level and [bridge] ------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from bridge.config.alert import AlertConfig
 from bridge.config.values import split_listen
 from bridge.device.settings import LineSettings
 
@@ -64,6 +65,8 @@ class PortConfig:
     exclusive: bool = True
     lock_files: bool = True
     lock_dir: str = "/var/lock"
+    # -- issue 14 (fleet) --
+    alert: tuple[AlertConfig, ...] = ()
     bind: str = "127.0.0.1"  # from [bridge]: the host when listen names none
 
     @property
@@ -108,6 +111,9 @@ class BridgeConfig:
     control: str | None = None
     control_token: str | None = None
     profiles_dir: str | None = None
+    # -- issue 14 (fleet) --
+    metrics: int | str | None = None
+    mdns: bool = False
     ports: tuple[PortConfig, ...] = ()
 
     def port(self, name: str) -> PortConfig:
