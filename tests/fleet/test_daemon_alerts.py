@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from tests.fleet.helpers import metrics_port, port_block, scrape, value, wait_until
 from tests.integration.helpers import WAIT, Daemon, PtyDevice, connect, recv_until
@@ -22,7 +23,7 @@ def _bridge(tmp_path: Path) -> str:
             'metrics = "127.0.0.1:0"\n')
 
 
-def _status_json(tmp_path: Path) -> dict[str, object]:
+def _status_json(tmp_path: Path) -> dict[str, Any]:
     out = subprocess.run([sys.executable, "-m", "bridge", "status", "--json", "--control",
                           str(tmp_path / "control.sock")], capture_output=True, text=True, timeout=WAIT)
     assert out.returncode == 0, out.stderr
@@ -62,7 +63,8 @@ def test_a_pattern_split_across_two_reads_fires_once_then_cools_down(
     assert value(samples, "serial_bridge_alert_fired_total", port="rtr1", alert="panic") == 1
     assert value(samples, "serial_bridge_alert_failures_total", port="rtr1", alert="panic") == 0
     port = _status_json(tmp_path)
-    (alert,) = port["alerts"]  # type: ignore[misc]
+    alerts: list[dict[str, Any]] = port["alerts"]
+    (alert,) = alerts
     assert alert["name"] == "panic" and alert["action"] == "log"
     assert (alert["matches"], alert["fired"]) == (2, 1)
     assert alert["last_line"] == "Kernel panic - again"
@@ -97,7 +99,8 @@ def test_an_exec_alert_that_sleeps_never_stops_the_port(
     line = daemon.wait_log(r"alert rommon: command .* timed out after 3 s and was killed", timeout=WAIT + 3)
     assert "WARNING" in line
     port = _status_json(tmp_path)
-    (status,) = port["alerts"]  # type: ignore[misc]
+    alerts: list[dict[str, Any]] = port["alerts"]
+    (status,) = alerts
     assert (status["fired"], status["failures"]) == (1, 1)
     sock.close()
     assert daemon.stop() == 0
