@@ -50,7 +50,7 @@ class BridgeServer:
         self._control: Any = None
         self._reload_lock = asyncio.Lock()
         self._shutting_down = False
-        self.fleet = Fleet(config)   # issue 14: metrics, alerts, mDNS
+        self.fleet = Fleet(config, self._emit)   # issue 14: metrics, alerts, mDNS
 
     # ============================================================ lifecycle
     async def startup(self) -> None:

@@ -183,10 +183,13 @@ class AlertMatcher:
         port: the port's name (for log lines and ``{port}``).
         rules: the port's ``[[port.alert]]`` tables, already checked.
         runner: where exec actions go (shared by the bridge).
+        fired: told (port, alert, line) each time an alert fires, for the control API.
     """
 
-    def __init__(self, port: str, rules: tuple[AlertConfig, ...], runner: CommandRunner) -> None:
+    def __init__(self, port: str, rules: tuple[AlertConfig, ...], runner: CommandRunner,
+                 fired: Callable[[str, str, str], None] | None = None) -> None:
         self.port = port
+        self._fired = fired
         self.runner = runner
         self._alerts = [_compile(rule) for rule in rules]
         self._pending: list[bytes] = []
@@ -260,6 +263,8 @@ class AlertMatcher:
             return
         alert.last_fired = now
         alert.fired += 1
+        if self._fired is not None:
+            self._fired(self.port, cfg.name, line)
         if cfg.action == "exec":
             fields = {"port": self.port, "alert": cfg.name, "line": line}
             argv = [_substitute(arg, fields) for arg in cfg.command]

@@ -48,8 +48,13 @@ class Bridge(Protocol):
 class Fleet:
     """Metrics, alerts and mDNS for one bridge."""
 
-    def __init__(self, config: BridgeConfig) -> None:
+    def __init__(self, config: BridgeConfig, emit: Callable[[BridgeEvent], None] | None = None) -> None:
+        """Args:
+            config: the bridge's config.
+            emit: where an ``alert`` event goes when an alert fires (the control API's subscribers).
+        """
         self.config = config
+        self._emit = emit
         self.runner = CommandRunner()
         self._matchers: dict[str, AlertMatcher] = {}
         self._bridge: Bridge | None = None
@@ -63,11 +68,17 @@ class Fleet:
         """A port worker started: hook its alerts (none: nothing at all) and advertise it."""
         self._matchers.pop(worker.name, None)
         if worker.config.alert:
-            matcher = AlertMatcher(worker.name, worker.config.alert, self.runner)
+            matcher = AlertMatcher(worker.name, worker.config.alert, self.runner, self._alert_fired)
             worker.add_tail(matcher.feed)
             self._matchers[worker.name] = matcher
         if self.mdns is not None:
             self.mdns.port_changed(worker.name)
+
+    def _alert_fired(self, port: str, alert: str, line: str) -> None:
+        if self._emit is not None:
+            from bridge.control.target import BridgeEvent
+
+            self._emit(BridgeEvent(kind="alert", port=port, data={"alert": alert, "line": line}))
 
     def with_alerts(self, status: PortStatus) -> PortStatus:
         """``status`` with its port's alert counts (the same object when it has no alert)."""
