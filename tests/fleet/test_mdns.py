@@ -168,3 +168,43 @@ def test_without_mdns_nothing_is_advertised(start_daemon: Start, make_pty: MakeP
     assert watch.txt(name) is None
     assert not any(": mdns:" in line for line in daemon.lines)
     assert second.stop() == 0 and daemon.stop() == 0
+
+
+def test_dashboard_discover_asks_the_token_and_shows_alerts(
+        start_daemon: Start, make_pty: MakePty, loopback_mdns: None) -> None:
+    """dashboard --discover on loopback: the found bridge asks for its token, then its port is
+    listed; an alert matching on the device marks the row and shows in the port's detail."""
+    from textual.widgets import Input
+
+    from bridge.dashboard.app import make_dashboard
+    from bridge.dashboard.screens.detail import DetailScreen
+    from bridge.dashboard.screens.token import TokenScreen
+    from bridge.dashboard.widgets.port_summary import PortSummary
+    from tests.dashboard.helpers import SIZE, until
+
+    dev = make_pty()
+    name = f"mdns-d-{id(dev)}"
+    alert = '[[port.alert]]\nname = "rommon"\npattern = "^rommon"\ncooldown = 0\n'
+    daemon = start_daemon(_config(port_block(name, dev.path, alert)))
+    daemon.wait_log(r"mdns: advertising on 127.0.0.1")
+    daemon.wait_log(rf"port {name}: device .* open")
+
+    async def run() -> None:
+        app = make_dashboard([], [BridgeBrowser(interface=LOOPBACK)], token=None)
+        async with asyncio.timeout(3 * WAIT):
+            async with app.run_test(size=SIZE) as pilot:
+                await until(pilot, lambda: isinstance(app.screen, TokenScreen), timeout=WAIT)
+                app.screen.query_one(Input).value = TOKEN
+                await pilot.press("enter")
+                table = app.main_screen.table
+                await until(pilot, lambda: table.row_count > 0 and str(table.get_row_at(0)[0]) == name,
+                            timeout=WAIT)
+                dev.write(b"rommon 1 >\r\n")
+                await until(pilot, lambda: str(table.get_row_at(0)[0]) == f"{name} !", timeout=WAIT)
+                await pilot.press("enter")
+                await until(pilot, lambda: isinstance(app.screen, DetailScreen))
+                summary = app.screen.query_one(PortSummary)
+                await until(pilot, lambda: "alert rommon (1 match" in str(summary.render()), timeout=WAIT)
+                assert "rommon 1 >" in str(summary.render())
+    asyncio.run(run())
+    assert daemon.stop() == 0
