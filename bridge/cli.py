@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from types import ModuleType
 
@@ -33,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "init": "init",
     "import": "importer",
     "service": "service",
+    "passwd": "passwd",
 }
 
 
@@ -91,7 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     debug = bool(getattr(args, "debug", False))
     setup_logging(debug)
     try:
-        return int(modules[args.command].run(args) or 0)
+        code = int(modules[args.command].run(args) or 0)
+        sys.stdout.flush()  # a closed reader shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
     except (UserError, RuntimeFailure) as exc:
         if debug:
             raise
@@ -99,3 +106,18 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 0
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout went away (``status | head -1``): stop writing to it quietly.
+
+    Python ignores SIGPIPE, so a write to a closed pipe raises BrokenPipeError;
+    what is still buffered would raise again when the interpreter flushes stdout
+    at exit, so stdout is pointed at /dev/null first.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

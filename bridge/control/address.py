@@ -70,6 +70,19 @@ def parse_address(text: str) -> ControlAddress:
     return TcpAddress(host, int(port_text))
 
 
+def check_endpoint(text: str, token: str | None) -> ControlAddress:
+    """The daemon's endpoint as configured, checked: the one rule ``check`` and
+    ``serve`` share (a TCP endpoint off loopback needs a token).
+
+    Raises:
+        ValueError: a one-line reason.
+    """
+    parsed = parse_address(text)
+    if isinstance(parsed, TcpAddress) and not parsed.is_loopback and not token:
+        raise ValueError(f"control address {text}: a non-loopback address needs a control token")
+    return parsed
+
+
 def _user_paths() -> list[str]:
     paths = []
     runtime = os.environ.get("XDG_RUNTIME_DIR")
