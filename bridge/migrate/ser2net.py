@@ -284,8 +284,7 @@ class _Builder:
                     self.warn("mdns: no counterpart in this version")
         elif low == "remaddr":
             if value.strip():
-                self.warn(f"remaddr {_short(value)}: set allow = [...] to limit who may connect "
-                          "(docs/security.md)")
+                self.remaddr(value)
         elif low in NO_COUNTERPART:
             if NO_COUNTERPART[low] is not None and not _is_off(value):
                 self.warn(f"option {low} ({_short(value)}): no counterpart: {NO_COUNTERPART[low]}")
@@ -301,6 +300,28 @@ class _Builder:
     kick = False
     max_connections: int | None = None
     timestamps = False
+
+    def remaddr(self, value: str) -> None:
+        """``remaddr=[!][ipv4,]HOST,PORT;...``: the addresses that may connect, as ``allow``."""
+        import ipaddress
+
+        hosts: list[str] = []
+        for entry in (e.strip() for e in value.split(";") if e.strip()):
+            parts = _split_top(entry)
+            host = parts[-2] if len(parts) >= 2 else ""
+            try:
+                address = ipaddress.ip_address(host.strip("[]"))
+            except ValueError:
+                address = None
+            if entry.startswith("!") or address is None or "allow" not in config_keys.PORT_KEYS:
+                self.warn(f"remaddr {_short(value)}: only IP addresses convert to allow = [...] "
+                          "(docs/security.md): left out")
+                return
+            hosts.append(str(address))
+            if parts[-1] != "0":
+                self.warn(f"remaddr {_short(entry)}: the source port {parts[-1]} is not kept, "
+                          f"only the address {address}")
+        self.set("allow", hosts)
 
     def timeout(self, value: str) -> None:
         text = value.strip()
@@ -780,6 +801,8 @@ def convert(path: str, reader: Callable[[str], str] | None = None) -> Conversion
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

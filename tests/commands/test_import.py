@@ -215,3 +215,26 @@ def test_include_loops_are_read_once(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, out, err = convert(path, capsys)
     assert code == 0 and len(tomllib.loads(out)["port"]) == 1
     assert any("included twice" in line for line in err)
+
+
+def test_remaddr_addresses_become_an_allow_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """remaddr with IP addresses becomes allow; host names and connect-back (!) entries are warned."""
+    path = write(tmp_path, """\
+connection: &a
+  accepter: tcp,4001
+  connector: serialdev,/dev/ttyUSB0
+  options:
+    remaddr: ipv4,tcp,192.0.2.7,0;ipv6,tcp,2001:db8::1,0
+connection: &b
+  accepter: tcp,4002
+  connector: serialdev,/dev/ttyUSB1
+  options:
+    remaddr: otherserver,0
+""")
+    code, out, err = convert(path, capsys)
+    ports = {p["name"]: p for p in tomllib.loads(out)["port"]}
+    assert ports["a"]["allow"] == ["192.0.2.7", "2001:db8::1"]
+    assert "allow" not in ports["b"]
+    assert any("connection b: remaddr 'otherserver,0': only IP addresses" in line for line in err)
+    config = write(tmp_path, out, "bridge.toml")
+    assert main(["check", "--config", str(config)]) == 0
