@@ -63,6 +63,8 @@ def render_unit(config: str, user: str | None, command: list[str]) -> str:
     exec_start = " ".join(_quote(w) for w in [*command, "serve", "--config", config])
     identity = ([f"User={user}"] if user else
                 ["# No account to create: a transient user, in the dialout group below.",
+                 "# Its private files (tls_key, ssh_host_key) go in /var/lib/serial-bridge,",
+                 "# which systemd hands to it; or name an account: serial-bridge service --user NAME.",
                  "DynamicUser=yes"])
     home = (["# The program or the config is under a home folder: readable, not writable. The",
              "# service's user must be able to reach it (home folders are often mode 0700);",
