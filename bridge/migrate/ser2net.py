@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.config import keys as config_keys
+from bridge.config import values
 from bridge.errors import UserError
 
 NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -138,8 +139,16 @@ class _Builder:
         self.out.warn(self.where, f"{self.label}: {text}")
 
     def set(self, key: str, value: Any) -> None:
-        if key in config_keys.PORT_KEYS:
-            self.keys[key] = value
+        """Set a port key, checked as ``check`` would check it: a bad value is a warning, left out."""
+        spec = config_keys.PORT_KEYS.get(key)
+        if spec is None:
+            return
+        try:
+            spec.check(value)
+        except values.Invalid as exc:
+            self.warn(f"{key} = {_toml_value(value)}: {exc}: left out")
+            return
+        self.keys[key] = value
 
     # ------------------------------------------------------------------ accepter
     def accepter(self, text: str) -> None:
@@ -420,6 +429,11 @@ def _add_port(out: Conversion, builder: _Builder, raw_name: str, device: str, us
         builder.warn(f"{device} is already port {devices[device]} (serial-bridge shares one port among "
                      "its clients): connection left out")
         return
+    try:
+        config_keys.PORT_KEYS["device"].check(device)
+    except values.Invalid as exc:
+        builder.warn(f"device {_short(device)}: {exc}: connection left out")
+        return
     name = _port_name(raw_name, used)
     listens[listen] = name
     devices[device] = name
@@ -461,7 +475,8 @@ def _compose(path: str, text: str) -> list[Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else path
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = str(getattr(exc, "context", None) or "").split(";")[0]
+        problem = context or getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserError(f"{where}: not a ser2net YAML file: {problem}") from None
 
 

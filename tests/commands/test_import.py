@@ -238,3 +238,21 @@ connection: &b
     assert any("connection b: remaddr 'otherserver,0': only IP addresses" in line for line in err)
     config = write(tmp_path, out, "bridge.toml")
     assert main(["check", "--config", str(config)]) == 0
+
+
+def test_values_check_would_refuse_are_warned_and_left_out(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A baud rate beyond what check accepts is one warning; the port keeps the rest and checks OK."""
+    conf = write(tmp_path, "2000:raw:0:/dev/ttyS0:99999999999999999999N81\n", "ser2net.conf")
+    code, out, err = convert(conf, capsys)
+    assert code == 0 and "baud" not in tomllib.loads(out)["port"][0]
+    assert len(err) == 1 and "port 2000: baud = 99999999999999999999: must be at most" in err[0]
+    assert main(["check", "--config", str(write(tmp_path, out, "bridge.toml"))]) == 0
+
+
+def test_duplicate_anchor_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """YAML with an anchor given twice is one line naming the problem and its line."""
+    path = write(tmp_path, "define: &a x\nconnection: &a\n  accepter: tcp,1\n")
+    assert main(["import", "ser2net", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == (f"serial-bridge: error: {path}:2: not a ser2net YAML file: "
+                                               "found duplicate anchor 'a'")
