@@ -49,7 +49,7 @@ def test_unit_is_notify_with_watchdog_restart_dialout_and_sandbox(
         "ProtectSystem": "strict", "StateDirectory": "serial-bridge", "LogsDirectory": "serial-bridge",
         "RuntimeDirectory": "serial-bridge", "NoNewPrivileges": "yes", "DynamicUser": "yes",
         "ExecReload": "/bin/kill -HUP $MAINPID", "WantedBy": "multi-user.target",
-        "RestartPreventExitStatus": "2",
+        "RestartPreventExitStatus": "2", "StartLimitIntervalSec": "0",
     }
     for key, value in expected.items():
         assert keys[key] == [value], key
