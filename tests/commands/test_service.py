@@ -54,6 +54,9 @@ def test_unit_is_notify_with_watchdog_restart_dialout_and_sandbox(
     for key, value in expected.items():
         assert keys[key] == [value], key
     assert int(keys["WatchdogSec"][0]) > 0
+    # A device allow-list (set by these, or implied by ProtectClock on systemd < 252) would
+    # lock out serial adapters whose driver loads after the service starts.
+    assert not {"DeviceAllow", "DevicePolicy", "PrivateDevices", "ProtectClock"} & keys.keys()
     assert "-/run/lock" in keys["ReadWritePaths"]
 
 
