@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "import": "importer",
     "service": "service",
     "passwd": "passwd",
+    "connect": "connect",
 }
 
 

@@ -23,6 +23,7 @@ from bridge.access.policy import Access
 from bridge.control.target import AttachedSession, BridgeEvent
 from bridge.device.settings import LineSettings, check_line_changes
 from bridge.errors import RuntimeFailure
+from bridge.fleet.fleet import Fleet
 from bridge.port.status import FAILED, PortStatus, UP, WAITING
 from bridge.port.worker import DeviceOpener, DeviceWaiter, PortWorker
 
@@ -69,6 +70,7 @@ class BridgeServer:
         self._reload_lock = asyncio.Lock()
         self._shutting_down = False
         self.access = Access(config)   # allow lists, TLS, SSH (issue 11)
+        self.fleet = Fleet(config, self._emit)   # issue 14: metrics, alerts, mDNS
 
     # ============================================================ lifecycle
     async def startup(self) -> None:
@@ -81,6 +83,7 @@ class BridgeServer:
         await self._check_required()
         await self._start_access()
         await self._start_control()
+        await self.fleet.start(self, self._control)
         self._notify_systemd(ready=True)
 
     async def _start_port(self, port: PortConfig, *, at_startup: bool = False) -> PortWorker | None:
@@ -99,6 +102,7 @@ class BridgeServer:
             self._fail_port(worker, reason)
             return None
         self.workers[port.name] = worker
+        self.fleet.port_started(worker)
         return worker
 
     def _fail_port(self, worker: PortWorker, reason: str) -> None:
@@ -125,7 +129,7 @@ class BridgeServer:
                 if self._shutting_down or self.failed.get(name) is not failed:
                     return
                 worker = PortWorker(failed.worker.config, emit=self._emit, opener=self._opener,
-                                    waiter=self._waiter)
+                                    waiter=self._waiter, guard=self.access.guard)
                 try:
                     await worker.start()
                 except OSError as exc:
@@ -139,6 +143,7 @@ class BridgeServer:
                     continue
                 del self.failed[name]
                 self.workers[name] = worker
+                self.fleet.port_started(worker)
                 return
 
     async def _check_required(self) -> None:
@@ -229,6 +234,7 @@ class BridgeServer:
         """Stop every port, telling clients; gives up waiting after SHUTDOWN_TIMEOUT."""
         self._notify_systemd(stopping=True)
         self._shutting_down = True
+        await self.fleet.close()
         if self._control is not None:
             await self._control.close()
         await self.access.stop()
@@ -321,6 +327,7 @@ class BridgeServer:
                 else:
                     result["added"].append(name)
         self.config = new
+        await self.fleet.reconfigure(new)
         log.info("reload: %s", ", ".join(f"{k} {v}" for k, v in result.items() if v) or "no changes")
         return result
 
@@ -395,12 +402,13 @@ class BridgeServer:
     def port_statuses(self) -> list[PortStatus]:
         """Every port, failed ones included, in the config's order."""
         order = {port.name: index for index, port in enumerate(self.config.ports)}
-        statuses = [w.status() for w in self.workers.values()] + [f.status() for f in self.failed.values()]
+        statuses = ([self.fleet.with_alerts(w.status()) for w in self.workers.values()]
+                    + [f.status() for f in self.failed.values()])
         return sorted(statuses, key=lambda status: order.get(status.name, len(order)))
 
     def port_status(self, name: str) -> PortStatus:
         failed = self.failed.get(name)
-        return failed.status() if failed is not None else self._worker(name).status()
+        return failed.status() if failed is not None else self.fleet.with_alerts(self._worker(name).status())
 
     async def set_line_settings(self, name: str, changes: dict[str, Any]) -> LineSettings:
         worker = self._worker(name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,8 @@ class _Loader:
         return BridgeConfig(source=None, bind=bind, control=bridge_only["control"],
                             control_token=bridge_only["control_token"],
                             profiles_dir=profiles_dir, ports=ports, allow=defaults.get("allow"),
-                            users=users, **access_keys)
+                            users=users, metrics=bridge_only.get("metrics"),
+                            mdns=bridge_only.get("mdns", False), **access_keys)
 
     # -- top level and [bridge] ------------------------------------------------
 
