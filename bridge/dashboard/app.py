@@ -27,6 +27,7 @@ from bridge.dashboard.screens.main import MainScreen
 from bridge.dashboard.screens.settings import SettingsScreen
 from bridge.dashboard.source import StatusSource
 from bridge.dashboard.store import PortStore
+from bridge.dashboard.widgets.log_pane import LogLines
 
 # Port actions for the command palette: (action, title, help).
 PALETTE_ACTIONS = (
@@ -48,8 +49,14 @@ class DashboardApp(App[None]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "serial-bridge"
 
-    def __init__(self, sources: Sequence[StatusSource]) -> None:
+    def __init__(self, sources: Sequence[StatusSource], *, log_lines: LogLines | None = None) -> None:
+        """Args:
+            sources: the bridges to show.
+            log_lines: this program's own log, shown in a pane of the main
+                screen (the demo, which runs the bridge in this process).
+        """
         super().__init__()
+        self.log_lines = log_lines
         self.sources = list(sources)
         self.store = PortStore([s.label for s in self.sources])
         self.sub_title = ", ".join(s.label for s in self.sources)
@@ -319,6 +326,7 @@ _EVENT_HANDLERS: dict[str, Callable[[DashboardApp, int, dict[str, Any]], None]] 
 }
 
 
-def make_dashboard(sources: Sequence[StatusSource]) -> DashboardApp:
-    """The dashboard over these bridges; used by the CLI and by the tests."""
-    return DashboardApp(sources)
+def make_dashboard(sources: Sequence[StatusSource], *, log_lines: LogLines | None = None) -> DashboardApp:
+    """The dashboard over these bridges (with a log pane for ``log_lines``); used by the CLI,
+    the demo and the tests."""
+    return DashboardApp(sources, log_lines=log_lines)
