@@ -28,6 +28,7 @@ from bridge.dashboard.screens.settings import SettingsScreen
 from bridge.dashboard.screens.token import TokenScreen
 from bridge.dashboard.source import ControlSource, SourceFinder, StatusSource
 from bridge.dashboard.store import PortStore
+from bridge.dashboard.widgets.log_pane import LogLines
 
 # Port actions for the command palette: (action, title, help).
 PALETTE_ACTIONS = (
@@ -50,13 +51,16 @@ class DashboardApp(App[None]):
     TITLE = "serial-bridge"
 
     def __init__(self, sources: Sequence[StatusSource], finders: Sequence[SourceFinder] = (),
-                 token: str | None = None) -> None:
+                 token: str | None = None, *, log_lines: LogLines | None = None) -> None:
         """Args:
             sources: the bridges to follow from the start (``--control``).
             finders: where more bridges come from while running (``--discover``).
             token: the control token for found bridges that need one; asked for when None.
+            log_lines: this program's own log, shown in a pane of the main
+                screen (the demo, which runs the bridge in this process).
         """
         super().__init__()
+        self.log_lines = log_lines
         self.sources = list(sources)
         self.finders = list(finders)
         self.token = token
@@ -371,6 +375,7 @@ _EVENT_HANDLERS: dict[str, Callable[[DashboardApp, int, dict[str, Any]], None]] 
 
 
 def make_dashboard(sources: Sequence[StatusSource], finders: Sequence[SourceFinder] = (),
-                   token: str | None = None) -> DashboardApp:
-    """The dashboard over these bridges (and those ``finders`` find); used by the CLI and the tests."""
-    return DashboardApp(sources, finders, token)
+                   token: str | None = None, *, log_lines: LogLines | None = None) -> DashboardApp:
+    """The dashboard over these bridges (and those ``finders`` find, with a log pane for
+    ``log_lines``); used by the CLI, the demo and the tests."""
+    return DashboardApp(sources, finders, token, log_lines=log_lines)
