@@ -154,7 +154,7 @@ def test_exec_requests_list_ports_or_connect_and_nothing_else(bridge: SshBridge)
             names = [line.split()[0] for line in listing.stdout.decode().splitlines()]
             assert names == ["rtr1", "lab-a"]
             shell = await conn.run("sh -c id", encoding=None)
-            assert shell.exit_status == 1 and b"no port 'sh -c id'" in shell.stderr
+            assert shell.exit_status == 1 and isinstance(shell.stderr, bytes) and b"no port 'sh -c id'" in shell.stderr
             proc = await conn.create_process("rtr1", encoding=None)
             await read_until(proc.stdout, b"leaves]\r\n")
             proc.stdin.write(b"exec")
