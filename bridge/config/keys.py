@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.config import values as v
+from bridge.config.alert import alerts as _alerts
 
 REQUIRED: Any = object()  # default of the keys a port must give
 
@@ -23,6 +24,7 @@ LINE = "line control (#4)"
 SESSIONS = "sessions (#5)"
 HARDWARE = "hardware (#6)"
 ACCESS = "access (#11)"
+FLEET = "fleet (#14)"
 
 ON_OFF_KEEP = ("on", "off", "keep")
 
@@ -59,12 +61,13 @@ PORT_KEYS: dict[str, Key] = {
     "profile": _k(v.text(empty=False), None, "string", HARDWARE,
                   "Name of a hardware profile (hw_profiles/ or profiles_dir) whose keys "
                   "this port starts from."),
-    "baud": _k(v.integer(1), 9600, "integer", RUNTIME, "Baud rate."),
-    "bytesize": _k(v.integer(5, 8), 8, "5..8", RUNTIME, "Data bits."),
-    "parity": _k(v.choice("none", "even", "odd", "mark", "space"), "none",
+    # Line settings: one validator with the control API and the bridge (issue 13).
+    "baud": _k(v.line_setting("baud"), 9600, "1..20000000", RUNTIME, "Baud rate."),
+    "bytesize": _k(v.line_setting("bytesize"), 8, "5..8", RUNTIME, "Data bits."),
+    "parity": _k(v.line_setting("parity"), "none",
                  "none | even | odd | mark | space", RUNTIME, "Parity."),
-    "stopbits": _k(v.stopbits, 1, "1 | 1.5 | 2", RUNTIME, "Stop bits."),
-    "flow": _k(v.choice("none", "rtscts", "xonxoff", "dsrdtr"), "none",
+    "stopbits": _k(v.line_setting("stopbits"), 1, "1 | 1.5 | 2", RUNTIME, "Stop bits."),
+    "flow": _k(v.line_setting("flow"), "none",
                "none | rtscts | xonxoff | dsrdtr", RUNTIME, "Flow control."),
     "required": _k(v.boolean, False, "boolean", RUNTIME,
                    "serve exits 1 when this port's device cannot be opened at start."),
@@ -147,6 +150,11 @@ PORT_KEYS: dict[str, Key] = {
     "tls": _k(v.boolean, False, "boolean", ACCESS,
               "The port's listeners (listen and listen_readonly) accept only TLS, with "
               "[bridge]'s tls_cert and tls_key."),
+    # -- issue 14 (fleet): alerts on device output; see docs/fleet.md --
+    "alert": _k(_alerts, (), "[[port.alert]] tables", FLEET,
+                "Alerts on device output lines: name, pattern (a Python regular expression), "
+                'action ("log" or "exec"), command (a list, for exec), cooldown (seconds, '
+                "default 60), timeout (seconds, default 10). See docs/fleet.md."),
 }
 
 # Keys a port must give itself (no default; never in a profile).
@@ -199,6 +207,13 @@ USER_KEYS: dict[str, Key] = {
                 "Ports the user may write to."),
     "watch": _k(v.globs, (), "list of port names or globs", ACCESS,
                 "Ports the user may only watch."),
+    # -- issue 14 (fleet): Prometheus metrics and mDNS discovery; see docs/fleet.md --
+    "metrics": _k(v.listen_address, None, "port or host:port", FLEET,
+                  'Serve Prometheus metrics at http://HOST:PORT/metrics (the host defaults to bind); '
+                  "unset: no metrics."),
+    "mdns": _k(v.boolean, False, "boolean", FLEET,
+               "Advertise every port and the TCP control endpoint with mDNS/DNS-SD on the "
+               "interfaces of bind (all of them for a wildcard bind)."),
 }
 
 PORT_DEFAULTS: dict[str, Any] = {

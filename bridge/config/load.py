@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -114,7 +115,8 @@ class _Loader:
         return BridgeConfig(source=None, bind=bind, control=bridge_only["control"],
                             control_token=bridge_only["control_token"],
                             profiles_dir=profiles_dir, ports=ports, allow=defaults.get("allow"),
-                            users=users, **access_keys)
+                            users=users, metrics=bridge_only.get("metrics"),
+                            mdns=bridge_only.get("mdns", False), **access_keys)
 
     # -- top level and [bridge] ------------------------------------------------
 
@@ -155,8 +157,21 @@ class _Loader:
     def _bridge(self, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         good = self.checker.check(raw, _BRIDGE_TAKES, _BRIDGE, None)
         bridge_only = {name: good.get(name, key.default) for name, key in keys.BRIDGE_KEYS.items()}
+        self._check_control(bridge_only)
         defaults = {name: val for name, val in good.items() if name in keys.PORT_KEYS}
         return bridge_only, defaults
+
+    def _check_control(self, bridge_only: dict[str, Any]) -> None:
+        """The control endpoint, by the rule the daemon applies when it opens it."""
+        from bridge.control.address import check_endpoint
+
+        address = bridge_only["control"]
+        if not address:
+            return  # unset: the default Unix socket; "": no endpoint
+        try:
+            check_endpoint(address, bridge_only["control_token"])
+        except ValueError as exc:
+            self.checker.add(_BRIDGE, None, "control", str(exc))
 
     def _load_profiles(self, bridge_only: dict[str, Any]) -> str | None:
         folder: str | None = None

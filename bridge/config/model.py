@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from bridge.config.alert import AlertConfig
 from bridge.config.values import split_listen
 from bridge.device.settings import LineSettings
 
@@ -67,6 +68,8 @@ class PortConfig:
     # -- access from the network (issue 11) --
     allow: tuple[str, ...] | None = None
     tls: bool = False
+    # -- issue 14 (fleet) --
+    alert: tuple[AlertConfig, ...] = ()
     bind: str = "127.0.0.1"  # from [bridge]: the host when listen names none
 
     @property
@@ -133,6 +136,9 @@ class BridgeConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
     tls_client_ca: str | None = None
+    # -- issue 14 (fleet) --
+    metrics: int | str | None = None
+    mdns: bool = False
     ports: tuple[PortConfig, ...] = ()
     allow: tuple[str, ...] | None = None     # [bridge]'s allow: SSH and the control endpoint
     users: tuple[UserConfig, ...] = ()

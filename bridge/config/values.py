@@ -135,9 +135,22 @@ def port_name(value: Any) -> str:
 
 def stopbits(value: Any) -> float:
     """1, 1.5 or 2 (stored as int 1 or 2, or float 1.5)."""
-    if _is_number(value) and value in (1, 1.5, 2):
-        return 1.5 if value == 1.5 else int(value)
-    raise Invalid(f"must be 1, 1.5 or 2, got {show(value)}")
+    return line_setting("stopbits")(value)  # type: ignore[no-any-return]
+
+
+def line_setting(key: str) -> Checker:
+    """A line setting (baud, bytesize, parity, stopbits, flow), checked by the
+    one validator the control API and the bridge use too
+    (``bridge.device.settings.check_line_setting``)."""
+    from bridge.device.settings import check_line_setting
+
+    def check(value: Any) -> Any:
+        try:
+            return check_line_setting(key, value)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+
+    return check
 
 
 def split_listen(value: int | str) -> tuple[str | None, int]:

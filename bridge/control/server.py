@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from bridge.control import convert
-from bridge.control.address import TcpAddress, UnixAddress, parse_address
+from bridge.control.address import TcpAddress, UnixAddress, check_endpoint
 from bridge.control.connection import ControlConnection
 from bridge.control.target import BridgeEvent, ControlTarget
 from bridge.errors import RuntimeFailure, UserError
@@ -51,11 +51,9 @@ class ControlServer:
             UserError: a bad address, or a non-loopback TCP address without a token.
         """
         try:
-            self.parsed = parse_address(address)
+            self.parsed = check_endpoint(address, token)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        if isinstance(self.parsed, TcpAddress) and not self.parsed.is_loopback and not token:
-            raise UserError(f"control address {address}: a non-loopback address needs a control token")
         self.target = target
         self.token = token or None
         self.queue_limit = queue_limit

@@ -18,6 +18,7 @@ Back-pressure policy (docs/sessions.md):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import socket
@@ -59,7 +60,7 @@ WORK_LIMIT = 64          # queued requests past which the client's socket is not
 # What the server agrees to (INTERFACE.md, "Wire behaviour"): it offers
 # character mode (WILL ECHO, WILL SGA, DO SGA) and accepts BINARY each way and
 # COM-PORT-OPTION when the client asks.
-SERVER_POLICY = DEFAULT_SERVER_POLICY
+SERVER_POLICY = dataclasses.replace(DEFAULT_SERVER_POLICY, ask_terminal_type=True)  # RFC 1091 (issue 10)
 
 WRITER = "writer"
 WATCHER = "watcher"
@@ -138,6 +139,8 @@ class ClientSession(asyncio.BufferedProtocol):
             self.conn.request_enable(Opt.ECHO, Side.US)
             self.conn.request_enable(Opt.SGA, Side.US)
             self.conn.request_enable(Opt.SGA, Side.HIM)
+            self.conn.request_enable(Opt.TTYPE, Side.HIM)  # RFC 1091, asked by SERVER_POLICY (issue 10)
+            self.conn.request_enable(Opt.NAWS, Side.HIM)   # RFC 1073 (issue 10)
             self._flush_conn()
         self.worker.session_opened(self)
 
