@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from bridge.access.allow import AllowList, RefusalLog, is_loopback
 from bridge.access.gate import PortGate
 from bridge.access.tls import TlsContext, TlsError
+from bridge.errors import RuntimeFailure
 
 if TYPE_CHECKING:
     from bridge.access.ssh import SshServer
@@ -37,7 +38,10 @@ class Access:
         self._handshakes: set[asyncio.Task[None]] = set()
         self._allow_cache: dict[tuple[str, ...] | None, AllowList] = {}
         if config.tls_cert and config.tls_key:
-            self.tls = TlsContext(config.tls_cert, config.tls_key, config.tls_client_ca)
+            try:
+                self.tls = TlsContext(config.tls_cert, config.tls_key, config.tls_client_ca)
+            except TlsError as exc:   # the files changed since the config was checked
+                raise RuntimeFailure(f"TLS: {exc}") from None
 
     # ------------------------------------------------------------ listeners
     def allow_list(self, networks: tuple[str, ...] | None) -> AllowList:
@@ -64,8 +68,12 @@ class Access:
     async def start(self, workers: Callable[[], Mapping[str, PortWorker]]) -> None:
         """Warn about exposed ports; start the SSH server when ``ssh_listen`` is set.
 
+        ``ssh_listen`` and ``ssh_host_key`` are read here only: changing them
+        needs a restart (a reload takes users, certificates and allow lists).
+
         Raises:
             OSError: the SSH address cannot be bound.
+            RuntimeFailure: the host key is readable by others or cannot be read or made.
         """
         for line in exposure_warnings(self.config, [w.config for w in workers().values()]):
             log.warning("%s", line)

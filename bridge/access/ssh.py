@@ -541,7 +541,12 @@ class SshSession(asyncssh.SSHServerSession[bytes]):
         return True
 
     def eof_received(self) -> bool:
-        return False    # close the channel
+        """The client sent EOF (ssh's stdin ended): leave the port, exit status 0."""
+        if self.session is not None and not self.session.closed:
+            self.session.close()
+        else:
+            self.end(0)
+        return True
 
     def pause_writing(self) -> None:
         if self.session is not None:

@@ -137,3 +137,12 @@ def test_check_accepts_a_good_access_config(tmp_path: Path) -> None:
                               'ports = ["*"]\n' + PORTS)
     assert result.returncode == 0, result.stderr
     assert "OK, 2 ports" in result.stdout
+
+
+def test_bridge_keys_of_other_issues_stay_in_bridge_not_in_user(tmp_path: Path) -> None:
+    """[bridge] takes metrics and mdns (issue 14); a [[user]] does not (a merge once put them there)."""
+    path = tmp_path / "bridge.toml"
+    path.write_text('[bridge]\nmetrics = "127.0.0.1:0"\nmdns = false\n' + PORTS)
+    assert load_config(path).metrics == "127.0.0.1:0"
+    problems = _problems(tmp_path, '[[user]]\nname = "bob"\npassword = "x"\nmetrics = 9100\n' + PORTS)
+    assert any("key 'metrics': unknown key" in p for p in problems), problems

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -172,4 +174,114 @@ def test_plain_ports_beside_tls_ports_stay_plain(start_daemon: Start, make_pty: 
     sock.sendall(b"plain")
     assert b.read(5) == b"plain"
     sock.close()
+    daemon.stop()
+
+
+class _TlsTunnel:
+    """What stunnel or socat do on a client: plain TCP on 127.0.0.1, TLS (with a client
+    certificate) to the bridge. One connection, two copying threads."""
+
+    def __init__(self, port: int, ca: Path, cert: tuple[Path, Path]) -> None:
+        import threading
+
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.target = (port, ca, cert)
+        self._threads: list[threading.Thread] = []
+        accept = threading.Thread(target=self._accept, daemon=True)
+        accept.start()
+        self._threads.append(accept)
+
+    def _accept(self) -> None:
+        import threading
+
+        self.listener.settimeout(WAIT)
+        plain, _ = self.listener.accept()
+        port, ca, cert = self.target
+        secure = tls_client(port, ca, cert)
+        secure.settimeout(None)
+        plain.settimeout(None)
+        for src, dst in ((plain, secure), (secure, plain)):
+            thread = threading.Thread(target=self._copy, args=(src, dst), daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    @staticmethod
+    def _copy(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while chunk := src.recv(65536):
+                dst.sendall(chunk)
+        except OSError:
+            pass
+        for s in (src, dst):    # shutdown wakes the other thread's recv; close alone does not
+            try:
+                socket.socket.shutdown(s, socket.SHUT_RDWR)
+            except OSError:
+                pass
+            s.close()
+
+    def close(self) -> None:
+        self.listener.close()
+        for thread in self._threads:
+            thread.join(WAIT)
+
+
+def _rfc2217_through(local_port: int, dev: object) -> None:
+    """pyserial's rfc2217:// client through a tunnel: settings negotiated, data both ways."""
+    import serial
+
+    from tests.integration.helpers import PtyDevice
+
+    assert isinstance(dev, PtyDevice)
+    port = serial.serial_for_url(f"rfc2217://127.0.0.1:{local_port}", baudrate=115200, timeout=WAIT)
+    try:
+        port.write(b"AT\r")
+        assert dev.read(3) == b"AT\r"
+        dev.write(b"OK\r\n")
+        assert port.read_until(b"OK\r\n") == b"OK\r\n"
+        port.baudrate = 57600
+        assert port.baudrate == 57600
+    finally:
+        port.close()
+
+
+def test_pyserial_rfc2217_through_a_tls_tunnel(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """RFC 2217 automation over TLS with a client certificate, through a local tunnel (as stunnel does)."""
+    pki = make_pki(tmp_path / "pki")
+    dev = make_pty()
+    daemon = start_daemon(_tls_bridge(tmp_path / "pki", client_ca=True)
+                          + port_block("dut", dev.path, mode="telnet", extra="tls = true\nbanner = false"))
+    daemon.wait_log(r"port dut: device .* open")
+    tunnel = _TlsTunnel(daemon.port_of("dut"), pki.ca, (pki.client_cert, pki.client_key))
+    try:
+        _rfc2217_through(tunnel.port, dev)
+    finally:
+        tunnel.close()
+    daemon.wait_log(r"port dut: settings now 57600 8N1")
+    daemon.stop()
+
+
+def test_pyserial_rfc2217_through_socat_openssl(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """The recipe of docs/security.md: socat's OPENSSL: address as the client's tunnel."""
+    socat = shutil.which("socat")
+    if socat is None:
+        pytest.skip("socat is not installed")
+    from tests.integration.helpers import free_port
+
+    pki = make_pki(tmp_path / "pki")
+    dev = make_pty()
+    daemon = start_daemon(_tls_bridge(tmp_path / "pki", client_ca=True)
+                          + port_block("dut", dev.path, mode="telnet", extra="tls = true\nbanner = false"))
+    daemon.wait_log(r"port dut: device .* open")
+    local = free_port()
+    proc = subprocess.Popen([socat, f"TCP-LISTEN:{local},bind=127.0.0.1,reuseaddr,fork",
+                             f"OPENSSL:127.0.0.1:{daemon.port_of('dut')},cafile={pki.ca},cert={pki.client_cert},"
+                             f"key={pki.client_key},verify=1,commonname=localhost"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        connect(local).close()    # waits until socat listens
+        _rfc2217_through(local, dev)
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(WAIT)
     daemon.stop()
