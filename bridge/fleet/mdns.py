@@ -124,9 +124,12 @@ class Advertiser:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            names, self._dirty = sorted(self._dirty), set()
-            results = await asyncio.gather(*(self._reconcile(n) for n in names), return_exceptions=True)
-            for name, result in zip(names, results):
+            dirty, self._dirty = self._dirty, set()
+            ports = sorted(n for n in dirty if n)
+            results = await asyncio.gather(*(self._reconcile(n) for n in ports), return_exceptions=True)
+            if "" in dirty:   # after the ports: its TXT counts them
+                results.extend(await asyncio.gather(self._reconcile(""), return_exceptions=True))
+            for name, result in zip([*ports, ""], results):
                 if isinstance(result, Exception):
                     log.warning("mdns: %s: %s", f"port {name}" if name else "bridge", result)
 

@@ -208,3 +208,18 @@ def test_dashboard_discover_asks_the_token_and_shows_alerts(
                 assert "rommon 1 >" in str(summary.render())
     asyncio.run(run())
     assert daemon.stop() == 0
+
+
+def test_a_reload_that_turns_mdns_off_withdraws_everything(
+        start_daemon: Start, make_pty: MakePty, watch: PortWatch) -> None:
+    """mdns = true, then SIGHUP with mdns removed: the port's advertisement goes away, the port stays."""
+    dev = make_pty()
+    name = f"mdns-e-{id(dev)}"
+    config = _config(port_block(name, dev.path))
+    daemon = start_daemon(config)
+    wait_until(lambda: (watch.txt(name) or {}).get("state") == "up", "port not advertised")
+    daemon.reload(config.replace("mdns = true\n", ""))
+    daemon.wait_log(r"reload: ")
+    wait_until(lambda: watch.txt(name) is None, "advertisement not withdrawn by the reload")
+    assert daemon.proc.poll() is None
+    assert daemon.stop() == 0
