@@ -112,6 +112,7 @@ class Daemon:
     def __init__(self, workdir: Path) -> None:
         """Prepare to run in ``workdir`` (config and log files go there)."""
         self.workdir = workdir
+        self.cwd = REPO   # python -m puts it first on sys.path
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / f"{self.label}.log"
 
@@ -137,7 +138,7 @@ class Daemon:
         """
         argv = self.command(ports)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL,
+            self.process = subprocess.Popen(argv, cwd=self.cwd, stdin=subprocess.DEVNULL,
                                             stdout=log, stderr=log, env=self.env())
         wanted = {p.listen for p in ports}
         deadline = time.monotonic() + timeout
@@ -198,6 +199,8 @@ class BridgeDaemon(Daemon):
         elif fleet:
             self.label = "serial-bridge+fleet"
         super().__init__(workdir)
+        if source is not None:
+            self.cwd = source
         self.metrics_port = 0
         self.scrapes = 0
         self._scraping: threading.Event | None = None
