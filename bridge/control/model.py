@@ -41,6 +41,7 @@ class SessionInfo:
     dropped: int = 0
     rfc2217: bool = False
     terminal: str | None = None
+    user: str | None = None      # SSH login or TLS client certificate (issue 11)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SessionInfo:

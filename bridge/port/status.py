@@ -12,7 +12,8 @@ UP = "up"
 WAITING = "waiting-for-device"
 DISABLED = "disabled"
 STOPPED = "stopped"
-PORT_STATES = (STARTING, UP, WAITING, DISABLED, STOPPED)
+FAILED = "failed"   # the listener could not bind (address taken); the bridge retries it
+PORT_STATES = (STARTING, UP, WAITING, DISABLED, STOPPED, FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,7 @@ class SessionStatus:
 
     id: int
     peer: str                   # "127.0.0.1:51234"
-    kind: str                   # "telnet" | "raw"
+    kind: str                   # "telnet" | "raw" | "ssh"
     access: str                 # "writer" | "watcher"
     connected_at: float         # time.time() at accept
     bytes_in: int = 0           # from the client to the device
@@ -29,6 +30,8 @@ class SessionStatus:
     dropped: int = 0            # bytes of output dropped for this client (watchers)
     rfc2217: bool = False       # the client negotiated COM-PORT-OPTION
     terminal: str | None = None  # TTYPE, when the client told us
+    user: str | None = None     # SSH login or TLS client certificate (issue 11)
+    window: tuple[int, int] | None = None   # columns, rows (SSH pty request; issue 11)
 
 
 @dataclass(frozen=True, slots=True)

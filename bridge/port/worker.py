@@ -54,6 +54,10 @@ log = logging.getLogger("bridge.port")
 
 DeviceOpener = Callable[[str, LineSettings, OpenOptions], Awaitable[Device]]
 DeviceWaiter = Callable[[str], Awaitable[None]]
+# The protocol an accepted connection starts with (issue 11): given the worker
+# and whether the listener is read-only, the access layer's gate (allow list,
+# TLS), which hands the connection on with PortWorker.accept.
+Guard = Callable[["PortWorker", bool], asyncio.BaseProtocol]
 
 RETRY_MIN = 0.5
 RETRY_MAX = 30.0
@@ -76,8 +80,10 @@ class PortWorker:
     """Bridges one serial device to its TCP listeners."""
 
     def __init__(self, config: PortConfig, emit: Callable[[BridgeEvent], None] | None = None,
-                 opener: DeviceOpener | None = None, waiter: DeviceWaiter | None = None) -> None:
+                 opener: DeviceOpener | None = None, waiter: DeviceWaiter | None = None,
+                 guard: Guard | None = None) -> None:
         self.config = config
+        self._guard = guard
         self.name = config.name
         self._emit_cb = emit
         default_opener, default_waiter = _default_opener()
@@ -125,29 +131,58 @@ class PortWorker:
         loop = asyncio.get_running_loop()
         self.first_open = loop.create_future()
         cfg = self.config
-        if cfg.log_dir and cfg.log != "off" and self.session_log is None:
-            from bridge.port.sessionlog import SessionLogWriter
-            self.session_log = SessionLogWriter(cfg.log_dir, cfg.name, mode=cfg.log,
-                                                timestamps=cfg.log_timestamps,
-                                                max_bytes=cfg.log_max_bytes, keep=cfg.log_keep)
         main = await loop.create_server(
-            lambda: ClientSession(self), cfg.listen_host, cfg.listen_port,
+            lambda: self._protocol(False), cfg.listen_host, cfg.listen_port,
             backlog=128, reuse_address=True)
         self._servers.append(main)
         self._bound = _bound_port(main, cfg.listen_port)
         if cfg.listen_readonly is not None:
             try:
                 ro = await loop.create_server(
-                    lambda: ClientSession(self, readonly=True), cfg.listen_readonly_host,
+                    lambda: self._protocol(True), cfg.listen_readonly_host,
                     cfg.listen_readonly_port or 0, backlog=128, reuse_address=True)
             except OSError:
                 main.close()
+                self._servers.remove(main)
                 raise
             self._servers.append(ro)
             self._bound_ro = _bound_port(ro, cfg.listen_readonly_port or 0)
+        # The session log (a thread) only once listening: a start that fails leaves nothing behind.
+        if cfg.log_dir and cfg.log != "off" and self.session_log is None:
+            from bridge.port.sessionlog import SessionLogWriter
+            self.session_log = SessionLogWriter(cfg.log_dir, cfg.name, mode=cfg.log,
+                                                timestamps=cfg.log_timestamps,
+                                                max_bytes=cfg.log_max_bytes, keep=cfg.log_keep)
         log.info("port %s: listening on %s (%s)%s", self.name, self.listen_address, cfg.mode,
                  f", read-only on {self.readonly_address}" if cfg.listen_readonly is not None else "")
         self._task = loop.create_task(self._run(), name=f"port-{self.name}")
+
+    def _protocol(self, readonly: bool) -> asyncio.BaseProtocol:
+        if self._guard is not None:
+            return self._guard(self, readonly)
+        return ClientSession(self, readonly=readonly)
+
+    def accept(self, transport: asyncio.Transport, *, kind: str | None = None,
+               user: str | None = None, can_write: bool = True) -> ClientSession:
+        """Make a session of this port on a connection accepted elsewhere (issue 11).
+
+        ``transport`` is a connected asyncio transport, or anything with its
+        methods (an SSH channel's adapter); it gets the session as protocol.
+        ``kind`` is the framing and the name in status: None for the port's
+        mode ("telnet" or "raw"), "ssh" for raw framing shown as ssh.
+        ``user`` is who the access layer vouches for (SSH login, TLS client
+        certificate). ``can_write=False`` makes a watcher, as the read-only
+        listener does. Admission applies as to any client: the session may be
+        closed at once (port full, in use); check ``session.closed``.
+        """
+        session = ClientSession(self, readonly=not can_write, kind=kind, user=user)
+        transport.set_protocol(session)
+        if self._stopping:
+            transport.close()
+            session.closed = True
+            return session
+        session.connection_made(transport)
+        return session
 
     @property
     def listen_address(self) -> str:
@@ -508,13 +543,14 @@ class PortWorker:
                 s.pause_input("device")
 
     # ========================================================== line control
-    async def send_break(self) -> None:
-        """A timed break of the port's configured length."""
+    async def send_break(self, ms: int | None = None) -> None:
+        """A timed break of ``ms`` milliseconds (None: the port's break_ms)."""
         if self.device is None:
             return
-        log.info("port %s: sending break (%d ms)", self.name, self.config.break_ms)
+        ms = self.config.break_ms if ms is None else ms
+        log.info("port %s: sending break (%d ms)", self.name, ms)
         self.counters.breaks_to_device += 1
-        await self._device_call("send a break", self.device.send_break(self.config.break_ms / 1000))
+        await self._device_call("send a break", self.device.send_break(ms / 1000))
 
     async def send_ip(self) -> None:
         """What IAC IP does on this port: Ctrl-C or a break."""

@@ -17,6 +17,7 @@ STATE_STYLES = {
     "waiting-for-device": "bold red",
     "disabled": "dim",
     "stopped": "dim",
+    "failed": "bold red",
 }
 COLUMNS = ("Port", "Device", "State", "Settings", "Cl", "Rx/s", "Tx/s", "Last")
 
