@@ -192,6 +192,13 @@ BRIDGE_KEYS: dict[str, Key] = {
     "tls_client_ca": _k(v.text(empty=False), None, "string", ACCESS,
                         "PEM CA certificates: TLS clients must present a certificate one of them "
                         "signed; its subject is shown as the session's user. Unset: no client certificates."),
+    # -- issue 14 (fleet): Prometheus metrics and mDNS discovery; see docs/fleet.md --
+    "metrics": _k(v.listen_address, None, "port or host:port", FLEET,
+                  'Serve Prometheus metrics at http://HOST:PORT/metrics (the host defaults to bind); '
+                  "unset: no metrics."),
+    "mdns": _k(v.boolean, False, "boolean", FLEET,
+               "Advertise every port and the TCP control endpoint with mDNS/DNS-SD on the "
+               "interfaces of bind (all of them for a wildcard bind)."),
 }
 
 # The keys of a [[user]] table (issue 11): who may log in over SSH, and to which ports.
@@ -207,13 +214,6 @@ USER_KEYS: dict[str, Key] = {
                 "Ports the user may write to."),
     "watch": _k(v.globs, (), "list of port names or globs", ACCESS,
                 "Ports the user may only watch."),
-    # -- issue 14 (fleet): Prometheus metrics and mDNS discovery; see docs/fleet.md --
-    "metrics": _k(v.listen_address, None, "port or host:port", FLEET,
-                  'Serve Prometheus metrics at http://HOST:PORT/metrics (the host defaults to bind); '
-                  "unset: no metrics."),
-    "mdns": _k(v.boolean, False, "boolean", FLEET,
-               "Advertise every port and the TCP control endpoint with mDNS/DNS-SD on the "
-               "interfaces of bind (all of them for a wildcard bind)."),
 }
 
 PORT_DEFAULTS: dict[str, Any] = {
