@@ -26,7 +26,7 @@ from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from bridge.control.discovery import BRIDGE_TYPE, PORT_TYPE
-from bridge.port.status import STOPPED, PortStatus
+from bridge.port.status import FAILED, STOPPED, PortStatus
 
 log = logging.getLogger("bridge.mdns")
 
@@ -175,7 +175,7 @@ class Advertiser:
 
     def _port_info(self, name: str) -> AsyncServiceInfo | None:
         status = self._statuses(name)
-        if status is None or status.state == STOPPED:
+        if status is None or status.state in (STOPPED, FAILED):   # no listener to point at
             return None
         bridge = self.bridge_name if self._control and "/" not in self._control else ""
         return self._info(PORT_TYPE, f"{name}@{self.hostname}", status.listen,

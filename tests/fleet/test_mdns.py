@@ -223,3 +223,21 @@ def test_a_reload_that_turns_mdns_off_withdraws_everything(
     wait_until(lambda: watch.txt(name) is None, "advertisement not withdrawn by the reload")
     assert daemon.proc.poll() is None
     assert daemon.stop() == 0
+
+
+def test_a_port_that_cannot_listen_is_not_advertised(
+        start_daemon: Start, make_pty: MakePty, watch: PortWatch) -> None:
+    """A port whose address is taken (state failed) has no listener, so no advertisement; its sibling has one."""
+    dev, other = make_pty(), make_pty()
+    name = f"mdns-f-{id(dev)}"
+    with socket.socket() as taken:
+        taken.bind((LOOPBACK, 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        daemon = start_daemon(_config(
+            port_block(f"{name}-ok", other.path),
+            f'[[port]]\nname = "{name}"\ndevice = "{dev.path}"\nlisten = {busy}\nlock_files = false\n'))
+        daemon.wait_log(rf"port {name}: cannot listen")
+        wait_until(lambda: watch.txt(f"{name}-ok") is not None, "the working port is not advertised")
+        assert watch.txt(name) is None
+        assert daemon.stop() == 0
