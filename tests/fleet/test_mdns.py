@@ -191,9 +191,10 @@ def test_dashboard_discover_asks_the_token_and_shows_alerts(
 
     async def run() -> None:
         app = make_dashboard([], [BridgeBrowser(interface=LOOPBACK)], token=None)
-        async with asyncio.timeout(3 * WAIT):
+        async with asyncio.timeout(5 * WAIT):
             async with app.run_test(size=SIZE) as pilot:
-                await until(pilot, lambda: isinstance(app.screen, TokenScreen), timeout=WAIT)
+                # browsing, then resolving (up to 3 s a try): generous under load
+                await until(pilot, lambda: isinstance(app.screen, TokenScreen), timeout=2 * WAIT)
                 app.screen.query_one(Input).value = TOKEN
                 await pilot.press("enter")
                 table = app.main_screen.table
