@@ -63,6 +63,10 @@ class ClientOptions:
     log_timestamps: bool = False
     control: str | None = None
     linger: float = 2.0
+    tls: bool = False
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
 
 class Exit(Exception):
