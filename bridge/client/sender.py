@@ -66,6 +66,7 @@ class Transfer:
 async def send_file(data: bytes, name: str, *, rate: float | None, send: Callable[[bytes], None],
                     drain: Callable[[], Awaitable[None]], screen: TextIO | None,
                     transfer: Transfer | None = None,
+                    width: int | None = None,
                     clock: Callable[[], float] = time.monotonic,
                     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> int:
     """Send ``data`` paced to ``rate``; returns how many bytes went out.
@@ -78,12 +79,13 @@ async def send_file(data: bytes, name: str, *, rate: float | None, send: Callabl
         drain: waits until the socket can take more.
         screen: the text stream to draw the progress bar on, or None for none.
         transfer: updated as bytes go out (read it after a cancel).
+        width: the terminal's width in columns, for the bar.
         clock, sleep: seconds now, and waiting (for tests).
 
     Cancelling the task (Ctrl-C) stops it between slices.
     """
     size = max(1, int(rate * SLICE_SECONDS)) if rate else UNPACED_SLICE
-    progress = _progress(screen)
+    progress = _progress(screen, width)
     task = progress.add_task(name, total=len(data)) if progress else None
     start = clock()
     sent = 0
@@ -112,9 +114,9 @@ async def send_file(data: bytes, name: str, *, rate: float | None, send: Callabl
     return sent
 
 
-def _progress(screen: TextIO | None) -> Progress | None:
+def _progress(screen: TextIO | None, width: int | None) -> Progress | None:
     if screen is None:
         return None
-    console = Console(file=screen, force_terminal=True, highlight=False)  # type: ignore[arg-type]
+    console = Console(file=screen, force_terminal=True, highlight=False, width=width)  # type: ignore[arg-type]
     return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                     TimeRemainingColumn(), console=console, auto_refresh=False, transient=True)
