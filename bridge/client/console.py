@@ -186,7 +186,7 @@ class Console:
             if self._busy is not None:
                 if INTERRUPT in data:
                     self._busy.cancel()
-                return  # other keys wait for the command; they are not sent
+                return  # other keys are dropped while a command runs (send, status ...)
             if self._prompt is not None:
                 data = self._prompt_keys(data)
                 continue
@@ -307,7 +307,14 @@ class Console:
     async def _pump(self) -> None:
         try:
             while True:
-                data = await self.reader.read(READ_SIZE)
+                try:
+                    data = await self.reader.read(READ_SIZE)
+                except ConnectionResetError:
+                    self.finish(1, "connection reset by the server")
+                    return
+                except OSError as exc:  # ssl.SSLError included
+                    self.finish(1, f"connection lost: {exc.strerror or exc}")
+                    return
                 if not data:
                     self.link.receive(b"")
                     self.finish(0, "connection closed by the server")
@@ -317,12 +324,9 @@ class Console:
                     self.show(shown)
                 if self._stdin_eof:
                     self._arm_linger()
-        except ConnectionResetError:
-            self.finish(1, "connection reset by the server")
-        except BrokenPipeError as exc:
-            self.fail(exc)
-        except OSError as exc:
-            self.finish(1, f"connection lost: {exc.strerror or exc}")
+        except OSError as exc:  # the screen: a closed pipe, a terminal gone (EIO)
+            self.finish(1, f"standard output closed: {exc.strerror or exc}"
+                        if not isinstance(exc, BrokenPipeError) else "standard output closed")
         except Exception as exc:
             self.fail(exc)
 
