@@ -31,7 +31,9 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from bridge.client.commands import CommandRunner
 from bridge.client.lineedit import LineEditor
@@ -330,6 +332,15 @@ class Console:
         except Exception as exc:
             self.fail(exc)
 
+    async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a task whose failure must end the session (else nobody would see it)."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.fail(exc)
+
     async def run(self, first: bytes = b"") -> tuple[int, str]:
         """Run until a way out; returns (exit code, reason). The terminal is restored on every path.
 
@@ -359,7 +370,7 @@ class Console:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.link.binary_settled.wait(), BINARY_WAIT)
             self._start_stdin()
-            tasks.append(loop.create_task(self.commands.apply_options()))
+            tasks.append(loop.create_task(self._guard(self.commands.apply_options())))
             return await self._done
         finally:
             self._stop_stdin()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bridge.errors import UserError
+from bridge.errors import RuntimeFailure, UserError
 
 HELP = "connect this terminal to a port: Telnet, RFC 2217 or raw TCP (Ctrl-] for commands)"
 
@@ -83,4 +83,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     options = _options(args)
     assert isinstance(options, ClientOptions)
-    return asyncio.run(run_client(target, options))
+    try:
+        return asyncio.run(run_client(target, options))
+    except (UserError, RuntimeFailure, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug: the terminal is restored already; one line unless --debug
+        if getattr(args, "debug", False):
+            raise
+        raise RuntimeFailure(f"internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)") from None
