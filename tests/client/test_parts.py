@@ -67,6 +67,10 @@ def test_line_editor_edits_and_ends_lines() -> None:
     edit = editor.feed(b"one two\x17\x15x\x03")
     assert edit.cancelled and edit.line is None
     assert editor.feed(b"\x04").cancelled  # Ctrl-D on an empty line
+    edit = editor.feed(b"st\x1b[Aat\x1bOPus\r")  # cursor up and F1 are swallowed, even split across reads
+    assert edit.line == b"status" and edit.echo == b"status\r\n"
+    editor.feed(b"a\x1b[")
+    assert editor.feed(b"1;5Db\r").line == b"ab"
 
 
 def test_device_log_appends_bytes_as_received(tmp_path: Path) -> None:
