@@ -39,6 +39,8 @@ def test_a_console_inside_tls(start_daemon: Start, make_pty: MakePty, tmp_path: 
         client.expect("inside TLS")
         client.command("baud 19200")
         client.expect(r"\[baud now 19200\]")
+        client.command("status")
+        client.expect(r"tls: TLSv1\.[23], \S+, server CN=localhost")
         client.command("quit")
         assert client.wait_exit() == 0
         assert client.terminal_restored()

@@ -105,6 +105,8 @@ def test_help_status_ayt_and_unknown_commands(start_daemon: Start, make_pty: Mak
         assert re.search(rb"ours: .*COM_PORT", screen)
         assert b"line: 9600 baud 8N1, flow none, DTR on, RTS on" in screen
         assert b"modem lines: CTS off, DSR off, RI off, CD off" in screen
+        client.command("ayt")  # now silent: a TIMING-MARK after it shows no answer came
+        client.expect(r"\[no answer to AYT; a serial-bridge port answers none on an RFC 2217 session\]")
         client.send("k")  # the session goes on after each command
         assert dev.read(1) == b"k"
         client.command("quit")
