@@ -151,7 +151,7 @@ class Console:
         if self._prompt is not None or self._busy is not None:
             return
         if self._held_dropped:
-            self.say(f"{self._held_dropped} bytes of output dropped while the prompt was open")
+            self.say(f"{self._held_dropped} bytes of output dropped while the prompt or a command held it")
             self._held_dropped = 0
         if self._held:
             held, self._held = bytes(self._held), bytearray()
