@@ -171,23 +171,30 @@ class Daemon:
 
 
 class BridgeDaemon(Daemon):
-    """``python -m bridge serve --config FILE`` from this repository."""
+    """``python -m bridge serve --config FILE --loop LOOP`` from this repository."""
 
     label = "serial-bridge"
+
+    def __init__(self, workdir: Path, loop: str = "asyncio") -> None:
+        """Run serial-bridge on ``loop`` (``asyncio`` or ``uvloop``, as ``serve --loop`` takes)."""
+        self.loop = loop
+        if loop != "asyncio":
+            self.label = f"serial-bridge-{loop}"
+        super().__init__(workdir)
 
     def command(self, ports: list[PortSpec]) -> list[str]:
         """Write a TOML config without control socket traffic, banner, history or locks."""
         lines = [
             "[bridge]",
-            f'control = "{self.workdir / "control.sock"}"',
+            f'control = "{self.workdir / (self.label + ".sock")}"',
             "lock_files = false", "banner = false", "history = 0", "connect_rate = 0", "",
         ]
         for port in ports:
             lines += ["[[port]]", f'name = "{port.name}"', f'device = "{port.device}"',
                       f"listen = {port.listen}", f'mode = "{port.mode}"', "baud = 115200", ""]
-        path = self.workdir / "bridge.toml"
+        path = self.workdir / f"{self.label}.toml"
         path.write_text("\n".join(lines))
-        return [sys.executable, "-m", "bridge", "serve", "--config", str(path)]
+        return [sys.executable, "-m", "bridge", "serve", "--config", str(path), "--loop", self.loop]
 
 
 class Ser2netDaemon(Daemon):
