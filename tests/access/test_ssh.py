@@ -233,3 +233,18 @@ ports = ["rtr1"]
 
     run(carol_in())
     bridge.daemon.stop()
+
+
+def test_stopping_the_bridge_ends_ssh_sessions_cleanly(bridge: SshBridge) -> None:
+    """SIGTERM with an SSH session open: the client sees its channel close; the daemon exits 0, no traceback."""
+
+    async def scenario() -> None:
+        async with await connect(bridge, "alice:rtr1", key=bridge.alice) as conn:
+            proc = await conn.create_process(encoding=None)
+            await read_until(proc.stdout, b"leaves]\r\n")
+            code = await asyncio.to_thread(bridge.daemon.stop)
+            assert code == 0
+            await proc.wait_closed()
+
+    run(scenario())
+    assert "Traceback" not in "\n".join(bridge.daemon.lines), "\n".join(bridge.daemon.lines)
