@@ -7,6 +7,7 @@ follow the device's cursor-key mode (DECCKM), as a real terminal does.
 from __future__ import annotations
 
 LEAVE_KEY = "ctrl+right_square_bracket"   # Ctrl-]  (as in telnet)
+LEAVE_CHARACTER = "\x1d"                  # Ctrl-] as a terminal sends it (GS), whatever its key name
 BREAK_KEY = "f2"
 
 _SPECIAL: dict[str, bytes] = {
