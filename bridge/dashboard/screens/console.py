@@ -55,6 +55,9 @@ class ConsoleScreen(Screen[None]):
     def on_mount(self) -> None:
         """Focus the terminal and join the port."""
         self.terminal.focus()
+        take = getattr(self.app, "take_typed_ahead", None)
+        if take is not None:
+            take(self.terminal)   # keys typed in one burst with `a` go to the device too
         # The app runs the attach: when Ctrl-] comes first, this screen is gone
         # (its workers cancelled), and the session the bridge opens is detached.
         self.app.run_worker(self.attach(), group="console-attach", exit_on_error=False)
