@@ -21,6 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from bridge.dashboard import source as feed
 from bridge.dashboard.messages import BridgeEventReceived, PortKey, PortsReceived, SourceStateChanged
+from bridge.dashboard.screens.confirm import ConfirmScreen
 from bridge.dashboard.screens.console import ConsoleScreen
 from bridge.dashboard.screens.detail import DetailScreen
 from bridge.dashboard.screens.help import HelpScreen
@@ -271,8 +272,17 @@ class DashboardApp(App[None]):
         self._act_on_selected("enable")
 
     def action_disable_port(self) -> None:
-        """Disable the selected port."""
-        self._act_on_selected("disable")
+        """Disable the selected port, once the operator says yes."""
+        key = self._require_port()
+        if key is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(key, "disable")
+
+        self.push_screen(ConfirmScreen(f"Disable {key.name}? Its device is closed and its "
+                                       "clients are told; e enables it again."), answered)
 
     def action_edit_settings(self) -> None:
         """Open the line-settings form for the selected port."""
@@ -295,7 +305,13 @@ class DashboardApp(App[None]):
         if not isinstance(screen, DetailScreen) or session is None:
             self.notify("choose a session in a port's detail first", severity="warning")
             return
-        self.act(screen.key, "kick", session=session)
+        key = screen.key
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(key, "kick", session=session)
+
+        self.push_screen(ConfirmScreen(f"Disconnect session {session} of {key.name}?"), answered)
 
     def action_attach(self) -> None:
         """Open the console on the selected port."""

@@ -136,7 +136,7 @@ async def test_kick_disconnects_a_real_client() -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen)
                     and app.screen.selected_session is not None)
-        await pilot.press("k")
+        await pilot.press("k", "y")
         async with asyncio.timeout(5):
             while await reader.read(4096):
                 pass

@@ -93,9 +93,13 @@ class DetailScreen(Screen[None]):
             self.query_one(SessionTable).show(view.info.sessions)
 
     def show_history(self, data: bytes) -> None:
-        """Start the output over with the port's history."""
-        self.output.clear()
-        self.output.feed(data)
+        """Start the output over with the port's history, showing its newest line."""
+        output = self.output
+        output.clear()
+        output.feed(data)
+        output.follow()
+        # The first layout may come after this: scroll to the end once it has been done.
+        self.call_after_refresh(output.follow)
 
     def action_back(self) -> None:
         """Back to the ports table (or close the search bar first)."""

@@ -39,7 +39,7 @@ def hand_on_typed_ahead(screen: Screen[Any], event: events.Key) -> None:
 class MainScreen(Screen[None]):
     """The table of ports of every bridge."""
 
-    BINDINGS = PORT_BINDINGS
+    BINDINGS = [*PORT_BINDINGS, Binding("q", "app.quit", "Quit")]
 
     def compose(self) -> ComposeResult:
         """The table, a line of connection state, the footer."""
