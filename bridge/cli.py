@@ -31,6 +31,11 @@ COMMANDS: dict[str, str] = {
     "doctor": "doctor",
     "status": "status",
     "ctl": "ctl",
+    "init": "init",
+    "import": "importer",
+    "service": "service",
+    "passwd": "passwd",
+    "connect": "connect",
 }
 
 
@@ -65,11 +70,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
 
 
 def setup_logging(debug: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if debug else "%(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """Log to stderr; when stderr is the journal, each line carries its syslog priority (<3>, <4>...)."""
+    from bridge.systemd import JournalFormatter, stderr_is_journal
+
+    journal = stderr_is_journal()
+    if not debug:
+        fmt = "%(levelname)s: %(message)s"
+    elif journal:   # the journal stamps every line itself
+        fmt = "%(levelname)s %(name)s: %(message)s"
+    else:
+        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JournalFormatter(fmt) if journal else logging.Formatter(fmt))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,9 +19,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bridge.access.policy import Access
 from bridge.control.target import AttachedSession, BridgeEvent
 from bridge.device.settings import LineSettings, check_line_changes
 from bridge.errors import RuntimeFailure
+from bridge.fleet.fleet import Fleet
 from bridge.port.status import FAILED, PortStatus, UP, WAITING
 from bridge.port.worker import DeviceOpener, DeviceWaiter, PortWorker
 
@@ -67,6 +69,8 @@ class BridgeServer:
         self._control: Any = None
         self._reload_lock = asyncio.Lock()
         self._shutting_down = False
+        self.access = Access(config)   # allow lists, TLS, SSH (issue 11)
+        self.fleet = Fleet(config, self._emit)   # issue 14: metrics, alerts, mDNS
 
     # ============================================================ lifecycle
     async def startup(self) -> None:
@@ -77,14 +81,17 @@ class BridgeServer:
             reasons = "; ".join(f"port {name}: {f.reason}" for name, f in self.failed.items())
             raise RuntimeFailure(f"no port could start ({reasons})")
         await self._check_required()
+        await self._start_access()
         await self._start_control()
+        await self.fleet.start(self, self._control)
         self._notify_systemd(ready=True)
 
     async def _start_port(self, port: PortConfig, *, at_startup: bool = False) -> PortWorker | None:
         """Start one port's worker; a port that cannot listen is kept as failed and
         retried with back-off (None), unless it is required and the bridge is
         starting (RuntimeFailure: serve exits 1)."""
-        worker = PortWorker(port, emit=self._emit, opener=self._opener, waiter=self._waiter)
+        worker = PortWorker(port, emit=self._emit, opener=self._opener, waiter=self._waiter,
+                            guard=self.access.guard)
         try:
             await worker.start()
         except OSError as exc:
@@ -95,6 +102,7 @@ class BridgeServer:
             self._fail_port(worker, reason)
             return None
         self.workers[port.name] = worker
+        self.fleet.port_started(worker)
         return worker
 
     def _fail_port(self, worker: PortWorker, reason: str) -> None:
@@ -121,7 +129,7 @@ class BridgeServer:
                 if self._shutting_down or self.failed.get(name) is not failed:
                     return
                 worker = PortWorker(failed.worker.config, emit=self._emit, opener=self._opener,
-                                    waiter=self._waiter)
+                                    waiter=self._waiter, guard=self.access.guard)
                 try:
                     await worker.start()
                 except OSError as exc:
@@ -135,6 +143,7 @@ class BridgeServer:
                     continue
                 del self.failed[name]
                 self.workers[name] = worker
+                self.fleet.port_started(worker)
                 return
 
     async def _check_required(self) -> None:
@@ -151,6 +160,13 @@ class BridgeServer:
             if problem is not None:
                 raise RuntimeFailure(f"port {worker.name} is required and cannot open: {problem}")
 
+    async def _start_access(self) -> None:
+        """Exposure warnings and the SSH server (issue 11)."""
+        try:
+            await self.access.start(lambda: self.workers)
+        except OSError as exc:
+            raise RuntimeFailure(f"SSH: cannot listen on {self.config.ssh_listen}: {exc.strerror or exc}") from exc
+
     async def _start_control(self) -> None:
         address = self.config.control
         try:
@@ -163,7 +179,8 @@ class BridgeServer:
             from bridge.control.address import default_control_address
             address = default_control_address()
         try:
-            self._control = ControlServer(self, address, self.config.control_token)
+            self._control = ControlServer(self, address, self.config.control_token,
+                                          permits=self.access.control_permits)
             await self._control.start()
             log.info("control endpoint on %s", address)
         except (OSError, ValueError) as exc:
@@ -217,8 +234,10 @@ class BridgeServer:
         """Stop every port, telling clients; gives up waiting after SHUTDOWN_TIMEOUT."""
         self._notify_systemd(stopping=True)
         self._shutting_down = True
+        await self.fleet.close()
         if self._control is not None:
             await self._control.close()
+        await self.access.stop()
         try:   # a reload under way finishes first, so no port it starts is left running
             async with asyncio.timeout(SHUTDOWN_TIMEOUT):
                 await self._reload_lock.acquire()
@@ -273,6 +292,9 @@ class BridgeServer:
                 log.error("reload: %s", line)
                 result["errors"].append(line)
             return result
+        for line in self.access.reload(new):
+            log.error("reload: %s", line)
+            result["errors"].append(line)
         from bridge.config.model import port_differences
         old_ports = {w.name: w.config for w in self.workers.values()}
         new_ports = {p.name: p for p in new.ports}
@@ -305,6 +327,7 @@ class BridgeServer:
                 else:
                     result["added"].append(name)
         self.config = new
+        await self.fleet.reconfigure(new)
         log.info("reload: %s", ", ".join(f"{k} {v}" for k, v in result.items() if v) or "no changes")
         return result
 
@@ -379,12 +402,13 @@ class BridgeServer:
     def port_statuses(self) -> list[PortStatus]:
         """Every port, failed ones included, in the config's order."""
         order = {port.name: index for index, port in enumerate(self.config.ports)}
-        statuses = [w.status() for w in self.workers.values()] + [f.status() for f in self.failed.values()]
+        statuses = ([self.fleet.with_alerts(w.status()) for w in self.workers.values()]
+                    + [f.status() for f in self.failed.values()])
         return sorted(statuses, key=lambda status: order.get(status.name, len(order)))
 
     def port_status(self, name: str) -> PortStatus:
         failed = self.failed.get(name)
-        return failed.status() if failed is not None else self._worker(name).status()
+        return failed.status() if failed is not None else self.fleet.with_alerts(self._worker(name).status())
 
     async def set_line_settings(self, name: str, changes: dict[str, Any]) -> LineSettings:
         worker = self._worker(name)

@@ -24,6 +24,8 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
+    from bridge.systemd import with_watchdog
+
     server = make_bridge(config, reloader=lambda: load_config(args.config))
-    asyncio.run(server.run())
+    asyncio.run(with_watchdog(server.run()))  # WATCHDOG=1 pings when systemd asks (WatchdogSec)
     return 0

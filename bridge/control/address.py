@@ -95,10 +95,15 @@ def _user_paths() -> list[str]:
 def default_control_address() -> str:
     """The daemon's default endpoint.
 
+    ``$RUNTIME_DIRECTORY/control.sock`` under systemd with ``RuntimeDirectory=``
+    (the unit of ``serial-bridge service``: /run/serial-bridge/control.sock),
     ``/run/serial-bridge/control.sock`` when running as root with /run
     writable, else ``$XDG_RUNTIME_DIR/serial-bridge/control.sock``, else
     ``/tmp/serial-bridge-$UID/control.sock``.
     """
+    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    if runtime and os.path.isabs(runtime):   # systemd's RuntimeDirectory= (serial-bridge service)
+        return os.path.join(runtime, "control.sock")
     if os.geteuid() == 0 and os.access(os.path.dirname(os.path.dirname(SYSTEM_PATH)), os.W_OK):
         return SYSTEM_PATH
     return _user_paths()[0]

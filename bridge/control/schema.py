@@ -42,7 +42,7 @@ USAGE_CODES = frozenset({BAD_REQUEST, UNKNOWN_PORT})
 
 # Event kinds.
 EVENT_KINDS = ("port-state", "session-open", "session-close", "settings",
-               "counters", "output", "dropped", "detached")
+               "counters", "output", "dropped", "detached", "alert")
 
 # op -> {arg: (type or types, required)}. "id", "op" and "v" are not args.
 ArgSpec = dict[str, tuple[type | tuple[type, ...], bool]]

@@ -39,6 +39,13 @@ def listen_text(listen: str) -> str:
     return listen
 
 
+def name_text(view: PortView) -> Text | str:
+    """The port's name, marked with a yellow ``!`` once one of its alerts has matched."""
+    if view.info.last_alert is None:
+        return view.info.name
+    return Text.assemble(view.info.name, (" !", "bold yellow"))
+
+
 def rate_text(rate: float) -> str:
     """A byte rate, short."""
     return "-" if rate <= 0 else human_bytes(rate).replace(" ", "").replace("iB", "")
@@ -97,7 +104,7 @@ def _rows(views: list[PortView], multi_host: bool, now: float) -> list[tuple[str
             cells.append(view.host if view.host != previous_host else "")
             previous_host = view.host
         info = view.info
-        cells += [info.name, info.device, state_text(view), info.settings_short,
+        cells += [name_text(view), info.device, state_text(view), info.settings_short,
                   str(len(info.sessions)), rate_text(view.rx_rate), rate_text(view.tx_rate),
                   human_age(info.last_activity, now), listen_text(info.listen)]
         rows.append((view.key.row_key, cells))
