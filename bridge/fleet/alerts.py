@@ -125,8 +125,8 @@ class CommandRunner:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE, start_new_session=True)
-        except OSError as exc:
-            return f"could not start: {exc.strerror or exc}"
+        except (OSError, ValueError) as exc:   # ValueError: a NUL in an argument
+            return f"could not start: {getattr(exc, 'strerror', None) or exc}"
         assert proc.stderr is not None
         tail = b""
         try:
@@ -274,7 +274,7 @@ class AlertMatcher:
         if self._fired is not None:
             self._fired(self.port, cfg.name, line)
         if cfg.action == "exec":
-            fields = {"port": self.port, "alert": cfg.name, "line": line}
+            fields = {"port": self.port, "alert": cfg.name, "line": line.replace("\0", "")}
             argv = [_substitute(arg, fields) for arg in cfg.command]
             log.info("port %s: alert %s: running %s", self.port, cfg.name, argv[0])
             self.runner.submit(argv, cfg.timeout, f"port {self.port}: alert {cfg.name}",

@@ -143,7 +143,7 @@ def test_placeholders_are_substituted_in_each_argument_without_a_shell(tmp_path:
         m = _matcher(AlertConfig(name="note", pattern="say", action="exec", cooldown=0, command=(
             sys.executable, "-c", "import sys; open(sys.argv[1], 'w').write('|'.join(sys.argv[2:]))",
             str(out), "{port}", "{alert}", "line={line}")))
-        await _feed(m, b"say $(rm -rf /); `x` {alert}\n")
+        await _feed(m, b"say $(rm -rf /); `x` {alert}\x00\n")   # a NUL cannot be in an argument: dropped
         async with asyncio.timeout(10):
             while not out.exists() or not out.read_text():
                 await asyncio.sleep(0.05)
