@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from bridge.errors import RuntimeFailure, UserError
 
@@ -32,9 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "output before leaving (default 2)")
     parser.add_argument("--tls", action="store_true",
                         help="connect inside TLS (a port with tls = true); the server's certificate is checked")
-    parser.add_argument("--tls-ca", metavar="FILE", help="the CA certificates to trust for --tls (default: the system's)")
-    parser.add_argument("--tls-cert", metavar="FILE", help="our client certificate, for a port that asks for one")
-    parser.add_argument("--tls-key", metavar="FILE", help="the key of --tls-cert (default: in the same file)")
+    parser.add_argument("--tls-ca", metavar="FILE",
+                        help="the CA certificates to trust for --tls (default: $SERIAL_BRIDGE_TLS_CA, "
+                             "else the system's)")
+    parser.add_argument("--tls-cert", metavar="FILE",
+                        help="our client certificate, for a port that asks for one (default: $SERIAL_BRIDGE_TLS_CERT)")
+    parser.add_argument("--tls-key", metavar="FILE",
+                        help="the key of --tls-cert (default: $SERIAL_BRIDGE_TLS_KEY, else in the same file)")
     add_control_argument(parser)
 
 
@@ -62,9 +67,10 @@ def _options(args: argparse.Namespace) -> object:
             control=args.control,
             linger=args.linger,
             tls=args.tls or bool(args.tls_ca or args.tls_cert),
-            tls_ca=args.tls_ca,
-            tls_cert=args.tls_cert,
-            tls_key=args.tls_key,
+            # The control API's client reads the same variables for tls:// endpoints.
+            tls_ca=args.tls_ca or os.environ.get("SERIAL_BRIDGE_TLS_CA") or None,
+            tls_cert=args.tls_cert or (None if args.tls_key else os.environ.get("SERIAL_BRIDGE_TLS_CERT") or None),
+            tls_key=args.tls_key or (None if args.tls_cert else os.environ.get("SERIAL_BRIDGE_TLS_KEY") or None),
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None

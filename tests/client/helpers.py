@@ -65,7 +65,8 @@ class Client:
         else:
             command = f"{command}; echo $? > {self.code_file}"
         script = f"stty -g > {self.before}; {command}; stty -g > {self.after}; echo CLIENT-DONE"
-        full_env = {**os.environ, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", **(env or {})}
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("SERIAL_BRIDGE_")}  # no stray TLS, token
+        full_env = {**inherited, "PYTHONPATH": str(ROOT), "TERM": "xterm-256color", **(env or {})}
         self.child = pexpect.spawn("/bin/bash", ["--norc", "--noprofile", "-c", script], env=full_env,
                                    timeout=WAIT, dimensions=size, cwd=str(ROOT))
         self.exit_code: int | None = None

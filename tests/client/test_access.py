@@ -30,7 +30,8 @@ def tls_bridge(start_daemon: Start, make_pty: MakePty, tmp_path: Path, *, client
 
 def test_a_console_inside_tls(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
     daemon, dev, port = tls_bridge(start_daemon, make_pty, tmp_path)
-    client = Client([f"localhost:{port}", "--tls", "--tls-ca", str(tmp_path / "pki" / "ca.pem")], tmp_path)
+    client = Client([f"localhost:{port}", "--tls"], tmp_path,  # the CA as the control clients take it
+                    env={"SERIAL_BRIDGE_TLS_CA": str(tmp_path / "pki" / "ca.pem")})
     try:
         client.expect("Escape key")
         client.send("secret\r")
