@@ -348,3 +348,17 @@ def test_output_is_held_while_the_prompt_is_open(start_daemon: Start, make_pty: 
     finally:
         client.close()
         daemon.stop()
+
+
+def test_a_raw_port_by_name_is_reached_as_raw_tcp(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    daemon, dev, port, control = start_bridge(start_daemon, make_pty, tmp_path, mode="raw")
+    client = Client(["rtr1", "--control", str(control)], tmp_path)
+    try:
+        client.expect(rf"Connected to rtr1 \(tcp://127\.0\.0\.1:{port}\)")
+        client.send(b"\xff\xfd\x01")  # IAC DO ECHO typed on a raw port is three data bytes
+        assert dev.read(3) == b"\xff\xfd\x01"
+        client.command("quit")
+        assert client.wait_exit() == 0
+    finally:
+        client.close()
+        daemon.stop()
