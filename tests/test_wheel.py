@@ -107,3 +107,11 @@ def test_check_and_service_work_installed(installed: Path, tmp_path: Path) -> No
     unit = _run([str(installed / "serial-bridge"), "service", "--config", str(config)], cwd=tmp_path)
     assert unit.returncode == 0, unit.stderr
     assert f"ExecStart={installed / 'serial-bridge'} serve --config {config}" in unit.stdout
+
+
+def test_import_works_installed(installed: Path, tmp_path: Path) -> None:
+    """`import ser2net` (the bridge.migrate package) runs from the installed wheel."""
+    conf = ROOT / "tests" / "data" / "ser2net" / "consolepi.conf"
+    result = _run([str(installed / "serial-bridge"), "import", "ser2net", str(conf)], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("[[port]]") == 40

@@ -9,6 +9,7 @@ line. Anything a user can get wrong is one line, never an exception.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from bridge.client import rfc2217
 from bridge.client.logfile import DeviceLog
 from bridge.client.remote import RemoteError, fetch_history
 from bridge.client.sender import CrLfWriter, Transfer, send_file
+from bridge.client.terminal import window_size
 from bridge.control.console import (
     COMMAND_WORDS,
     Command,
@@ -208,8 +210,8 @@ class CommandRunner:
         started = time.monotonic()
         transfer = Transfer(len(data))
         try:
-            sent = await send_file(data, path, rate=rate, send=self.link.send, drain=self._drain,
-                                   screen=screen, transfer=transfer)
+            sent = await send_file(data, os.path.basename(path) or path, rate=rate, send=self.link.send, drain=self._drain,
+                                   screen=screen, transfer=transfer, width=window_size(console.stdin)[0])
         except asyncio.CancelledError:
             console.say(f"send {path} stopped: {transfer.sent} of {len(data)} bytes sent")
             raise

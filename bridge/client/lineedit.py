@@ -27,12 +27,14 @@ class Edit:
         echo: bytes to show on the terminal.
         line: the finished line (bytes, without its end), or None.
         cancelled: the user cancelled the line.
+        interrupt: it was cancelled with Ctrl-C (not Ctrl-D).
         rest: input after the finished or cancelled line, not consumed.
     """
 
     echo: bytes = b""
     line: bytes | None = None
     cancelled: bool = False
+    interrupt: bool = False
     rest: bytes = b""
 
 
@@ -62,6 +64,7 @@ class LineEditor:
             if byte == INTERRUPT or (byte == EOF and not self.buffer):
                 self.buffer.clear()
                 edit.cancelled = True
+                edit.interrupt = byte == INTERRUPT
                 echo += b"^C\r\n" if byte == INTERRUPT else b"\r\n"
                 edit.rest = data[index + 1:]
                 break

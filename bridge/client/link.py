@@ -98,6 +98,10 @@ class Link:
         if self.conn is None:
             self.comport_settled.set()
         self._binary = binary
+        self.binary_settled = asyncio.Event()  # both ends of BINARY answered (or not asked for)
+        self._binary_answered: set[Side] = set()
+        if self.conn is None or not binary:
+            self.binary_settled.set()
         self._comport_at_open = comport
         self._comport_asked = comport
         self._comport_refused = False
@@ -181,6 +185,7 @@ class Link:
         elif isinstance(event, OptionEnabled):
             self._on_enabled(event.option, event.side)
         elif isinstance(event, (OptionRefused, OptionDisabled)):
+            self._binary_answer(event.option, event.side)
             if event.option == Opt.COM_PORT and not conn.comport_active:
                 self._comport_refused = True
                 self.comport_settled.set()
@@ -192,9 +197,16 @@ class Link:
         elif isinstance(event, CommandReceived) and event.command == Cmd.BRK:
             self.breaks_from_device += 1
 
+    def _binary_answer(self, option: int, side: Side) -> None:
+        if option == Opt.BINARY:
+            self._binary_answered.add(side)
+            if len(self._binary_answered) == 2:
+                self.binary_settled.set()
+
     def _on_enabled(self, option: int, side: Side) -> None:
         conn = self.conn
         assert conn is not None
+        self._binary_answer(option, side)
         if option == Opt.NAWS and side is Side.US:
             self.send_window_size()
         elif option == Opt.COM_PORT and not self.comport_settled.is_set():

@@ -120,11 +120,23 @@ def default_control_address() -> str:
     return _user_paths()[0]
 
 
+DEMO_SOCKET = "demo.sock"
+
+
+def demo_control_address() -> str:
+    """Where ``serial-bridge demo`` serves its control endpoint: ``demo.sock``
+    beside this user's default socket, so that ``status``, ``ctl`` and
+    ``dashboard`` find a running demo when no bridge of their own runs."""
+    return os.path.join(os.path.dirname(_user_paths()[0]), DEMO_SOCKET)
+
+
 def client_control_address() -> str:
     """The endpoint a client tries by default: the first of the candidate
-    sockets that exists (a system daemon's, then this user's), else
-    :func:`default_control_address`."""
-    for path in [SYSTEM_PATH, *_user_paths()]:
+    sockets that exists (a system daemon's, then this user's, then this
+    user's demo), else :func:`default_control_address`."""
+    users = _user_paths()
+    demos = [os.path.join(os.path.dirname(path), DEMO_SOCKET) for path in users]
+    for path in [SYSTEM_PATH, *users, *demos]:
         if os.path.exists(path):
             return path
     return default_control_address()

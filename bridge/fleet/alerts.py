@@ -17,10 +17,13 @@ bounded by ``MAX_PENDING``: past it (a loop too busy to drain), the oldest
 are skipped and counted.
 
 Matching is cheap when nothing matches, which is nearly always: each
-pattern is first searched once over the whole block of new lines (compiled
-with ``re.MULTILINE``, so ``^`` and ``$`` hold at line ends), and only a block
-with a hit is split into lines to find which. Lines are decoded as UTF-8
-(undecodable bytes replaced) with a trailing ``\\r`` removed.
+pattern is first searched once over the whole block of new lines, in a form
+that can only find more (``block_pattern``: without a leading ``^`` or a
+trailing ``$``, with ``re.MULTILINE``), and only a block with a hit is split
+into lines to find which. A pattern that form could miss lines with (string
+anchors, lookbehinds, inline ``m``/``s`` flags, a ``$`` elsewhere) is searched
+line by line. A block is decoded as UTF-8, or as Latin-1 (byte for byte) when
+it is not valid UTF-8; a trailing ``\\r`` is no part of a line.
 
 A match counts, and fires the alert's action unless the alert fired less
 than ``cooldown`` seconds ago. ``log`` is one WARNING line naming the port,
@@ -51,13 +54,29 @@ MAX_PENDING = 1 << 20      # bytes waiting for a drain before the oldest are ski
 MAX_RUNNING = 4            # exec commands running at once, for the whole bridge
 MAX_WAITING = 32           # exec commands waiting for a slot before new ones are refused
 MAX_LOGGED_LINE = 400      # characters of a line quoted in a log message
-_NO_PREFILTER = re.compile(r"\\[AZ]|\(\?<[=!]|\(\?[aiLmsux-]*[sm]")  # anchors the block search would change
+# What a search over a block of lines could miss that a search in one line finds:
+# string anchors, lookbehinds, inline multiline/dotall flags, and a "$" (the CR
+# before a line's "\n" stays in the block).
+_NO_PREFILTER = re.compile(r"\\[AZ]|\(\?<[=!]|\(\?[aiLmsux-]*[sm]|\$")
 
 
 def _substitute(arg: str, fields: dict[str, str]) -> str:
     for key, value in fields.items():
         arg = arg.replace("{" + key + "}", value)
     return arg
+
+
+def _text(data: bytes) -> str:
+    """Device output as text: UTF-8, or byte for byte (Latin-1) when it is not valid UTF-8.
+
+    Both are fast (a strict UTF-8 decode gives up at the first bad byte), where
+    replacing bad bytes costs ~50 ms a megabyte of binary output (an XMODEM
+    transfer, line noise at the wrong baud rate). ASCII reads the same either way.
+    """
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
 
 
 def _quote(line: str) -> str:
@@ -119,8 +138,8 @@ class CommandRunner:
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE, start_new_session=True)
-        except OSError as exc:
-            return f"could not start: {exc.strerror or exc}"
+        except (OSError, ValueError) as exc:   # ValueError: a NUL in an argument
+            return f"could not start: {getattr(exc, 'strerror', None) or exc}"
         assert proc.stderr is not None
         tail = b""
         try:
@@ -132,8 +151,9 @@ class CommandRunner:
             _kill_group(proc.pid)
             await proc.wait()
             return f"timed out after {timeout:g} s and was killed"
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:   # the bridge is stopping: no command outlives it
             _kill_group(proc.pid)
+            await proc.wait()
             raise
         if code == 0:
             return None
@@ -229,25 +249,26 @@ class AlertMatcher:
         if end < 0:
             block, rest = b"", data
         else:
-            block, rest = data[:end - 1 if data[end - 1:end] == b"\r" else end], data[end + 1:]
+            block, rest = data[:end], data[end + 1:]
         parts: list[bytes] = []
         while len(rest) > MAX_LINE:   # a line with no end yet: match it in parts
             parts.append(rest[:MAX_LINE])
             rest = rest[MAX_LINE:]
         self._partial = rest
         if end >= 0:
-            self._match(block.replace(b"\r\n", b"\n").decode("utf-8", "replace"))
+            self._match(_text(block))
         for part in parts:
-            self._match(part.decode("utf-8", "replace"))
+            self._match(_text(part))
 
     def _match(self, block: str) -> None:
-        """Match every line of ``block`` (lines joined by ``\\n``, no final one, no CR before it)."""
+        """Match every line of ``block`` (lines joined by ``\\n``, no final one; a CR before
+        the ``\\n`` is no part of the line)."""
         lines: list[str] | None = None
         for alert in self._alerts:
             if alert.prefilter is not None and alert.prefilter.search(block) is None:
                 continue
             if lines is None:
-                lines = block.split("\n")
+                lines = [line[:-1] if line.endswith("\r") else line for line in block.split("\n")]
             for line in lines:
                 if alert.regex.search(line) is not None:
                     self._matched(alert, line)
@@ -266,7 +287,7 @@ class AlertMatcher:
         if self._fired is not None:
             self._fired(self.port, cfg.name, line)
         if cfg.action == "exec":
-            fields = {"port": self.port, "alert": cfg.name, "line": line}
+            fields = {"port": self.port, "alert": cfg.name, "line": line.replace("\0", "")}
             argv = [_substitute(arg, fields) for arg in cfg.command]
             log.info("port %s: alert %s: running %s", self.port, cfg.name, argv[0])
             self.runner.submit(argv, cfg.timeout, f"port {self.port}: alert {cfg.name}",
@@ -283,14 +304,37 @@ class AlertMatcher:
         self._drain()
         if self._partial:
             rest, self._partial = self._partial, b""
-            self._match(rest.decode("utf-8", "replace"))
+            self._match(_text(rest))
 
     def statuses(self) -> tuple[AlertStatus, ...]:
         """A snapshot of every alert of the port."""
         return tuple(alert.status() for alert in self._alerts)
 
 
+def block_pattern(pattern: str) -> str | None:
+    """A pattern for a whole block of lines that finds a superset of the lines ``pattern``
+    finds, or None when there is none this simple (then each line is searched).
+
+    A leading ``^`` and a trailing ``$`` are dropped: fewer constraints only add
+    candidates, and Python's ``re`` scans for a literal much faster than for
+    ``^`` at every line start.
+    """
+    if pattern.startswith("^"):
+        pattern = pattern[1:]
+    if pattern.endswith("$"):
+        body = pattern[:-1]
+        if (len(body) - len(body.rstrip("\\"))) % 2 == 0:   # not an escaped "\$"
+            pattern = body
+    if not pattern or _NO_PREFILTER.search(pattern):
+        return None
+    return pattern
+
+
 def _compile(rule: AlertConfig) -> _Alert:
     regex = re.compile(rule.pattern)
-    prefilter = None if _NO_PREFILTER.search(rule.pattern) else re.compile(rule.pattern, re.MULTILINE)
+    block = block_pattern(rule.pattern)
+    try:
+        prefilter = None if block is None else re.compile(block, re.MULTILINE)
+    except re.error:   # what is left without the anchors is not a pattern: search each line
+        prefilter = None
     return _Alert(config=rule, regex=regex, prefilter=prefilter)

@@ -26,7 +26,7 @@ from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
 from bridge.control.discovery import BRIDGE_TYPE, PORT_TYPE
-from bridge.port.status import STOPPED, PortStatus
+from bridge.port.status import FAILED, STOPPED, PortStatus
 
 log = logging.getLogger("bridge.mdns")
 
@@ -124,9 +124,12 @@ class Advertiser:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            names, self._dirty = sorted(self._dirty), set()
-            results = await asyncio.gather(*(self._reconcile(n) for n in names), return_exceptions=True)
-            for name, result in zip(names, results):
+            dirty, self._dirty = self._dirty, set()
+            ports = sorted(n for n in dirty if n)
+            results = await asyncio.gather(*(self._reconcile(n) for n in ports), return_exceptions=True)
+            if "" in dirty:   # after the ports: its TXT counts them
+                results.extend(await asyncio.gather(self._reconcile(""), return_exceptions=True))
+            for name, result in zip([*ports, ""], results):
                 if isinstance(result, Exception):
                     log.warning("mdns: %s: %s", f"port {name}" if name else "bridge", result)
 
@@ -172,7 +175,7 @@ class Advertiser:
 
     def _port_info(self, name: str) -> AsyncServiceInfo | None:
         status = self._statuses(name)
-        if status is None or status.state == STOPPED:
+        if status is None or status.state in (STOPPED, FAILED):   # no listener to point at
             return None
         bridge = self.bridge_name if self._control and "/" not in self._control else ""
         return self._info(PORT_TYPE, f"{name}@{self.hostname}", status.listen,

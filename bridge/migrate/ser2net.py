@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bridge.config import keys as config_keys
+from bridge.config import values
 from bridge.errors import UserError
 
 NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
@@ -138,8 +139,16 @@ class _Builder:
         self.out.warn(self.where, f"{self.label}: {text}")
 
     def set(self, key: str, value: Any) -> None:
-        if key in config_keys.PORT_KEYS:
-            self.keys[key] = value
+        """Set a port key, checked as ``check`` would check it: a bad value is a warning, left out."""
+        spec = config_keys.PORT_KEYS.get(key)
+        if spec is None:
+            return
+        try:
+            spec.check(value)
+        except values.Invalid as exc:
+            self.warn(f"{key} = {_toml_value(value)}: {exc}: left out")
+            return
+        self.keys[key] = value
 
     # ------------------------------------------------------------------ accepter
     def accepter(self, text: str) -> None:
@@ -284,8 +293,7 @@ class _Builder:
                     self.warn("mdns: no counterpart in this version")
         elif low == "remaddr":
             if value.strip():
-                self.warn(f"remaddr {_short(value)}: set allow = [...] to limit who may connect "
-                          "(docs/security.md)")
+                self.remaddr(value)
         elif low in NO_COUNTERPART:
             if NO_COUNTERPART[low] is not None and not _is_off(value):
                 self.warn(f"option {low} ({_short(value)}): no counterpart: {NO_COUNTERPART[low]}")
@@ -301,6 +309,28 @@ class _Builder:
     kick = False
     max_connections: int | None = None
     timestamps = False
+
+    def remaddr(self, value: str) -> None:
+        """``remaddr=[!][ipv4,]HOST,PORT;...``: the addresses that may connect, as ``allow``."""
+        import ipaddress
+
+        hosts: list[str] = []
+        for entry in (e.strip() for e in value.split(";") if e.strip()):
+            parts = _split_top(entry)
+            host = parts[-2] if len(parts) >= 2 else ""
+            try:
+                address = ipaddress.ip_address(host.strip("[]"))
+            except ValueError:
+                address = None
+            if entry.startswith("!") or address is None or "allow" not in config_keys.PORT_KEYS:
+                self.warn(f"remaddr {_short(value)}: only IP addresses convert to allow = [...] "
+                          "(docs/security.md): left out")
+                return
+            hosts.append(str(address))
+            if parts[-1] != "0":
+                self.warn(f"remaddr {_short(entry)}: the source port {parts[-1]} is not kept, "
+                          f"only the address {address}")
+        self.set("allow", hosts)
 
     def timeout(self, value: str) -> None:
         text = value.strip()
@@ -399,6 +429,11 @@ def _add_port(out: Conversion, builder: _Builder, raw_name: str, device: str, us
         builder.warn(f"{device} is already port {devices[device]} (serial-bridge shares one port among "
                      "its clients): connection left out")
         return
+    try:
+        config_keys.PORT_KEYS["device"].check(device)
+    except values.Invalid as exc:
+        builder.warn(f"device {_short(device)}: {exc}: connection left out")
+        return
     name = _port_name(raw_name, used)
     listens[listen] = name
     devices[device] = name
@@ -440,7 +475,8 @@ def _compose(path: str, text: str) -> list[Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark is not None else path
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context = str(getattr(exc, "context", None) or "").split(";")[0]
+        problem = context or getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise UserError(f"{where}: not a ser2net YAML file: {problem}") from None
 
 
@@ -780,6 +816,8 @@ def convert(path: str, reader: Callable[[str], str] | None = None) -> Conversion
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (int, float)):

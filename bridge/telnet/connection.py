@@ -27,6 +27,7 @@ from dataclasses import dataclass, fields
 from bridge.telnet import comport, status, terminal
 from bridge.telnet.constants import (
     CR,
+    CR_LF,
     CR_NUL,
     IAC_BYTE,
     IAC_IAC,
@@ -72,6 +73,7 @@ _SENDABLE_COMMANDS = frozenset(
 )
 _CR_NOT_LF = re.compile(b"\r(?=([^\n]))")  # look ahead: in CR CR the second CR is checked too
 _BARE_CR = re.compile(b"\r(?!\n)")
+_SHORT = 256  # bytes: a keystroke-sized send_data() (see send_data)
 _COMPORT_CODES = frozenset(int(c) for c in ComPortCmd)
 MAX_TERMINAL_TYPES = 16
 """How many distinct terminal types one connection remembers (RFC 1091 cycling)."""
@@ -168,6 +170,11 @@ class TelnetConnection:
         self._out: list[bytes] = []
         self._counts = dict.fromkeys(_COUNTERS, 0)
         self._after_cr = False  # the data so far ends in a CR already delivered
+        # The keystroke path (receive_data, send_data) reads these plain attributes
+        # instead of asking the parser and the option table on every call.
+        self._idle = True  # no command sequence is pending and the stream is open
+        self._peer_binary = False  # BINARY in force from the peer (RFC 856)
+        self._our_binary = False  # BINARY in force from us
         self._closed = False
         self._marks_pending = 0
         self._terminal_types: list[str] = []
@@ -183,12 +190,12 @@ class TelnetConnection:
     @property
     def peer_binary(self) -> bool:
         """True when BINARY is in force from the peer to us (RFC 856)."""
-        return self._options.is_enabled(Opt.BINARY, Side.HIM)
+        return self._peer_binary
 
     @property
     def our_binary(self) -> bool:
         """True when BINARY is in force from us to the peer (RFC 856)."""
-        return self._options.is_enabled(Opt.BINARY, Side.US)
+        return self._our_binary
 
     @property
     def comport_active(self) -> bool:
@@ -231,6 +238,17 @@ class TelnetConnection:
             The events, in stream order. Data is split into ``DataReceived``
             events only where a non-data event comes between.
         """
+        # The keystroke path: no command pending and no IAC in the read, so the
+        # parser has nothing to do; outside BINARY only a CR needs the EOL rule.
+        if self._idle and IAC_BYTE not in data and data and type(data) is bytes:
+            if self._peer_binary or (CR not in data and not self._after_cr):
+                return [DataReceived(data=data)]
+            run = self._inbound(data)
+            return [DataReceived(data=run)] if run else []
+        return self._receive(data)
+
+    def _receive(self, data: bytes) -> list[Event]:
+        """``receive_data`` for any input: through the parser, token by token."""
         if self._closed:
             return []
         if not data:
@@ -241,7 +259,9 @@ class TelnetConnection:
         pending: list[bytes] = []
         for token in self._parser.feed(data):
             if type(token) is DataToken:
-                piece = self._inbound(token.data)
+                piece = token.data
+                if not self._peer_binary and (self._after_cr or CR in piece):
+                    piece = self._inbound(piece)
                 if piece:
                     pending.append(piece)
                 continue
@@ -251,10 +271,12 @@ class TelnetConnection:
             _TOKEN_HANDLERS[type(token)](self, token, events)
         if pending:
             events.append(DataReceived(data=b"".join(pending)))
+        self._idle = not self._parser.pending
         return events
 
     def _close(self) -> list[Event]:
         self._closed = True
+        self._idle = False
         events: list[Event] = []
         self._after_cr = False
         if self._parser.pending:
@@ -265,8 +287,7 @@ class TelnetConnection:
 
     def _inbound(self, run: bytes) -> bytes:
         """Apply the receiving end-of-line rule to one data run; nothing is held back."""
-        if self._options.is_enabled(Opt.BINARY, Side.HIM):
-            self._after_cr = False
+        if self._peer_binary:
             return run
         if self._after_cr:
             self._after_cr = False
@@ -307,6 +328,8 @@ class TelnetConnection:
         )
         before = self._options.is_enabled(option, side)
         step = self._options.step(option, side, event, allowed=allowed)
+        if option == Opt.BINARY:
+            self._binary_changed()
         if step.reply is not Reply.NONE:
             self._negotiate(REPLY_VERB[(side, step.reply)], option)
         if step.note is Note.REFUSED:
@@ -426,8 +449,12 @@ class TelnetConnection:
             data = bytes(data)
         if IAC_BYTE in data:
             data = data.replace(IAC_BYTE, IAC_IAC)
-        if CR in data and not self._options.is_enabled(Opt.BINARY, Side.US):
-            data = _BARE_CR.sub(CR_NUL, data)
+        # Outside BINARY a bare CR becomes CR NUL. In a short read whose every CR
+        # is part of a CR LF (a device's usual line end), two counts say so
+        # cheaper than the regex; in a long one the two-byte count costs more.
+        if CR in data and not self._our_binary:
+            if len(data) > _SHORT or data.count(CR) != data.count(CR_LF):
+                data = _BARE_CR.sub(CR_NUL, data)
         self._out.append(data)
 
     def synch(self) -> tuple[bytes, bytes]:
@@ -458,8 +485,17 @@ class TelnetConnection:
     def _negotiate(self, verb: Cmd, option: int) -> None:
         self._out.append(bytes((Cmd.IAC, verb, option)))
 
+    def _binary_changed(self) -> None:
+        """Refresh the BINARY flags the keystroke path reads (RFC 856)."""
+        self._peer_binary = self._options.is_enabled(Opt.BINARY, Side.HIM)
+        self._our_binary = self._options.is_enabled(Opt.BINARY, Side.US)
+        if self._peer_binary:
+            self._after_cr = False  # a NUL from a BINARY peer is data
+
     def _request(self, option: int, side: Side, event: Input) -> None:
         step = self._options.step(_check_option(option), side, event, allowed=False)
+        if option == Opt.BINARY:
+            self._binary_changed()
         if step.reply is not Reply.NONE:
             self._negotiate(REPLY_VERB[(side, step.reply)], option)
 

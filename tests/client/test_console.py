@@ -218,6 +218,7 @@ def test_send_streams_a_file_byte_exact(start_daemon: Start, make_pty: MakePty, 
         client.expect(r"\[line set: baud 921600\]")
         reader.start()
         client.command(f"send {path}")
+        client.expect(r"firmware\.bin .*/65\.5 kB")  # rich's progress bar
         client.expect(rf"\[sent {re.escape(str(path))}: 65536 bytes in [\d.]+ s at 921600 baud\]", timeout=4 * WAIT)
         reader.join(4 * WAIT)
         assert got and got[0] == payload
@@ -319,6 +320,27 @@ def test_raw_tcp_has_no_telnet_and_says_so(start_daemon: Start, make_pty: MakePt
         client.expect(r"\[baud: a raw TCP connection \(tcp://\) carries no RFC 2217\]")
         client.command("status")
         client.expect(r"mode: raw TCP")
+        client.command("quit")
+        assert client.wait_exit() == 0
+    finally:
+        client.close()
+        daemon.stop()
+
+
+def test_output_is_held_while_the_prompt_is_open(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """Device output arriving at an open prompt is logged at once and shown after the command's answer."""
+    daemon, dev, port, _ = start_bridge(start_daemon, make_pty, tmp_path)
+    log = tmp_path / "held.log"
+    client = Client([f"127.0.0.1:{port}", "--log", str(log)], tmp_path)
+    try:
+        client.expect("Escape key")
+        client.send(ESC)
+        client.expect("serial-bridge> ")
+        dev.write(b"HELD-OUTPUT\r\n")
+        wait_for_text(log, "HELD-OUTPUT", count=1)  # it has reached the client
+        client.send("help\r")
+        screen = client.expect("HELD-OUTPUT")
+        assert b"quit" in screen and screen.index(b"close the connection") < screen.index(b"HELD-OUTPUT")
         client.command("quit")
         assert client.wait_exit() == 0
     finally:

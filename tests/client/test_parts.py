@@ -9,6 +9,7 @@ import pytest
 
 from bridge.client.lineedit import LineEditor
 from bridge.client.logfile import DeviceLog
+from bridge.client.remote import same_host
 from bridge.client.rfc2217 import LineView
 from bridge.client.target import PortName, Target, matching_port, parse_target, target_from_port
 from bridge.telnet import ComPortCmd
@@ -103,3 +104,12 @@ def test_line_view_reads_rfc2217_answers() -> None:
     assert (view.baud, view.framing, view.flow, view.dtr, view.rts) == (115200, "7E1.5", "rtscts", False, True)
     assert view.modem_text() == "CTS on, DSR off, RI off, CD on"
     assert view.char_bits() == 11
+
+
+def test_history_asks_only_a_bridge_on_the_targets_host() -> None:
+    assert same_host("127.0.0.1", "/run/serial-bridge/control.sock")
+    assert same_host("localhost", "/tmp/x/control.sock")
+    assert not same_host("bridge.lab", "/run/serial-bridge/control.sock")
+    assert same_host("bridge.lab", "bridge.lab:7100")
+    assert same_host("::1", "127.0.0.1:7100")
+    assert not same_host("10.0.0.5", "127.0.0.1:7100")

@@ -215,3 +215,44 @@ def test_include_loops_are_read_once(tmp_path: Path, capsys: pytest.CaptureFixtu
     code, out, err = convert(path, capsys)
     assert code == 0 and len(tomllib.loads(out)["port"]) == 1
     assert any("included twice" in line for line in err)
+
+
+def test_remaddr_addresses_become_an_allow_list(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """remaddr with IP addresses becomes allow; host names and connect-back (!) entries are warned."""
+    path = write(tmp_path, """\
+connection: &a
+  accepter: tcp,4001
+  connector: serialdev,/dev/ttyUSB0
+  options:
+    remaddr: ipv4,tcp,192.0.2.7,0;ipv6,tcp,2001:db8::1,0
+connection: &b
+  accepter: tcp,4002
+  connector: serialdev,/dev/ttyUSB1
+  options:
+    remaddr: otherserver,0
+""")
+    code, out, err = convert(path, capsys)
+    ports = {p["name"]: p for p in tomllib.loads(out)["port"]}
+    assert ports["a"]["allow"] == ["192.0.2.7", "2001:db8::1"]
+    assert "allow" not in ports["b"]
+    assert any("connection b: remaddr 'otherserver,0': only IP addresses" in line for line in err)
+    config = write(tmp_path, out, "bridge.toml")
+    assert main(["check", "--config", str(config)]) == 0
+
+
+def test_values_check_would_refuse_are_warned_and_left_out(tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """A baud rate beyond what check accepts is one warning; the port keeps the rest and checks OK."""
+    conf = write(tmp_path, "2000:raw:0:/dev/ttyS0:99999999999999999999N81\n", "ser2net.conf")
+    code, out, err = convert(conf, capsys)
+    assert code == 0 and "baud" not in tomllib.loads(out)["port"][0]
+    assert len(err) == 1 and "port 2000: baud = 99999999999999999999: must be at most" in err[0]
+    assert main(["check", "--config", str(write(tmp_path, out, "bridge.toml"))]) == 0
+
+
+def test_duplicate_anchor_is_one_clear_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """YAML with an anchor given twice is one line naming the problem and its line."""
+    path = write(tmp_path, "define: &a x\nconnection: &a\n  accepter: tcp,1\n")
+    assert main(["import", "ser2net", str(path)]) == 2
+    assert capsys.readouterr().err.strip() == (f"serial-bridge: error: {path}:2: not a ser2net YAML file: "
+                                               "found duplicate anchor 'a'")

@@ -49,11 +49,14 @@ def test_unit_is_notify_with_watchdog_restart_dialout_and_sandbox(
         "ProtectSystem": "strict", "StateDirectory": "serial-bridge", "LogsDirectory": "serial-bridge",
         "RuntimeDirectory": "serial-bridge", "NoNewPrivileges": "yes", "DynamicUser": "yes",
         "ExecReload": "/bin/kill -HUP $MAINPID", "WantedBy": "multi-user.target",
-        "RestartPreventExitStatus": "2",
+        "RestartPreventExitStatus": "2", "StartLimitIntervalSec": "0",
     }
     for key, value in expected.items():
         assert keys[key] == [value], key
     assert int(keys["WatchdogSec"][0]) > 0
+    # A device allow-list (set by these, or implied by ProtectClock on systemd < 252) would
+    # lock out serial adapters whose driver loads after the service starts.
+    assert not {"DeviceAllow", "DevicePolicy", "PrivateDevices", "ProtectClock"} & keys.keys()
     assert "-/run/lock" in keys["ReadWritePaths"]
 
 
@@ -219,3 +222,30 @@ def test_daemon_prefixes_priorities_when_stderr_is_the_journal(tmp_path: Path) -
     assert any(line.startswith("<4>WARNING: ") and "serial-bridge-nothing" in line for line in lines), text
     plain = _serve_stderr(tmp_path, journal=False)
     assert plain and not any(line.startswith("<") for line in plain.splitlines()), plain
+
+
+# ------------------------------------------------------------ control socket
+
+def test_under_runtime_directory_the_control_socket_is_there(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """With systemd's RUNTIME_DIRECTORY (the unit's RuntimeDirectory=), serve's default control socket
+    is $RUNTIME_DIRECTORY/control.sock, and status reaches the daemon through it."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = tmp_path / "bridge.toml"
+    config.write_text('[[port]]\nname = "rt"\ndevice = "loop://"\nlisten = 0\n')
+    sock = run_dir / "control.sock"
+    proc = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--config", str(config)],
+                            env=dict(os.environ, RUNTIME_DIRECTORY=str(run_dir)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + WAIT
+        while not sock.exists():
+            assert time.monotonic() < deadline and proc.poll() is None, "no control socket"
+            time.sleep(0.05)
+        capsys.readouterr()
+        assert main(["status", "--control", str(sock)]) == 0
+        assert "rt" in capsys.readouterr().out
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(WAIT) == 0

@@ -126,3 +126,19 @@ def test_human_age_is_short() -> None:
     """Ages read as now, seconds, minutes, hours, days."""
     assert [human_age(t, 100_000.0) for t in (None, 100_000.0, 99_958.0, 99_700.0, 90_000.0, 0.0)] == \
         ["-", "now", "42s", "5m", "2h", "1d"]
+
+
+def test_client_address_finds_a_running_demo(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    """With no daemon's socket, a client finds the demo's demo.sock (issue 13); a daemon's comes first."""
+    from bridge.control.address import demo_control_address
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    monkeypatch.setattr("bridge.control.address.SYSTEM_PATH", f"{tmp_path}/nothing.sock")
+    demo = demo_control_address()
+    assert demo == f"{tmp_path}/serial-bridge/demo.sock"
+    os.makedirs(os.path.dirname(demo))
+    open(demo, "w").close()
+    assert client_control_address() == demo
+    daemon = f"{tmp_path}/serial-bridge/control.sock"
+    open(daemon, "w").close()
+    assert client_control_address() == daemon

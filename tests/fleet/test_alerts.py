@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 
 import pytest
@@ -75,11 +76,13 @@ def test_a_line_longer_than_the_bound_is_matched_in_parts(monkeypatch: pytest.Mo
 
 
 @pytest.mark.parametrize("pattern", [r"^login:", r"panic$", r"\bOK\b", r"(?i)error", r"\Aboot", r"x\Z",
-                                     r"(?<=\[)E\]", r"^$x|^abc$", r"[^a]+z"])
+                                     r"(?<=\[)E\]", r"^$x|^abc$", r"[^a]+z", r"^rommon \d+ >$", r"OK\$$",
+                                     r"x$|^boot", r"^(all|boot) ", r"ok\\$", r"^\s*$x"])
 def test_block_search_agrees_with_matching_each_line(pattern: str) -> None:
     """Whatever the pattern's anchors, the matcher finds exactly the lines re.search finds one by one."""
     lines = ["login: root", "kernel panic", "panic in the middle", "all OK", "OKAY", "Error 5",
-             "boot ok", "reboot", "x", "[E] bad", "abc", "zz", "a"]
+             "boot ok", "reboot", "x", "[E] bad", "abc", "zz", "a", "rommon 1 >", "rommon 2 > x",
+             "price OK$", "ok\\", "  "]
 
     async def run() -> AlertMatcher:
         m = _matcher(AlertConfig(name="p", pattern=pattern, cooldown=0))
@@ -119,6 +122,7 @@ def test_exec_failures_are_logged_and_counted(caplog: pytest.LogCaptureFixture) 
         async with asyncio.timeout(10):
             while sum(a.failures for a in m.statuses()) < 3:
                 await asyncio.sleep(0.05)
+        await m.runner.close()
         return m
     with caplog.at_level(logging.WARNING, logger="bridge.alert"):
         m = asyncio.run(run())
@@ -139,9 +143,59 @@ def test_placeholders_are_substituted_in_each_argument_without_a_shell(tmp_path:
         m = _matcher(AlertConfig(name="note", pattern="say", action="exec", cooldown=0, command=(
             sys.executable, "-c", "import sys; open(sys.argv[1], 'w').write('|'.join(sys.argv[2:]))",
             str(out), "{port}", "{alert}", "line={line}")))
-        await _feed(m, b"say $(rm -rf /); `x` {alert}\n")
+        await _feed(m, b"say $(rm -rf /); `x` {alert}\x00\n")   # a NUL cannot be in an argument: dropped
         async with asyncio.timeout(10):
             while not out.exists() or not out.read_text():
                 await asyncio.sleep(0.05)
+        await m.runner.close()
     asyncio.run(run())
     assert out.read_text() == "con|note|line=say $(rm -rf /); `x` {alert}"
+
+
+@pytest.mark.parametrize(("pattern", "block"), [
+    (r"^rommon \d+ >", r"rommon \d+ >"),
+    (r"panic$", "panic"),
+    (r"OK\$", None),          # an escaped $ stays, and a $ means each line is searched
+    (r"ok\\$", r"ok\\"),     # an escaped backslash, then the anchor
+    (r"a$|b", None),
+    (r"\Aboot", None),
+    (r"(?m)x", None),
+    (r"(?i)error", r"(?i)error"),
+])
+def test_block_pattern_drops_only_outer_anchors(pattern: str, block: str | None) -> None:
+    """The block search drops a leading ^ and a trailing unescaped $, and gives up where it could miss."""
+    assert alerts_module.block_pattern(pattern) == block
+
+
+def test_closing_the_runner_kills_a_running_command(tmp_path: "object") -> None:
+    """At shutdown a command still running is killed and reaped (no process outlives the bridge)."""
+    import sys
+    from pathlib import Path
+    pid_file = Path(str(tmp_path)) / "pid"
+
+    async def run() -> int:
+        m = _matcher(AlertConfig(name="slow", pattern="go", action="exec", cooldown=0, command=(
+            sys.executable, "-c", "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); "
+            "time.sleep(60)", str(pid_file))))
+        await _feed(m, b"go\n")
+        async with asyncio.timeout(10):
+            while not pid_file.exists() or not pid_file.read_text():
+                await asyncio.sleep(0.05)
+        await m.runner.close()
+        return int(pid_file.read_text())
+    pid = asyncio.run(run())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_utf8_lines_match_as_text_and_binary_noise_does_not_hide_ascii() -> None:
+    """A UTF-8 line matches a non-ASCII pattern; a block with invalid bytes still matches ASCII patterns."""
+    async def run() -> AlertMatcher:
+        m = _matcher(AlertConfig(name="temp", pattern="température", cooldown=0),
+                     AlertConfig(name="panic", pattern="^Kernel panic", cooldown=0))
+        await _feed(m, "alerte: température haute\r\n".encode())
+        await _feed(m, b"\xff\xfe\x00garbage\r\nKernel panic - x\r\n")
+        return m
+    temp, panic = asyncio.run(run()).statuses()
+    assert (temp.matches, temp.last_line) == (1, "alerte: température haute")
+    assert (panic.matches, panic.last_line) == (1, "Kernel panic - x")

@@ -191,9 +191,10 @@ def test_dashboard_discover_asks_the_token_and_shows_alerts(
 
     async def run() -> None:
         app = make_dashboard([], [BridgeBrowser(interface=LOOPBACK)], token=None)
-        async with asyncio.timeout(3 * WAIT):
+        async with asyncio.timeout(5 * WAIT):
             async with app.run_test(size=SIZE) as pilot:
-                await until(pilot, lambda: isinstance(app.screen, TokenScreen), timeout=WAIT)
+                # browsing, then resolving (up to 3 s a try): generous under load
+                await until(pilot, lambda: isinstance(app.screen, TokenScreen), timeout=2 * WAIT)
                 app.screen.query_one(Input).value = TOKEN
                 await pilot.press("enter")
                 table = app.main_screen.table
@@ -208,3 +209,36 @@ def test_dashboard_discover_asks_the_token_and_shows_alerts(
                 assert "rommon 1 >" in str(summary.render())
     asyncio.run(run())
     assert daemon.stop() == 0
+
+
+def test_a_reload_that_turns_mdns_off_withdraws_everything(
+        start_daemon: Start, make_pty: MakePty, watch: PortWatch) -> None:
+    """mdns = true, then SIGHUP with mdns removed: the port's advertisement goes away, the port stays."""
+    dev = make_pty()
+    name = f"mdns-e-{id(dev)}"
+    config = _config(port_block(name, dev.path))
+    daemon = start_daemon(config)
+    wait_until(lambda: (watch.txt(name) or {}).get("state") == "up", "port not advertised")
+    daemon.reload(config.replace("mdns = true\n", ""))
+    daemon.wait_log(r"reload: ")
+    wait_until(lambda: watch.txt(name) is None, "advertisement not withdrawn by the reload")
+    assert daemon.proc.poll() is None
+    assert daemon.stop() == 0
+
+
+def test_a_port_that_cannot_listen_is_not_advertised(
+        start_daemon: Start, make_pty: MakePty, watch: PortWatch) -> None:
+    """A port whose address is taken (state failed) has no listener, so no advertisement; its sibling has one."""
+    dev, other = make_pty(), make_pty()
+    name = f"mdns-f-{id(dev)}"
+    with socket.socket() as taken:
+        taken.bind((LOOPBACK, 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        daemon = start_daemon(_config(
+            port_block(f"{name}-ok", other.path),
+            f'[[port]]\nname = "{name}"\ndevice = "{dev.path}"\nlisten = {busy}\nlock_files = false\n'))
+        daemon.wait_log(rf"port {name}: cannot listen")
+        wait_until(lambda: watch.txt(f"{name}-ok") is not None, "the working port is not advertised")
+        assert watch.txt(name) is None
+        assert daemon.stop() == 0

@@ -161,3 +161,36 @@ def test_send_data_accepts_bytearray_and_memoryview() -> None:
     conn.send_data(bytearray(b"a\r\xff"))  # type: ignore[arg-type]
     conn.send_data(memoryview(b"b"))  # type: ignore[arg-type]
     assert conn.data_to_send() == b"a\r\x00\xff\xffb"
+
+
+@pytest.mark.parametrize("read", [b"x", b"show interfaces ", b"\xfe\xf2\xf0"])
+def test_a_keystroke_read_without_iac_or_cr_is_passed_on_as_the_same_object(read: bytes) -> None:
+    """The keystroke path: no IAC and no CR means no parsing and no copy."""
+    conn = TelnetConnection(policy=NOTHING)
+    (event,) = conn.receive_data(read)
+    assert isinstance(event, DataReceived) and event.data is read
+
+
+def test_the_binary_flags_follow_request_disable_at_once() -> None:
+    """RFC 856/1143: after our DONT/WONT BINARY the EOL rules apply again in that direction, at once."""
+    conn = TelnetConnection(policy=BINARY)
+    conn.receive_data(b"\xff\xfb\x00\xff\xfd\x00")
+    assert conn.peer_binary and conn.our_binary
+    assert conn.receive_data(b"\r\x00") == [DataReceived(data=b"\r\x00")]
+    conn.request_disable(Opt.BINARY, Side.HIM)
+    conn.request_disable(Opt.BINARY, Side.US)
+    assert not conn.peer_binary and not conn.our_binary
+    assert conn.receive_data(b"\r\x00") == [DataReceived(data=b"\r")]
+    conn.data_to_send()
+    conn.send_data(b"\r")
+    assert conn.data_to_send() == b"\r\x00"
+
+
+def test_a_cr_before_binary_goes_on_and_off_does_not_eat_a_later_nul() -> None:
+    """RFC 856: a CR, then BINARY from the peer, then its end: the next NUL is data, not a CR NUL's."""
+    conn = TelnetConnection(policy=BINARY)
+    assert conn.receive_data(b"a\r\xff\xfb\x00")[0] == DataReceived(data=b"a\r")
+    conn.receive_data(b"\xff\xfc\x00")
+    assert not conn.peer_binary
+    assert conn.receive_data(b"\x00") == [DataReceived(data=b"\x00")]
+    assert conn.anomalies.bad_eol == 0
