@@ -170,11 +170,11 @@ def test_exec_requests_list_ports_or_connect_and_nothing_else(bridge: SshBridge)
 
 
 def test_the_port_closing_ends_the_ssh_session(bridge: SshBridge) -> None:
-    """An operator's kick ends the channel; the client sees the channel close."""
+    """An operator's kick ends the channel: a terminal is told why, then the channel closes."""
 
     async def scenario() -> None:
         async with await connect(bridge, "bob:core", password="bobs password") as conn:
-            proc = await conn.create_process(encoding=None)
+            proc = await conn.create_process(term_type="xterm", encoding=None)
             await read_until(proc.stdout, b"leaves]\r\n")
             status = await asyncio.to_thread(bridge.status)
             session_id = status["core"]["sessions"][0]["id"]
@@ -183,6 +183,8 @@ def test_the_port_closing_ends_the_ssh_session(bridge: SshBridge) -> None:
             await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bridge", "ctl", "--control",
                                                      str(bridge.control), "kick", "core", str(session_id)],
                                     check=True, capture_output=True, timeout=WAIT)
+            assert b"[serial-bridge: disconnected by the operator]" in await read_until(
+                proc.stdout, b"operator]")     # a person at a terminal is told why, as on Telnet
             await proc.wait_closed()
             assert proc.exit_status == 0
 
