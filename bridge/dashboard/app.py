@@ -13,20 +13,24 @@ from typing import Any
 
 from textual.notifications import SeverityLevel
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from bridge.dashboard import source as feed
 from bridge.dashboard.messages import BridgeEventReceived, PortKey, PortsReceived, SourceStateChanged
+from bridge.dashboard.screens.confirm import ConfirmScreen
 from bridge.dashboard.screens.console import ConsoleScreen
 from bridge.dashboard.screens.detail import DetailScreen
 from bridge.dashboard.screens.help import HelpScreen
 from bridge.dashboard.screens.main import MainScreen
 from bridge.dashboard.screens.settings import SettingsScreen
-from bridge.dashboard.source import StatusSource
+from bridge.dashboard.screens.token import TokenScreen
+from bridge.dashboard.source import ControlSource, SourceFinder, StatusSource
 from bridge.dashboard.store import PortStore
+from bridge.dashboard.widgets.log_pane import LogLines
 
 # Port actions for the command palette: (action, title, help).
 PALETTE_ACTIONS = (
@@ -37,6 +41,7 @@ PALETTE_ACTIONS = (
     ("disable_port", "Disable port", "close the device; clients are told"),
     ("attach", "Attach console", "type to the device from here"),
 )
+TYPING_SCREEN_KEYS = frozenset({"s", "a"})   # open a screen that takes typing (settings, console)
 _CONSOLE_BLOCKED = frozenset({"command_palette", "quit", "help_quit"})
 _DONE = {"break": "break sent", "ip": "interrupt sent", "enable": "enabled",
          "disable": "disabled", "kick": "session disconnected", "set": "settings applied"}
@@ -48,9 +53,22 @@ class DashboardApp(App[None]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "serial-bridge"
 
-    def __init__(self, sources: Sequence[StatusSource]) -> None:
+    def __init__(self, sources: Sequence[StatusSource], finders: Sequence[SourceFinder] = (),
+                 token: str | None = None, *, log_lines: LogLines | None = None) -> None:
+        """Args:
+            sources: the bridges to follow from the start (``--control``).
+            finders: where more bridges come from while running (``--discover``).
+            token: the control token for found bridges that need one; asked for when None.
+            log_lines: this program's own log, shown in a pane of the main
+                screen (the demo, which runs the bridge in this process).
+        """
         super().__init__()
+        self.log_lines = log_lines
+        self._typed_ahead: list[events.Key] = []
+        self._typing_ahead = False
         self.sources = list(sources)
+        self.finders = list(finders)
+        self.token = token
         self.store = PortStore([s.label for s in self.sources])
         self.sub_title = ", ".join(s.label for s in self.sources)
         self.notices: deque[tuple[str, str, str]] = deque(maxlen=200)
@@ -61,6 +79,29 @@ class DashboardApp(App[None]):
         in ``notices`` as (severity, title, message)."""
         self.notices.append((severity, title, message))
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    # --- keys typed ahead of a screen --------------------------------------
+    # Keys typed in one burst with the key that opens a screen (s, a) are routed
+    # by Textual to the screen that was active when they arrived. That screen
+    # hands them here; the new screen takes them once its field has the focus.
+
+    def type_ahead(self, event: events.Key) -> bool:
+        """Called by the ports table and detail screens with every key they get: True when
+        the key was typed after one that opens a typing screen (s, a), so kept for it."""
+        if self._typing_ahead:
+            self._typed_ahead.append(events.Key(event.key, event.character))
+            return True
+        if event.key in TYPING_SCREEN_KEYS:
+            self._typing_ahead = True   # its binding runs after this: the keys that follow are for it
+        return False
+
+    def take_typed_ahead(self, widget: Widget | None) -> None:
+        """Replay the keys typed ahead into ``widget`` (the new screen's focused field), in
+        order; None drops them (no screen opened after all)."""
+        keys, self._typed_ahead, self._typing_ahead = self._typed_ahead, [], False
+        if widget is not None:
+            for key in keys:
+                widget.post_message(key)
 
     def get_default_screen(self) -> Screen[Any]:
         """The ports table."""
@@ -77,11 +118,48 @@ class DashboardApp(App[None]):
         """Start one status feed per bridge."""
         for index in range(len(self.sources)):
             self.follow(index)
+        for finder in self.finders:
+            self.discover(finder)
 
     async def on_unmount(self) -> None:
         """Disconnect from every bridge."""
+        for finder in self.finders:
+            finder.close()
         for source in self.sources:
             await source.close()
+
+    def add_source(self, source: StatusSource) -> int:
+        """Follow one more bridge (a found one); returns its index."""
+        self.sources.append(source)
+        index = self.store.add_source(source.label)
+        self.sub_title = ", ".join(s.label for s in self.sources)
+        self.follow(index)
+        self.refresh_views()
+        return index
+
+    @work(group="discovery", exit_on_error=False)
+    async def discover(self, finder: SourceFinder) -> None:
+        """Add each bridge the finder reports, as --control would (asking for a token when needed)."""
+        known = {getattr(s, "address", None) for s in self.sources}
+        async for found in finder.found():
+            if found.gone:
+                self.notify(f"{found.name} withdrew its advertisement", title="discovery")
+                continue
+            if found.address in known:
+                continue
+            known.add(found.address)
+            if found.token_required and self.token is None:
+                self.ask_token(found.name, found.address)
+            else:
+                self.add_source(ControlSource(found.address, self.token, label=found.name))
+                self.notify(f"found {found.name} at {found.address}", title="discovery")
+
+    def ask_token(self, name: str, address: str) -> None:
+        """Ask for a found bridge's control token, then follow it (Escape skips it)."""
+        def answered(token: str | None) -> None:
+            if token:
+                self.add_source(ControlSource(address, token, label=name))
+        self.push_screen(TokenScreen(name, address), answered)
 
     @work(group="status-feed", exit_on_error=False)
     async def follow(self, index: int) -> None:
@@ -185,6 +263,10 @@ class DashboardApp(App[None]):
         self.notify(f"{event.get('peer')} {verb} ({event.get('access')})",
                     title=f"{self._host(source)}{event.get('port')}")
 
+    def _on_alert(self, source: int, event: dict[str, Any]) -> None:
+        self.notify(f"{event.get('alert')}: {event.get('line')}", severity="warning",
+                    title=f"{self._host(source)}{event.get('port')}: alert")
+
     def _on_dropped(self, source: int, event: dict[str, Any]) -> None:
         self.notify(f"{event.get('count')} updates were dropped (the dashboard fell behind)",
                     severity="warning")
@@ -237,14 +319,24 @@ class DashboardApp(App[None]):
         self._act_on_selected("enable")
 
     def action_disable_port(self) -> None:
-        """Disable the selected port."""
-        self._act_on_selected("disable")
+        """Disable the selected port, once the operator says yes."""
+        key = self._require_port()
+        if key is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(key, "disable")
+
+        self.push_screen(ConfirmScreen(f"Disable {key.name}? Its device is closed and its "
+                                       "clients are told; e enables it again."), answered)
 
     def action_edit_settings(self) -> None:
         """Open the line-settings form for the selected port."""
         key = self._require_port()
         view = self.store.view(key) if key is not None else None
         if key is None or view is None:
+            self.take_typed_ahead(None)
             return
 
         def apply(changes: dict[str, Any] | None) -> None:
@@ -260,13 +352,21 @@ class DashboardApp(App[None]):
         if not isinstance(screen, DetailScreen) or session is None:
             self.notify("choose a session in a port's detail first", severity="warning")
             return
-        self.act(screen.key, "kick", session=session)
+        key = screen.key
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(key, "kick", session=session)
+
+        self.push_screen(ConfirmScreen(f"Disconnect session {session} of {key.name}?"), answered)
 
     def action_attach(self) -> None:
         """Open the console on the selected port."""
         key = self._require_port()
         if key is not None:
             self.push_screen(ConsoleScreen(key, self.sources[key.source]))
+        else:
+            self.take_typed_ahead(None)
 
     def action_reload(self) -> None:
         """Reload the config of the selected port's bridge (or of every bridge)."""
@@ -316,9 +416,12 @@ _EVENT_HANDLERS: dict[str, Callable[[DashboardApp, int, dict[str, Any]], None]] 
     "session-open": DashboardApp._on_session,
     "session-close": DashboardApp._on_session,
     "dropped": DashboardApp._on_dropped,
+    "alert": DashboardApp._on_alert,
 }
 
 
-def make_dashboard(sources: Sequence[StatusSource]) -> DashboardApp:
-    """The dashboard over these bridges; used by the CLI and by the tests."""
-    return DashboardApp(sources)
+def make_dashboard(sources: Sequence[StatusSource], finders: Sequence[SourceFinder] = (),
+                   token: str | None = None, *, log_lines: LogLines | None = None) -> DashboardApp:
+    """The dashboard over these bridges (and those ``finders`` find, with a log pane for
+    ``log_lines``); used by the CLI, the demo and the tests."""
+    return DashboardApp(sources, finders, token, log_lines=log_lines)

@@ -20,6 +20,7 @@ Slow-client policy (INTERFACE.md "Slow clients", docs/sessions.md):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import logging
 import os
@@ -64,7 +65,7 @@ WORK_LIMIT = 64          # queued requests past which the client's socket is not
 # What the server agrees to (INTERFACE.md, "Wire behaviour"): it offers
 # character mode (WILL ECHO, WILL SGA, DO SGA) and accepts BINARY each way and
 # COM-PORT-OPTION when the client asks.
-SERVER_POLICY = DEFAULT_SERVER_POLICY
+SERVER_POLICY = dataclasses.replace(DEFAULT_SERVER_POLICY, ask_terminal_type=True)  # RFC 1091 (issue 10)
 
 WRITER = "writer"
 WATCHER = "watcher"
@@ -79,7 +80,8 @@ class ClientSession(asyncio.BufferedProtocol):
     """
 
     def __init__(self, worker: SessionPort, *, readonly: bool = False, raw: bool = False,
-                 peer: str | None = None, on_close: Callable[[], None] | None = None) -> None:
+                 peer: str | None = None, on_close: Callable[[], None] | None = None,
+                 kind: str | None = None, user: str | None = None) -> None:
         """A session of ``worker``'s port.
 
         Args:
@@ -87,11 +89,15 @@ class ClientSession(asyncio.BufferedProtocol):
             raw: raw framing whatever the port's mode (an attached console).
             peer: the name shown for the client (default: its address).
             on_close: called once the session has left the port.
+            kind: "telnet" or "raw" (default: the port's mode), or "ssh" (raw framing; issue 11).
+            user: who the access layer vouches for (SSH login, TLS client certificate).
         """
         self.worker = worker
         self.readonly = readonly
         self.id = next(_ids)
-        self.telnet = worker.config.mode == "telnet" and not raw
+        self.kind = kind or ("telnet" if worker.config.mode == "telnet" and not raw else "raw")
+        self.telnet = self.kind == "telnet"
+        self.user = user
         self.conn: TelnetConnection | None = None
         self._read_view = memoryview(bytearray(READ_SIZE))
         self.transport: asyncio.Transport | None = None
@@ -237,6 +243,8 @@ class ClientSession(asyncio.BufferedProtocol):
             self.conn.request_enable(Opt.ECHO, Side.US)
             self.conn.request_enable(Opt.SGA, Side.US)
             self.conn.request_enable(Opt.SGA, Side.HIM)
+            self.conn.request_enable(Opt.TTYPE, Side.HIM)  # RFC 1091, asked by SERVER_POLICY (issue 10)
+            self.conn.request_enable(Opt.NAWS, Side.HIM)   # RFC 1073 (issue 10)
             self.flush()
         self.worker.session_opened(self)
 
@@ -406,7 +414,8 @@ class ClientSession(asyncio.BufferedProtocol):
         self.flush()
         sock = self.transport.get_extra_info("socket")
         wire = bytes((Cmd.IAC, Cmd.DM))
-        if sock is not None and self.transport.get_write_buffer_size() == 0:
+        plain = self.transport.get_extra_info("ssl_object") is None   # never beside TLS's own stream
+        if sock is not None and plain and self.transport.get_write_buffer_size() == 0:
             try:
                 with socket.socket(fileno=os.dup(sock.fileno())) as dup:
                     dup.send(wire[:1])
@@ -426,12 +435,19 @@ class ClientSession(asyncio.BufferedProtocol):
         self.report_reading()
 
     def message(self, text: str) -> None:
-        """A short bracketed notice, for telnet clients only.
+        """A short bracketed notice, for telnet clients and SSH terminals only.
 
-        Raw streams and RFC 2217 clients (esptool, pyserial) get none: their
-        data stream must stay exactly what the device sent.
+        Raw streams, SSH sessions without a terminal (scripts) and RFC 2217
+        clients (esptool, pyserial) get none: their data stream must stay
+        exactly what the device sent.
         """
-        if self.conn is None or self.comport is not None or self.closed or self.transport is None:
+        if self.closed or self.transport is None:
+            return
+        if self.conn is None:   # issue 11: a person at an SSH terminal (a pty was requested)
+            if self.kind == "ssh" and (self.terminal is not None or self.window is not None):
+                self.transport.write(f"\r\n[serial-bridge: {text}]\r\n".encode())
+            return
+        if self.comport is not None:
             return
         self.conn.send_data(f"\r\n[serial-bridge: {text}]\r\n".encode())
         self.flush()
@@ -538,6 +554,13 @@ class ClientSession(asyncio.BufferedProtocol):
         assert conn is not None
         self.submit(conn.answer_timing_mark)
 
+    def set_terminal(self, name: str | None, window: tuple[int, int] | None) -> None:
+        """The client's terminal type and size (columns, rows), from an SSH pty request."""
+        if name:
+            self.terminal = name
+        if window is not None:
+            self.window = window
+
     def _on_ttype(self, event: Event) -> None:
         assert isinstance(event, TerminalTypeReceived)
         if self.terminal is None:
@@ -566,11 +589,11 @@ class ClientSession(asyncio.BufferedProtocol):
     def status(self) -> SessionStatus:
         """A frozen snapshot for the control API."""
         return SessionStatus(
-            id=self.id, peer=self.peer, kind="telnet" if self.telnet else "raw",
+            id=self.id, peer=self.peer, kind=self.kind,
             access=self.access, connected_at=self.connected_at,
             bytes_in=self.bytes_in, bytes_out=self.bytes_out, dropped=self.dropped,
             rfc2217=self.comport is not None, terminal=self.terminal,
-            terminal_types=tuple(self.terminal_types), window=self.window,
+            terminal_types=tuple(self.terminal_types), user=self.user, window=self.window,
         )
 
 

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from bridge.telnet.connection import (
     DEFAULT_SERVER_POLICY,
+    TERMINAL_TYPE_ASKS,
     Anomalies,
     OptionPolicy,
     TelnetConnection,
 )
-from bridge.telnet.constants import SERVER_OFFSET, Cmd, ComPortCmd, Opt, Side
+from bridge.telnet.constants import SERVER_OFFSET, SYNCH, Cmd, ComPortCmd, Opt, Side
 from bridge.telnet.errors import LocalProtocolError, RemoteProtocolError, TelnetError
 from bridge.telnet.events import (
     BaudRateRequested,
@@ -54,6 +55,8 @@ from bridge.telnet.events import (
 __all__ = [
     "DEFAULT_SERVER_POLICY",
     "SERVER_OFFSET",
+    "SYNCH",
+    "TERMINAL_TYPE_ASKS",
     "Anomalies",
     "BaudRateRequested",
     "Cmd",

@@ -7,10 +7,13 @@ a method; ``data_to_send()`` drains what is queued. Nothing here does I/O.
 End of line (RFC 854, "THE NVT PRINTER AND KEYBOARD"): in a direction where
 BINARY (RFC 856) is not in force, "the sequence CR NUL must be used where a
 carriage return alone is actually desired", and CR is to be followed by LF or
-NUL. On receipt CR NUL becomes CR and CR LF stays CR LF; a CR that ends the
-data so far is held until the next data byte decides (at EOF it is delivered
-as it is). A CR followed by anything else is delivered as received and counted
-as ``bad_eol``. On sending, a bare CR becomes CR NUL. A CR at the end of one
+NUL. On receipt CR NUL becomes CR and CR LF stays CR LF. A CR is delivered
+at once, even when it ends a read: the engine never holds data bytes waiting
+for more input (conserver and many scripts send Enter as a bare CR and wait for
+the answer). When the data so far ends in CR, the next data byte is judged by
+state: a NUL is dropped, an LF passes on, anything else is counted. A CR
+followed by anything else is delivered as received and counted as
+``bad_eol``. On sending, a bare CR becomes CR NUL. A CR at the end of one
 ``send_data`` call and an LF at the start of the next go out as CR NUL LF,
 which a receiver decodes back to CR LF.
 """
@@ -24,12 +27,14 @@ from dataclasses import dataclass, fields
 from bridge.telnet import comport, status, terminal
 from bridge.telnet.constants import (
     CR,
+    CR_LF,
     CR_NUL,
     IAC_BYTE,
     IAC_IAC,
     IS,
     SEND,
     SERVER_OFFSET,
+    SYNCH,
     Cmd,
     ComPortCmd,
     Opt,
@@ -68,9 +73,12 @@ _SENDABLE_COMMANDS = frozenset(
 )
 _CR_NOT_LF = re.compile(b"\r(?=([^\n]))")  # look ahead: in CR CR the second CR is checked too
 _BARE_CR = re.compile(b"\r(?!\n)")
+_SHORT = 256  # bytes: a keystroke-sized send_data() (see send_data)
 _COMPORT_CODES = frozenset(int(c) for c in ComPortCmd)
 MAX_TERMINAL_TYPES = 16
 """How many distinct terminal types one connection remembers (RFC 1091 cycling)."""
+TERMINAL_TYPE_ASKS = 8
+"""The most SEND requests one round of :attr:`OptionPolicy.ask_terminal_type` sends (RFC 1091)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +88,18 @@ class OptionPolicy:
     Attributes:
         us: options we agree to enable on our side when the peer sends DO.
         him: options we agree to let the peer enable when it sends WILL.
+        ask_terminal_type: when the peer's WILL TERMINAL-TYPE comes into force,
+            ask for its terminal types (RFC 1091): send SEND, and after each
+            IS send SEND again until a name comes back that this round already
+            had (the list ended or cycled) or :data:`TERMINAL_TYPE_ASKS` SENDs
+            went out. Off by default (the client role never needs it).
 
     EXOPL (RFC 861) is always refused, whatever the policy says.
     """
 
     us: frozenset[int]
     him: frozenset[int]
+    ask_terminal_type: bool = False
 
 
 DEFAULT_SERVER_POLICY = OptionPolicy(
@@ -155,10 +169,16 @@ class TelnetConnection:
         self._options = OptionTable()
         self._out: list[bytes] = []
         self._counts = dict.fromkeys(_COUNTERS, 0)
-        self._held_cr = False
+        self._after_cr = False  # the data so far ends in a CR already delivered
+        # The keystroke path (receive_data, send_data) reads these plain attributes
+        # instead of asking the parser and the option table on every call.
+        self._idle = True  # no command sequence is pending and the stream is open
+        self._peer_binary = False  # BINARY in force from the peer (RFC 856)
+        self._our_binary = False  # BINARY in force from us
         self._closed = False
         self._marks_pending = 0
         self._terminal_types: list[str] = []
+        self._ttype_round: list[str] | None = None  # names of the RFC 1091 round under way, None when not asking
 
     # ------------------------------------------------------------------ state
 
@@ -170,12 +190,12 @@ class TelnetConnection:
     @property
     def peer_binary(self) -> bool:
         """True when BINARY is in force from the peer to us (RFC 856)."""
-        return self._options.is_enabled(Opt.BINARY, Side.HIM)
+        return self._peer_binary
 
     @property
     def our_binary(self) -> bool:
         """True when BINARY is in force from us to the peer (RFC 856)."""
-        return self._options.is_enabled(Opt.BINARY, Side.US)
+        return self._our_binary
 
     @property
     def comport_active(self) -> bool:
@@ -218,6 +238,17 @@ class TelnetConnection:
             The events, in stream order. Data is split into ``DataReceived``
             events only where a non-data event comes between.
         """
+        # The keystroke path: no command pending and no IAC in the read, so the
+        # parser has nothing to do; outside BINARY only a CR needs the EOL rule.
+        if self._idle and IAC_BYTE not in data and data and type(data) is bytes:
+            if self._peer_binary or (CR not in data and not self._after_cr):
+                return [DataReceived(data=data)]
+            run = self._inbound(data)
+            return [DataReceived(data=run)] if run else []
+        return self._receive(data)
+
+    def _receive(self, data: bytes) -> list[Event]:
+        """``receive_data`` for any input: through the parser, token by token."""
         if self._closed:
             return []
         if not data:
@@ -228,7 +259,9 @@ class TelnetConnection:
         pending: list[bytes] = []
         for token in self._parser.feed(data):
             if type(token) is DataToken:
-                piece = self._inbound(token.data)
+                piece = token.data
+                if not self._peer_binary and (self._after_cr or CR in piece):
+                    piece = self._inbound(piece)
                 if piece:
                     pending.append(piece)
                 continue
@@ -238,14 +271,14 @@ class TelnetConnection:
             _TOKEN_HANDLERS[type(token)](self, token, events)
         if pending:
             events.append(DataReceived(data=b"".join(pending)))
+        self._idle = not self._parser.pending
         return events
 
     def _close(self) -> list[Event]:
         self._closed = True
+        self._idle = False
         events: list[Event] = []
-        if self._held_cr:
-            self._held_cr = False
-            events.append(DataReceived(data=CR))
+        self._after_cr = False
         if self._parser.pending:
             self._counts["truncated"] += 1
             events.append(ProtocolViolation(detail="connection closed inside a command"))
@@ -253,16 +286,23 @@ class TelnetConnection:
         return events
 
     def _inbound(self, run: bytes) -> bytes:
-        """Apply the receiving end-of-line rule to one data run."""
-        if self._held_cr:
-            self._held_cr = False
-            run = CR + run
-        if CR not in run or self._options.is_enabled(Opt.BINARY, Side.HIM):
+        """Apply the receiving end-of-line rule to one data run; nothing is held back."""
+        if self._peer_binary:
+            return run
+        if self._after_cr:
+            self._after_cr = False
+            first = run[0]
+            if first == 0x00:  # the NUL of a CR NUL cut by a read or a command
+                run = run[1:]
+                if not run:
+                    return run
+            elif first != 0x0A:
+                self._counts["bad_eol"] += 1
+        if CR not in run:
             return run
         followers = _CR_NOT_LF.findall(run)  # the byte after each CR not followed by LF
-        if run[-1] == 0x0D:  # its follower is in the next read: hold it
-            self._held_cr = True
-            run = run[:-1]
+        if run[-1] == 0x0D:  # delivered now; its follower is judged when it comes
+            self._after_cr = True
         if not followers:
             return run
         escaped = followers.count(b"\x00")
@@ -288,6 +328,8 @@ class TelnetConnection:
         )
         before = self._options.is_enabled(option, side)
         step = self._options.step(option, side, event, allowed=allowed)
+        if option == Opt.BINARY:
+            self._binary_changed()
         if step.reply is not Reply.NONE:
             self._negotiate(REPLY_VERB[(side, step.reply)], option)
         if step.note is Note.REFUSED:
@@ -299,8 +341,13 @@ class TelnetConnection:
         after = self._options.is_enabled(option, side)
         if after and not before:
             events.append(OptionEnabled(option=option, side=side))
+            if option == Opt.TTYPE and side is Side.HIM and self._policy.ask_terminal_type:
+                self._ttype_round = []  # RFC 1091: SEND only once WILL TERMINAL-TYPE is in force
+                self._out.append(terminal.encode_ttype_send())
         elif before and not after:
             events.append(OptionDisabled(option=option, side=side))
+            if option == Opt.TTYPE and side is Side.HIM:
+                self._ttype_round = None
 
     def _on_timing_mark(self, verb: Cmd, events: list[Event]) -> None:
         """RFC 860: TIMING-MARK is answered, never kept in force."""
@@ -339,6 +386,16 @@ class TelnetConnection:
         if name not in self._terminal_types and len(self._terminal_types) < MAX_TERMINAL_TYPES:
             self._terminal_types.append(name)
         events.append(TerminalTypeReceived(name=name))
+        asked = self._ttype_round
+        if asked is not None:
+            # RFC 1091: the client sends its last type again at the end of its
+            # list (and starts over on the next SEND); names are case-insensitive.
+            key = name.upper()
+            if key in asked or len(asked) + 1 >= TERMINAL_TYPE_ASKS:
+                self._ttype_round = None
+            else:
+                asked.append(key)
+                self._out.append(terminal.encode_ttype_send())
         return None
 
     def _on_naws(self, payload: bytes, events: list[Event]) -> str | None:
@@ -392,9 +449,28 @@ class TelnetConnection:
             data = bytes(data)
         if IAC_BYTE in data:
             data = data.replace(IAC_BYTE, IAC_IAC)
-        if CR in data and not self._options.is_enabled(Opt.BINARY, Side.US):
-            data = _BARE_CR.sub(CR_NUL, data)
+        # Outside BINARY a bare CR becomes CR NUL. In a short read whose every CR
+        # is part of a CR LF (a device's usual line end), two counts say so
+        # cheaper than the regex; in a long one the two-byte count costs more.
+        if CR in data and not self._our_binary:
+            if len(data) > _SHORT or data.count(CR) != data.count(CR_LF):
+                data = _BARE_CR.sub(CR_NUL, data)
         self._out.append(data)
+
+    def synch(self) -> tuple[bytes, bytes]:
+        """Prepare a Synch (RFC 854, "The Synch"), for example to answer IAC AO.
+
+        RFC 854: "the Synch signal ... should be sent" after the server has
+        discarded output for an Abort Output; it is the DM command sent with
+        the TCP urgent notification, DM being the urgent byte.
+
+        Returns:
+            ``(in_band, urgent)``: ``in_band`` is everything queued so far (what
+            :meth:`data_to_send` would return, possibly ``b""``), to be sent
+            normally first; ``urgent`` is :data:`SYNCH` (``IAC DM``, 2 bytes), to be
+            sent after it in one call with ``socket.MSG_OOB``. Nothing is left queued.
+        """
+        return self.data_to_send(), SYNCH
 
     def send_command(self, cmd: Cmd) -> None:
         """Queue a bare command (NOP, DM, BRK, IP, AO, AYT, EC, EL or GA).
@@ -409,8 +485,17 @@ class TelnetConnection:
     def _negotiate(self, verb: Cmd, option: int) -> None:
         self._out.append(bytes((Cmd.IAC, verb, option)))
 
+    def _binary_changed(self) -> None:
+        """Refresh the BINARY flags the keystroke path reads (RFC 856)."""
+        self._peer_binary = self._options.is_enabled(Opt.BINARY, Side.HIM)
+        self._our_binary = self._options.is_enabled(Opt.BINARY, Side.US)
+        if self._peer_binary:
+            self._after_cr = False  # a NUL from a BINARY peer is data
+
     def _request(self, option: int, side: Side, event: Input) -> None:
         step = self._options.step(_check_option(option), side, event, allowed=False)
+        if option == Opt.BINARY:
+            self._binary_changed()
         if step.reply is not Reply.NONE:
             self._negotiate(REPLY_VERB[(side, step.reply)], option)
 

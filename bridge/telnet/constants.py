@@ -84,3 +84,12 @@ IAC_IAC = b"\xff\xff"
 CR = b"\r"
 CR_LF = b"\r\n"
 CR_NUL = b"\r\x00"
+
+SYNCH = b"\xff\xf2"
+"""RFC 854, "The Synch": IAC DM sent as TCP urgent data with DM as its last byte.
+
+Send it in one call with ``socket.MSG_OOB`` (``sock.send(SYNCH, MSG_OOB)``): the
+kernel sends IAC in band and marks the DM, the last byte of the call, as the
+urgent byte, as BSD telnetd does. Everything queued before it must be on the
+wire first: see :meth:`TelnetConnection.synch`.
+"""

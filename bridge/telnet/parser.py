@@ -36,6 +36,8 @@ _SB = int(Cmd.SB)
 _WILL = int(Cmd.WILL)
 _DONT = int(Cmd.DONT)
 _FIRST_COMMAND = int(Cmd.SE)
+_BULK = 256  # reads longer than this are first tried with the bulk IAC count
+_COMMAND_OF = {int(c): c for c in Cmd}  # a dict lookup instead of the Enum machinery's Python calls
 
 
 class Anomaly(Enum):
@@ -167,8 +169,9 @@ class Parser:
             return len(data)
         # The bulk count looks at the whole rest of the read: worth it once per
         # read (all-escaped data), never per run, or a read full of commands
-        # would cost O(n^2).
-        stop = _paired_until(data, first) if pos == 0 else -1
+        # would cost O(n^2); and not for a keystroke-sized read, where the
+        # regular expression alone is cheaper.
+        stop = _paired_until(data, first) if pos == 0 and len(data) > _BULK else -1
         if stop < 0:
             stop = _ESCAPED_RUN.match(data, first).end()  # type: ignore[union-attr]
         if stop > pos:
@@ -184,7 +187,7 @@ class Parser:
         if byte == _IAC:  # the second half of an IAC IAC cut by a read boundary
             out.append(DataToken(IAC_BYTE))
         elif _WILL <= byte <= _DONT:
-            self._verb = Cmd(byte)
+            self._verb = _COMMAND_OF[byte]
             self._state = _State.VERB
         elif byte == _SB:
             self._sb.clear()
@@ -193,7 +196,7 @@ class Parser:
         elif byte == _SE:
             out.append(AnomalyToken(Anomaly.STRAY_SE, "IAC SE outside a sub-negotiation, ignored"))
         elif byte >= _FIRST_COMMAND:
-            out.append(CommandToken(Cmd(byte)))
+            out.append(CommandToken(_COMMAND_OF[byte]))
         else:
             out.append(AnomalyToken(Anomaly.UNKNOWN_COMMAND, f"unknown command IAC {byte}, ignored"))
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bridge.telnet import (
+    Cmd,
+    CommandReceived,
     ConnectionClosed,
     DataReceived,
     Opt,
@@ -12,7 +14,7 @@ from bridge.telnet import (
     Side,
     TelnetConnection,
 )
-from tests.telnet.helpers import NOTHING, TelnetPair
+from tests.telnet.helpers import NOTHING, TelnetPair, merge_data
 
 BINARY = OptionPolicy(us=frozenset({Opt.BINARY}), him=frozenset({Opt.BINARY}))
 
@@ -38,37 +40,59 @@ def test_rfc854_receive_end_of_line(wire: bytes, data: bytes, bad: int) -> None:
     assert conn.anomalies.bad_eol == bad
 
 
-@pytest.mark.parametrize(("second", "data"), [(b"\x00x", b"\rx"), (b"\nx", b"\r\nx"), (b"y", b"\ry")])
-def test_rfc854_cr_at_the_end_of_a_read_waits_for_the_next_byte(second: bytes, data: bytes) -> None:
-    """RFC 854: a CR ending a read is held until the next byte says whether it is CR NUL or CR LF."""
+@pytest.mark.parametrize(("second", "data", "bad"),
+                         [(b"\x00x", b"x", 0), (b"\nx", b"\nx", 0), (b"y", b"y", 1), (b"\x00", b"", 0)])
+def test_rfc854_cr_at_the_end_of_a_read_is_delivered_at_once(second: bytes, data: bytes, bad: int) -> None:
+    """Issue 10 (Enter held back): a CR ending a read goes out with that read; the next byte is judged by state."""
     conn = TelnetConnection(policy=NOTHING)
-    assert conn.receive_data(b"abc\r") == [DataReceived(data=b"abc")]
-    assert conn.receive_data(second) == [DataReceived(data=data)]
+    assert conn.receive_data(b"show\r") == [DataReceived(data=b"show\r")]
+    assert merge_data(conn.receive_data(second)) == ([DataReceived(data=data)] if data else [])
+    assert conn.anomalies.bad_eol == bad
 
 
-def test_rfc854_cr_before_a_held_cr_is_counted_whatever_the_split() -> None:
+@pytest.mark.parametrize("server", [True, False], ids=["server", "client"])
+def test_no_data_byte_is_held_in_either_role(server: bool) -> None:
+    """Issue 10: fed one byte at a time, every data byte is delivered by the call that brought it."""
+    conn = TelnetConnection(server=server, policy=NOTHING)
+    for byte in b"show\r":
+        assert conn.receive_data(bytes((byte,))) == [DataReceived(data=bytes((byte,)))]
+    assert conn.receive_data(b"\x00") == []  # the NUL of CR NUL: dropped, never delivered
+    assert conn.receive_data(b"\r") == [DataReceived(data=b"\r")]
+    assert conn.receive_data(b"\n") == [DataReceived(data=b"\n")]
+    assert conn.anomalies.bad_eol == 0
+
+
+def test_rfc854_cr_before_a_cr_at_a_read_boundary_is_counted_whatever_the_split() -> None:
     """RFC 854: in CR CR | CR the first two CRs are followed by CR, counted the same as unsplit."""
     whole = TelnetConnection(policy=NOTHING)
     split = TelnetConnection(policy=NOTHING)
     assert whole.receive_data(b"\r\r\rx") == [DataReceived(data=b"\r\r\rx")]
-    assert split.receive_data(b"\r\r") == [DataReceived(data=b"\r")]
-    assert split.receive_data(b"\rx") == [DataReceived(data=b"\r\rx")]
+    assert split.receive_data(b"\r\r") == [DataReceived(data=b"\r\r")]
+    assert split.receive_data(b"\rx") == [DataReceived(data=b"\rx")]
     assert whole.anomalies.bad_eol == split.anomalies.bad_eol == 3
 
 
-def test_rfc854_held_cr_is_delivered_at_eof() -> None:
-    """RFC 854: a CR held at the end of the stream is delivered before the close."""
+def test_rfc854_cr_at_eof_adds_nothing_at_close() -> None:
+    """RFC 854: a final CR was delivered with its read; the close brings no data."""
     conn = TelnetConnection(policy=NOTHING)
-    assert conn.receive_data(b"\r") == []
-    assert conn.receive_data(b"") == [DataReceived(data=b"\r"), ConnectionClosed()]
+    assert conn.receive_data(b"\r") == [DataReceived(data=b"\r")]
+    assert conn.receive_data(b"") == [ConnectionClosed()]
 
 
-def test_rfc854_held_cr_waits_across_a_command() -> None:
-    """RFC 854: a CR before a command is decided by the data byte after the command."""
+def test_rfc854_nul_after_a_command_after_cr_is_dropped() -> None:
+    """RFC 854: CR, a command, then NUL: the CR goes out before the command, the NUL is dropped."""
     conn = TelnetConnection(policy=NOTHING)
     events = conn.receive_data(b"a\r\xff\xf1\x00b")
-    assert [e for e in events if isinstance(e, DataReceived)] == [
-        DataReceived(data=b"a"), DataReceived(data=b"\rb")]
+    assert events == [DataReceived(data=b"a\r"), CommandReceived(command=Cmd.NOP), DataReceived(data=b"b")]
+    assert conn.anomalies.bad_eol == 0
+
+
+def test_rfc856_cr_then_binary_then_nul_keeps_the_nul() -> None:
+    """RFC 856: once the peer's BINARY is in force, a NUL after an earlier CR is data."""
+    conn = TelnetConnection(policy=BINARY)
+    assert conn.receive_data(b"a\r") == [DataReceived(data=b"a\r")]
+    conn.receive_data(b"\xff\xfb\x00")
+    assert conn.receive_data(b"\x00") == [DataReceived(data=b"\x00")]
 
 
 SEND_CASES = [
@@ -137,3 +161,36 @@ def test_send_data_accepts_bytearray_and_memoryview() -> None:
     conn.send_data(bytearray(b"a\r\xff"))  # type: ignore[arg-type]
     conn.send_data(memoryview(b"b"))  # type: ignore[arg-type]
     assert conn.data_to_send() == b"a\r\x00\xff\xffb"
+
+
+@pytest.mark.parametrize("read", [b"x", b"show interfaces ", b"\xfe\xf2\xf0"])
+def test_a_keystroke_read_without_iac_or_cr_is_passed_on_as_the_same_object(read: bytes) -> None:
+    """The keystroke path: no IAC and no CR means no parsing and no copy."""
+    conn = TelnetConnection(policy=NOTHING)
+    (event,) = conn.receive_data(read)
+    assert isinstance(event, DataReceived) and event.data is read
+
+
+def test_the_binary_flags_follow_request_disable_at_once() -> None:
+    """RFC 856/1143: after our DONT/WONT BINARY the EOL rules apply again in that direction, at once."""
+    conn = TelnetConnection(policy=BINARY)
+    conn.receive_data(b"\xff\xfb\x00\xff\xfd\x00")
+    assert conn.peer_binary and conn.our_binary
+    assert conn.receive_data(b"\r\x00") == [DataReceived(data=b"\r\x00")]
+    conn.request_disable(Opt.BINARY, Side.HIM)
+    conn.request_disable(Opt.BINARY, Side.US)
+    assert not conn.peer_binary and not conn.our_binary
+    assert conn.receive_data(b"\r\x00") == [DataReceived(data=b"\r")]
+    conn.data_to_send()
+    conn.send_data(b"\r")
+    assert conn.data_to_send() == b"\r\x00"
+
+
+def test_a_cr_before_binary_goes_on_and_off_does_not_eat_a_later_nul() -> None:
+    """RFC 856: a CR, then BINARY from the peer, then its end: the next NUL is data, not a CR NUL's."""
+    conn = TelnetConnection(policy=BINARY)
+    assert conn.receive_data(b"a\r\xff\xfb\x00")[0] == DataReceived(data=b"a\r")
+    conn.receive_data(b"\xff\xfc\x00")
+    assert not conn.peer_binary
+    assert conn.receive_data(b"\x00") == [DataReceived(data=b"\x00")]
+    assert conn.anomalies.bad_eol == 0

@@ -72,6 +72,21 @@ def test_any_chunking_of_a_rich_transcript_gives_the_same_events(cuts: list[int]
     assert _run(chunks) == _run([RICH])
 
 
+def _data_of(events: list[Event]) -> bytes:
+    return b"".join(e.data for e in events if isinstance(e, DataReceived))
+
+
+def test_no_data_is_held_at_any_cut_of_a_rich_transcript() -> None:
+    """Issue 10: after any prefix, the data delivered is all the prefix holds; the close adds none."""
+    whole = _data_of(_run([RICH])[0])
+    for cut in range(1, len(RICH)):
+        for server in (True, False):
+            conn = TelnetConnection(server=server, policy=FULL, subneg_limit=32)
+            delivered = _data_of(conn.receive_data(RICH[:cut]))
+            assert _data_of(conn.receive_data(b"")) == b"", cut
+            assert whole.startswith(delivered), cut
+
+
 DENSE = st.lists(st.sampled_from(b"\xff\xff\xff\xfa\xf0\xfb\xfc\xfd\xfe\r\r\n\x00\x01\x03\x05\x18\x1f\x2cA"),
                  max_size=300).map(bytes)
 
@@ -89,6 +104,17 @@ def test_any_byte_stream_never_raises_and_split_does_not_matter(
     assert merge_data(split) == merge_data(whole)
     assert one.data_to_send() == many.data_to_send()
     assert one.anomalies == many.anomalies
+
+
+@BOUNDED
+@given(data=st.binary(max_size=600) | DENSE, cuts=st.lists(st.integers(min_value=1, max_value=599), max_size=8),
+       server=st.booleans())
+def test_data_may_not_be_held_whatever_the_stream(data: bytes, cuts: list[int], server: bool) -> None:
+    """Issue 10: only an incomplete command is kept across reads: closing after any read brings no data."""
+    for cut in sorted(set(cuts)) or [len(data)]:
+        conn = TelnetConnection(server=server, policy=FULL)
+        feed_in_pieces(conn, data[:cut], [c for c in cuts if c < cut])
+        assert not [e for e in conn.receive_data(b"") if isinstance(e, DataReceived)]
 
 
 @BOUNDED
@@ -188,7 +214,8 @@ def test_a_hostile_negotiator_gets_at_most_one_answer_per_command(
 @given(data=st.lists(st.sampled_from(b"\r\r\n\x00a\xff"), max_size=40).map(bytes),
        cuts=st.lists(st.integers(min_value=1, max_value=39), max_size=6))
 def test_end_of_line_handling_does_not_depend_on_the_split(data: bytes, cuts: list[int]) -> None:
-    """RFC 854: CR, LF, NUL and IAC in any order give the same data and bad_eol count however cut."""
+    """RFC 854: CR, LF, NUL and IAC in any order give the same data and bad_eol count however cut,
+    and closing after any piece brings no data (none was held)."""
     one = TelnetConnection(policy=FULL)
     many = TelnetConnection(policy=FULL)
     whole = one.receive_data(data) + one.receive_data(b"")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from textual import on
+from typing import Any
+
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from bridge.dashboard.messages import PortKey, PortView
+from bridge.dashboard.widgets.log_pane import LogLines, LogPane
 from bridge.dashboard.widgets.port_table import PortTable
 
 # The port actions, shared by the main and detail screens (the App implements them).
@@ -24,17 +27,44 @@ PORT_BINDINGS: list[BindingType] = [
 ]
 
 
+def hand_on_typed_ahead(screen: Screen[Any], event: events.Key) -> None:
+    """Keys typed in one burst after s or a (before the form or console they open is up)
+    are kept by the app for that screen, instead of acting on the ports here."""
+    type_ahead = getattr(screen.app, "type_ahead", None)
+    if type_ahead is not None and type_ahead(event):
+        event.stop()
+        event.prevent_default()
+
+
 class MainScreen(Screen[None]):
     """The table of ports of every bridge."""
 
-    BINDINGS = PORT_BINDINGS
+    BINDINGS = [*PORT_BINDINGS, Binding("q", "app.quit", "Quit")]
 
     def compose(self) -> ComposeResult:
         """The table, a line of connection state, the footer."""
         yield Header()
         yield PortTable(id="ports")
+        if getattr(self.app, "log_lines", None) is not None:
+            yield LogPane(id="log")
         yield Static("connecting...", id="connection")
         yield Footer()
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed ahead of a screen pushed over this one go to it."""
+        hand_on_typed_ahead(self, event)
+
+    def on_mount(self) -> None:
+        """Show the program's log in its pane, when it has one."""
+        lines = getattr(self.app, "log_lines", None)
+        if isinstance(lines, LogLines):
+            lines.show_in(self.query_one(LogPane))
+
+    def on_unmount(self) -> None:
+        """Stop feeding the pane."""
+        lines = getattr(self.app, "log_lines", None)
+        if isinstance(lines, LogLines):
+            lines.show_in(None)
 
     @property
     def table(self) -> PortTable:
