@@ -25,16 +25,38 @@ CONNECT_BURST = 5
 """An address's bucket holds this many minutes' worth of ``connect_rate``."""
 
 
+class ConnectBuckets:
+    """Token buckets per source address: ``rate`` tokens a minute flow into each,
+    which holds at most ``CONNECT_BURST`` minutes' worth; a connection takes one."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._buckets: dict[str, tuple[float, float]] = {}   # host -> (tokens, time of refill)
+
+    def take(self, host: str, now: float) -> bool:
+        """Whether ``host`` may connect at ``now`` (monotonic seconds); a refusal takes nothing."""
+        capacity = float(self.rate * CONNECT_BURST)
+        tokens, last = self._buckets.get(host, (capacity, now))
+        tokens = min(capacity, tokens + (now - last) * self.rate / 60.0)
+        if len(self._buckets) > 4096:  # bound the table: forget full buckets
+            self._buckets = {h: (t, at) for h, (t, at) in self._buckets.items()
+                             if t + (now - at) * self.rate / 60.0 < capacity}
+        if tokens < 1.0:
+            self._buckets[host] = (tokens, now)
+            return False
+        self._buckets[host] = (tokens - 1.0, now)
+        return True
+
+
 class Admission:
     """The access rules of one port."""
 
     def __init__(self, worker: AdmissionPort) -> None:
         self.worker = worker
-        # Per source address: (tokens left, monotonic time of the last refill).
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self._buckets = ConnectBuckets(worker.config.connect_rate)
 
     def rate_ok(self, session: ClientSession) -> bool:
-        """A token bucket per source address (docs/sessions.md, "Connection rate").
+        """A token bucket per source address (docs/sessions.md, "Limits").
 
         ``connect_rate`` tokens a minute flow into each address's bucket, which
         holds at most ``CONNECT_BURST`` times as many: automation that connects
@@ -49,21 +71,12 @@ class Admission:
         if not isinstance(peer, tuple):
             return True
         host = peer[0]
-        now = time.monotonic()
-        capacity = float(limit * CONNECT_BURST)
-        tokens, last = self._buckets.get(host, (capacity, now))
-        tokens = min(capacity, tokens + (now - last) * limit / 60.0)
-        if len(self._buckets) > 4096:  # bound the table: forget full buckets
-            self._buckets = {h: (t, at) for h, (t, at) in self._buckets.items()
-                             if t + (now - at) * limit / 60.0 < capacity}
-        if tokens < 1.0:
-            self._buckets[host] = (tokens, now)
-            log.warning("port %s: refused %s: more than %d connections a minute", self.worker.name,
-                        session.peer, limit)
-            session.close(f"too many connections from {host}; try again in a minute")
-            return False
-        self._buckets[host] = (tokens - 1.0, now)
-        return True
+        if self._buckets.take(host, time.monotonic()):
+            return True
+        log.warning("port %s: refused %s: more than %d connections a minute", self.worker.name,
+                    session.peer, limit)
+        session.close(f"too many connections from {host}; try again in a minute")
+        return False
 
     def arm_idle(self, session: ClientSession, delay: float) -> None:
         loop = asyncio.get_running_loop()
