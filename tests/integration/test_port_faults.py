@@ -470,19 +470,17 @@ def test_a_client_that_never_reads_delays_no_other(start_daemon: Start, make_pty
 
 
 def test_without_flow_control_the_port_keeps_reading_for_a_client_that_does_not(
-        start_daemon: Start, tmp_path: Path) -> None:
-    """A socket:// device (no flow control, not a pty) and one client that never reads: the port
-    keeps reading the device, the log has every byte, and memory stays bounded."""
-    far = socket.socket()
-    far.bind(("127.0.0.1", 0))
-    far.listen(1)
+        start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """A device that cannot hold its output (spy:// over a line: no flow control, not a
+    pseudo-terminal to the bridge) and one client that never reads: the port keeps reading
+    the device through 16 MiB, the log has every byte, and memory stays bounded."""
+    dev = make_pty()
     logs = tmp_path / "logs"
+    sock_path = tmp_path / "ctl.sock"
     daemon = start_daemon(config(port_block(
-        "con", f"socket://127.0.0.1:{far.getsockname()[1]}", 0,
+        "con", f"spy://{dev.path}?file=/dev/null", 0,
         'mode = "raw"\nlog_timestamps = false\nlog_max_bytes = 268435456\nstall_timeout = 600'),
-        bridge=f'log_dir = "{logs}"'))
-    far.settimeout(WAIT)
-    device, _ = far.accept()
+        bridge=f'log_dir = "{logs}"').replace('control = ""', f'control = "{sock_path}"'))
     daemon.wait_log(r"con: device .* open")
     port = daemon.port_of("con")
     stalled = socket.socket()
@@ -491,21 +489,22 @@ def test_without_flow_control_the_port_keeps_reading_for_a_client_that_does_not(
     daemon.wait_log(r"con: client .* connected")
     settle()
     before = rss_kib(daemon)
-    # 1 MiB: four times what waits for the client (socket buffer and queue); pyserial's
-    # socket:// reads a couple of bytes per call, so more would only make the test slow.
-    payload = bytes(range(256)) * (MIB // 256)
-    device.settimeout(3 * WAIT)
-    device.sendall(payload)
+    payload = bytes(range(256)) * (16 * MIB // 256)
+    for at in range(0, len(payload), 65536):
+        dev.write(payload[at:at + 65536])   # a port that stopped reading leaves this stuck (TimeoutError)
     log = logs / "con.log"
-    deadline = time.monotonic() + 6 * WAIT
+    deadline = time.monotonic() + 3 * WAIT
     while (not log.exists() or log.stat().st_size < len(payload)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert log.read_bytes() == payload
     grown = rss_kib(daemon) - before
     assert grown < 32 * 1024, f"daemon grew {grown} KiB"
+    done = subprocess.run([sys.executable, "-m", "bridge", "status", "--json", "--control", str(sock_path)],
+                          capture_output=True, text=True, timeout=WAIT)
+    ports = json.loads(done.stdout)
+    ports = ports.get("ports", ports) if isinstance(ports, dict) else ports
+    assert ports[0]["sessions"][0]["dropped"] > 0, "the slow client lost nothing: the port must have waited for it"
     stalled.close()
-    device.close()
-    far.close()
     assert_no_traceback(daemon)
     daemon.stop()
 
