@@ -321,6 +321,31 @@ def test_replay_on_connect_is_opt_in(start_daemon: Start, make_pty: MakePty) -> 
     assert b"old output" in _second_connection_output(start_daemon, make_pty, "replay = true")
 
 
+def _relay(dev: object, proc: subprocess.Popen[bytes], until: float) -> None:
+    """Carry bytes between the pty's device side and ``proc``'s pipes until it ends (bounded):
+    a program on pipes cannot flush the pty's queues when it exits, as one on the pty would."""
+    master = dev.master  # type: ignore[attr-defined]
+    assert proc.stdin is not None and proc.stdout is not None
+    out = proc.stdout.fileno()
+    while proc.poll() is None and time.monotonic() < until:
+        ready, _, _ = select.select([master, out], [], [], 0.1)
+        if master in ready:
+            try:
+                data = os.read(master, 65536)
+            except (BlockingIOError, OSError):
+                data = b""
+            if data:
+                try:
+                    proc.stdin.write(data)
+                    proc.stdin.flush()
+                except BrokenPipeError:
+                    return
+        if out in ready:
+            data = os.read(out, 65536)
+            if data:
+                dev.write(data)  # type: ignore[attr-defined]
+
+
 def test_xmodem_on_a_second_connection(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
     """lrzsz: a first connection sees an XMODEM receiver's C and ACK bytes; on a second
     connection `sx` sends a 33 KB file to `rx` on the device, and the file arrives whole
@@ -337,25 +362,21 @@ def test_xmodem_on_a_second_connection(start_daemon: Start, make_pty: MakePty, t
     payload = bytes(range(256)) * 130   # 33 KB
     source, target = tmp_path / "send.bin", tmp_path / "got.bin"
     source.write_bytes(payload)
-    os.set_blocking(dev.master, True)   # rx reads and writes the device's side as a tty program does
-    try:
-        with connect(port) as sock, open(tmp_path / "sx.log", "wb") as sx_log, \
-                open(tmp_path / "rx.log", "wb") as rx_log:
-            sock.setblocking(True)
-            daemon.wait_log(r"con: client .* connected", count=2)
-            sender = subprocess.Popen(["sx", "-b", str(source)], stdin=sock.fileno(), stdout=sock.fileno(),
-                                      stderr=sx_log)
-            receiver = subprocess.Popen(["rx", "-b", str(target)], stdin=dev.master, stdout=dev.master,
-                                        stderr=rx_log)
-            try:
-                assert receiver.wait(60) == 0 and sender.wait(60) == 0
-            finally:
-                for proc in (sender, receiver):
-                    if proc.poll() is None:
-                        proc.kill()
-                        proc.wait(WAIT)
-    finally:
-        os.set_blocking(dev.master, False)
+    with connect(port) as sock:
+        sock.setblocking(True)
+        daemon.wait_log(r"con: client .* connected", count=2)
+        sender = subprocess.Popen(["sx", "-b", str(source)], stdin=sock.fileno(), stdout=sock.fileno(),
+                                  stderr=subprocess.DEVNULL)
+        receiver = subprocess.Popen(["rx", "-b", str(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL)
+        try:
+            _relay(dev, receiver, time.monotonic() + 60)
+            assert receiver.wait(WAIT) == 0 and sender.wait(WAIT) == 0
+        finally:
+            for proc in (sender, receiver):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(WAIT)
     assert target.read_bytes()[:len(payload)] == payload
     daemon.stop()
 
