@@ -90,8 +90,7 @@ class BridgeServer:
         """Start one port's worker; a port that cannot listen is kept as failed and
         retried with back-off (None), unless it is required and the bridge is
         starting (RuntimeFailure: serve exits 1)."""
-        worker = PortWorker(port, emit=self._emit, opener=self._opener, waiter=self._waiter,
-                            guard=self.access.guard)
+        worker = self._new_worker(port)
         try:
             await worker.start()
         except OSError as exc:
@@ -104,6 +103,11 @@ class BridgeServer:
         self.workers[port.name] = worker
         self.fleet.port_started(worker)
         return worker
+
+    def _new_worker(self, port: PortConfig) -> PortWorker:
+        """A port's worker, not started (a first start and every listen retry build one)."""
+        return PortWorker(port, emit=self._emit, opener=self._opener, waiter=self._waiter,
+                          guard=self.access.guard)
 
     def _fail_port(self, worker: PortWorker, reason: str) -> None:
         self._forget_failed(worker.name)
@@ -128,8 +132,7 @@ class BridgeServer:
             async with self._reload_lock:   # a reload or shutdown decides first
                 if self._shutting_down or self.failed.get(name) is not failed:
                     return
-                worker = PortWorker(failed.worker.config, emit=self._emit, opener=self._opener,
-                                    waiter=self._waiter, guard=self.access.guard)
+                worker = self._new_worker(failed.worker.config)
                 try:
                     await worker.start()
                 except OSError as exc:
