@@ -178,7 +178,7 @@ class Daemon:
 
 
 class BridgeDaemon(Daemon):
-    """``python -m bridge serve --config FILE`` from this repository.
+    """``python -m bridge serve --config FILE --loop LOOP`` from this repository.
 
     Args:
         workdir: scratch directory.
@@ -187,13 +187,18 @@ class BridgeDaemon(Daemon):
         fleet: turn on issue 14's features: metrics (scraped once a second by a
             thread of this process while the daemon runs) and one alert per port
             that the payload never matches; the label says ``+fleet``.
+        loop: ``asyncio`` or ``uvloop``, as ``serve --loop`` takes.
     """
 
     label = "serial-bridge"
 
-    def __init__(self, workdir: Path, *, source: Path | None = None, fleet: bool = False) -> None:
+    def __init__(self, workdir: Path, *, source: Path | None = None, fleet: bool = False,
+                 loop: str = "asyncio") -> None:
         self.source = source
         self.fleet = fleet
+        self.loop = loop
+        if loop != "asyncio":
+            self.label = f"serial-bridge-{loop}"
         if source is not None:
             self.label = "serial-bridge@before"
         elif fleet:
@@ -215,8 +220,8 @@ class BridgeDaemon(Daemon):
         """Write a TOML config without control socket traffic, banner, history or locks."""
         lines = [
             "[bridge]",
-            f'control = "{self.workdir / "control.sock"}"',
-            "lock_files = false", "banner = false", "history = 0", "connect_rate = 0",
+            f'control = "{self.workdir / (self.label + ".sock")}"',
+            "lock_files = false", "banner = false", "history = 0", "connect_rate = 0", "",
         ]
         if self.fleet:
             self.metrics_port = free_tcp_ports(1)[0]
@@ -228,9 +233,10 @@ class BridgeDaemon(Daemon):
                       f"listen = {port.listen}", f'mode = "{port.mode}"', "baud = 115200", ""]
             if self.fleet:
                 lines += alert
-        path = self.workdir / "bridge.toml"
+        path = self.workdir / f"{self.label}.toml"
         path.write_text("\n".join(lines))
-        return [sys.executable, "-m", "bridge", "serve", "--config", str(path)]
+        loop = [] if self.source is not None else ["--loop", self.loop]   # an older tree may lack --loop
+        return [sys.executable, "-m", "bridge", "serve", "--config", str(path), *loop]
 
     def start(self, ports: list[PortSpec], timeout: float = 15.0) -> None:
         """Start, then (with ``fleet``) scrape /metrics once a second until ``stop``."""

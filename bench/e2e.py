@@ -6,6 +6,7 @@ Run by hand (never from the tests), from the repository::
     .venv/bin/python bench/e2e.py            # the full run, a few minutes
     .venv/bin/python bench/e2e.py --quick    # a smoke run, well under a minute
     .venv/bin/python bench/e2e.py --only rtt,idle --no-ser2net
+    .venv/bin/python bench/e2e.py --loop asyncio,uvloop   # serial-bridge on both loops
 
 The benchmark plays the serial device on each pty's master and the client
 on 127.0.0.1; the daemon under test sits between them. Targets, in one run:
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.util
 import json
 import os
 import random
@@ -65,6 +67,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
                         help="also run serial-bridge with metrics scraped every second and an alert per port")
     parser.add_argument("--before", metavar="DIR", type=Path,
                         help="also run the bridge package of another source tree (e.g. main, exported)")
+    parser.add_argument("--loop", default="asyncio", metavar="LOOPS",
+                        help="serial-bridge's event loop(s), comma-separated: asyncio (the default), "
+                             "uvloop, or asyncio,uvloop for one column each")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run every target N times, interleaved; the table shows medians")
     parser.add_argument("--stat", choices=("median", "best"), default="median",
@@ -78,6 +83,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
     unknown = sections - set(SECTIONS)
     if unknown or not sections:
         parser.error(f"--only takes {','.join(SECTIONS)}; got {args.only!r}")
+    loops = [name.strip() for name in args.loop.split(",") if name.strip()]
+    if not loops or set(loops) - {"asyncio", "uvloop"} or len(set(loops)) != len(loops):
+        parser.error(f"--loop takes asyncio, uvloop or asyncio,uvloop; got {args.loop!r}")
+    if "uvloop" in loops and importlib.util.find_spec("uvloop") is None:
+        parser.error("--loop uvloop: uvloop is not installed (.venv/bin/pip install 'serial-bridge[fast]')")
+    args.loops = loops
     if not 1 <= args.repeat <= 20:
         parser.error("--repeat takes 1 to 20")
     if args.quick:
@@ -202,7 +213,7 @@ def daemons(args: argparse.Namespace, workdir: Path) -> list[Daemon]:
     if args.before is not None:
         found.append(BridgeDaemon(workdir, source=args.before.resolve()))
     if not args.no_bridge:
-        found.append(BridgeDaemon(workdir))
+        found += [BridgeDaemon(workdir, loop=loop) for loop in args.loops]
     if args.fleet:
         found.append(BridgeDaemon(workdir, fleet=True))
     if not args.no_ser2net:

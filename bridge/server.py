@@ -183,7 +183,7 @@ class BridgeServer:
             address = default_control_address()
         try:
             self._control = ControlServer(self, address, self.config.control_token,
-                                          permits=self.access.control_permits)
+                                          permits=self.access.control_permits, tls=self.access.control_tls)
             await self._control.start()
             log.info("control endpoint on %s", address)
         except (OSError, ValueError) as exc:

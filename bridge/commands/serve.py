@@ -4,13 +4,50 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
+import logging
 import sys
+from collections.abc import Callable
+
+from bridge.errors import UserError
 
 HELP = "run the bridge in the foreground (logs on stderr; SIGHUP reloads, SIGTERM stops)"
+
+LOOPS = ("auto", "asyncio", "uvloop")
+
+log = logging.getLogger("bridge.serve")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", "-c", required=True, metavar="FILE", help="the bridge's TOML config")
+    parser.add_argument("--loop", choices=LOOPS, default="auto",
+                        help="the event loop: uvloop (pip install 'serial-bridge[fast]') or asyncio's own; "
+                             "auto, the default, takes uvloop when it is installed")
+
+
+def loop_factory(choice: str) -> tuple[Callable[[], asyncio.AbstractEventLoop], str]:
+    """The event loop factory for ``--loop`` and the name to log for it.
+
+    Args:
+        choice: ``"auto"`` (uvloop when importable, else asyncio's), ``"asyncio"`` or ``"uvloop"``.
+
+    Returns:
+        ``(factory, name)``, for example ``(uvloop.new_event_loop, "uvloop 0.23.0")``.
+
+    Raises:
+        UserError: for ``"uvloop"`` when uvloop is not installed.
+    """
+    if choice != "asyncio":
+        try:
+            uvloop = importlib.import_module("uvloop")
+        except ImportError:
+            if choice == "uvloop":
+                raise UserError("--loop uvloop: uvloop is not installed "
+                                "(pip install 'serial-bridge[fast]')") from None
+        else:
+            factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+            return factory, f"uvloop {getattr(uvloop, '__version__', '?')}"
+    return asyncio.new_event_loop, "asyncio (the standard library's)"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,6 +63,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from bridge.systemd import with_watchdog
 
+    factory, name = loop_factory(getattr(args, "loop", "auto"))
     server = make_bridge(config, reloader=lambda: load_config(args.config))
-    asyncio.run(with_watchdog(server.run()))  # WATCHDOG=1 pings when systemd asks (WatchdogSec)
+    log.info("event loop: %s", name)
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(with_watchdog(server.run()))  # WATCHDOG=1 pings when systemd asks (WatchdogSec)
     return 0

@@ -171,7 +171,8 @@ BRIDGE_KEYS: dict[str, Key] = {
     "bind": _k(v.text(empty=False), "127.0.0.1", "string", RUNTIME,
                'Host of every listener that names no host; "0.0.0.0" or "::" serve the network.'),
     "control": _k(v.text(), None, "string", "control (#7)",
-                  'Control endpoint, a unix socket path or host:port; unset: the default path; "" turns it off.'),
+                  'Control endpoint, a unix socket path, host:port, or tls://host:port (TLS with tls_cert; '
+                  'issue 11); unset: the default path; "" turns it off.'),
     "control_token": _k(v.text(empty=False), None, "string", "control (#7)",
                         "Secret a control client must present (needed for a TCP endpoint)."),
     "profiles_dir": _k(v.text(empty=False), None, "string", HARDWARE,

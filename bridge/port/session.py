@@ -292,12 +292,19 @@ class ClientSession(asyncio.BufferedProtocol):
         self._update_hold()
 
     def message(self, text: str) -> None:
-        """A short bracketed notice, for telnet clients only.
+        """A short bracketed notice, for telnet clients and SSH terminals only.
 
-        Raw streams and RFC 2217 clients (esptool, pyserial) get none: their
-        data stream must stay exactly what the device sent.
+        Raw streams, SSH sessions without a terminal (scripts) and RFC 2217
+        clients (esptool, pyserial) get none: their data stream must stay
+        exactly what the device sent.
         """
-        if self.conn is None or self.comport is not None or self.closed or self.transport is None:
+        if self.closed or self.transport is None:
+            return
+        if self.conn is None:   # issue 11: a person at an SSH terminal (a pty was requested)
+            if self.kind == "ssh" and (self.terminal is not None or self.window is not None):
+                self.transport.write(f"\r\n[serial-bridge: {text}]\r\n".encode())
+            return
+        if self.comport is not None:
             return
         self.conn.send_data(f"\r\n[serial-bridge: {text}]\r\n".encode())
         self._flush_conn()

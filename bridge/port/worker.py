@@ -173,13 +173,13 @@ class PortWorker:
         ``user`` is who the access layer vouches for (SSH login, TLS client
         certificate). ``can_write=False`` makes a watcher, as the read-only
         listener does. Admission applies as to any client: the session may be
-        closed at once (port full, in use); check ``session.closed``.
+        closed at once (port full, in use, port stopping): then
+        ``transport.is_closing()`` is true.
         """
         session = ClientSession(self, readonly=not can_write, kind=kind, user=user)
         transport.set_protocol(session)
-        if self._stopping:
+        if self._stopping:   # a TLS handshake that ended after stop(): never joins
             transport.close()
-            session.closed = True
             return session
         session.connection_made(transport)
         return session

@@ -99,14 +99,14 @@ class PtyDevice:
 class Daemon:
     """`serial-bridge serve` in a subprocess, with its stderr collected."""
 
-    def __init__(self, config_text: str, tmp: Path) -> None:
+    def __init__(self, config_text: str, tmp: Path, args: tuple[str, ...] = ()) -> None:
         self.config_path = tmp / "bridge.toml"
         self.config_path.write_text(config_text)
         self.lines: list[str] = []
         self._cond = threading.Condition()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bridge", "serve", "--config", str(self.config_path)],
+            [sys.executable, "-m", "bridge", "serve", "--config", str(self.config_path), *args],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()

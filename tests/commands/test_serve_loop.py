@@ -1,0 +1,43 @@
+"""`serve --loop`: which event loop factory each choice gives (issue 10, serial-bridge[fast])."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import sys
+
+import pytest
+
+from bridge.commands.serve import loop_factory
+from bridge.errors import UserError
+
+HAVE_UVLOOP = importlib.util.find_spec("uvloop") is not None
+
+
+def test_asyncio_is_the_standard_librarys_loop() -> None:
+    """--loop asyncio: asyncio.new_event_loop, named so in the log."""
+    factory, name = loop_factory("asyncio")
+    assert factory is asyncio.new_event_loop
+    assert name.startswith("asyncio")
+
+
+@pytest.mark.skipif(not HAVE_UVLOOP, reason="uvloop not installed")
+@pytest.mark.parametrize("choice", ["auto", "uvloop"])
+def test_uvloop_is_taken_when_installed(choice: str) -> None:
+    """auto and uvloop give uvloop's loop when it is installed."""
+    factory, name = loop_factory(choice)
+    loop = factory()
+    try:
+        assert type(loop).__module__.startswith("uvloop")
+        assert name.startswith("uvloop ")
+    finally:
+        loop.close()
+
+
+def test_without_uvloop_auto_falls_back_and_uvloop_is_one_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without uvloop (its import fails): auto is asyncio's loop; --loop uvloop says how to install it."""
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # makes `import uvloop` raise ImportError
+    factory, name = loop_factory("auto")
+    assert factory is asyncio.new_event_loop and name.startswith("asyncio")
+    with pytest.raises(UserError, match=r"serial-bridge\[fast\]"):
+        loop_factory("uvloop")
