@@ -563,8 +563,7 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def _on_ttype(self, event: Event) -> None:
         assert isinstance(event, TerminalTypeReceived)
-        if self.terminal is None:
-            self.terminal = event.name
+        self.terminal = event.name   # RFC 1091: the type sent last is the one in use
         if event.name not in self.terminal_types and len(self.terminal_types) < MAX_TTYPES:
             self.terminal_types.append(event.name)
 

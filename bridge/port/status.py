@@ -29,7 +29,7 @@ class SessionStatus:
     bytes_out: int = 0          # from the device to the client
     dropped: int = 0            # bytes of output dropped for this client (watchers)
     rfc2217: bool = False       # the client negotiated COM-PORT-OPTION
-    terminal: str | None = None  # TTYPE, when the client told us (its first, preferred, type)
+    terminal: str | None = None  # TTYPE, when the client told us (the last it sent: the one in use)
     terminal_types: tuple[str, ...] = ()   # every type it named (RFC 1091 cycling), in order
     user: str | None = None     # SSH login or TLS client certificate (issue 11)
     window: tuple[int, int] | None = None   # columns, rows: Telnet NAWS (RFC 1073) or an SSH pty request

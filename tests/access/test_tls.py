@@ -44,6 +44,7 @@ def test_data_both_ways_over_tls_in_telnet_and_raw(start_daemon: Start, make_pty
     daemon.wait_log(r"port tel: device .* open")
     with tls_client(daemon.port_of("raw"), pki.ca) as client:
         assert client.version() in ("TLSv1.2", "TLSv1.3")
+        daemon.wait_log(r"port raw: client .* connected")   # a client gets output from when it joined
         raw.write(b"raw hello\r\n")
         assert b"raw hello" in recv_until(client, b"raw hello")
         client.sendall(b"\x00\xffbinary")

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import serial
 
-from bridge.telnet import Cmd, ComPortCmd, ComPortReply, Opt, Side
+from bridge.telnet import Cmd, ComPortCmd, ComPortReply, Opt, Side, TerminalTypeRequested
 from tests.integration.helpers import WAIT, TelnetClient, connect, recv_until
 from tests.integration.support import (
     IAC,
@@ -321,6 +321,45 @@ def test_replay_on_connect_is_opt_in(start_daemon: Start, make_pty: MakePty) -> 
     assert b"old output" in _second_connection_output(start_daemon, make_pty, "replay = true")
 
 
+def test_xmodem_on_a_second_connection(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """lrzsz: a first connection sees an XMODEM receiver's C and ACK bytes; on a second
+    connection `sx` sends a 33 KB file to `rx` on the device, and the file arrives whole
+    (the old bytes replayed to it would read as acknowledgements and end it early)."""
+    if shutil.which("sx") is None or shutil.which("rx") is None:
+        pytest.skip("lrzsz (sx, rx) is not installed")
+    daemon, dev, port = started(start_daemon, make_pty, mode="raw")
+    old = b"C" + b"\x06" * 300
+    with connect(port) as first:
+        daemon.wait_log(r"con: client .* connected")
+        dev.write(old)
+        recv_until(first, old)
+    daemon.wait_log(r"con: client .* disconnected")
+    payload = bytes(range(256)) * 130   # 33 KB
+    source, target = tmp_path / "send.bin", tmp_path / "got.bin"
+    source.write_bytes(payload)
+    os.set_blocking(dev.master, True)   # rx reads and writes the device's side as a tty program does
+    try:
+        with connect(port) as sock, open(tmp_path / "sx.log", "wb") as sx_log, \
+                open(tmp_path / "rx.log", "wb") as rx_log:
+            sock.setblocking(True)
+            daemon.wait_log(r"con: client .* connected", count=2)
+            sender = subprocess.Popen(["sx", "-b", str(source)], stdin=sock.fileno(), stdout=sock.fileno(),
+                                      stderr=sx_log)
+            receiver = subprocess.Popen(["rx", "-b", str(target)], stdin=dev.master, stdout=dev.master,
+                                        stderr=rx_log)
+            try:
+                assert receiver.wait(60) == 0 and sender.wait(60) == 0
+            finally:
+                for proc in (sender, receiver):
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait(WAIT)
+    finally:
+        os.set_blocking(dev.master, False)
+    assert target.read_bytes()[:len(payload)] == payload
+    daemon.stop()
+
+
 # ============================================================ hold_open = false
 def test_an_open_on_demand_is_not_announced_as_a_lost_device(start_daemon: Start, make_pty: MakePty) -> None:
     """hold_open = false: the first client's banner and messages say nothing of waiting for the device."""
@@ -340,7 +379,8 @@ def test_an_open_on_demand_is_not_announced_as_a_lost_device(start_daemon: Start
 # ============================================================ status --json
 def test_terminal_type_and_window_size_show_in_status(start_daemon: Start, make_pty: MakePty,
                                                       tmp_path: Path) -> None:
-    """A client's TTYPE and NAWS appear in its session in `status --json`."""
+    """A client's TTYPE (every type it names as the server cycles, RFC 1091) and NAWS
+    window appear in its session in `status --json`."""
     dev = make_pty()
     sock_path = tmp_path / "ctl.sock"
     daemon = start_daemon(config(port_block("con", dev.path)).replace('control = ""', f'control = "{sock_path}"'))
@@ -354,6 +394,7 @@ def test_terminal_type_and_window_size_show_in_status(start_daemon: Start, make_
     client.wait_for(lambda: client.conn.is_enabled(Opt.NAWS, Side.US))
     client.conn.send_window_size(132, 43)
     client.flush()
+    names = iter(["XTERM-256COLOR", "XTERM", "VT100", "VT100"])   # a repeat ends the list
 
     def session() -> dict[str, object]:
         done = subprocess.run([sys.executable, "-m", "bridge", "status", "--json", "--control", str(sock_path)],
@@ -361,10 +402,24 @@ def test_terminal_type_and_window_size_show_in_status(start_daemon: Start, make_
         ports = json.loads(done.stdout)
         ports = ports.get("ports", ports) if isinstance(ports, dict) else ports
         return dict(ports[0]["sessions"][0])
+
+    def answer_ttype() -> None:
+        for event in list(client.events):
+            if isinstance(event, TerminalTypeRequested):
+                client.events.remove(event)
+                client.conn.send_terminal_type(next(names, "VT100"))
+                client.flush()
     deadline = time.monotonic() + WAIT
-    while session().get("window") != [132, 43] and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         client.pump(0.2)
-    assert session().get("window") == [132, 43]
+        answer_ttype()
+        now = session()
+        if now.get("window") == [132, 43] and now.get("terminal_types") == ["XTERM-256COLOR", "XTERM", "VT100"]:
+            break
+    now = session()
+    assert now.get("window") == [132, 43]
+    assert now.get("terminal") == "VT100"
+    assert now.get("terminal_types") == ["XTERM-256COLOR", "XTERM", "VT100"]
     client.close()
     daemon.stop()
 
