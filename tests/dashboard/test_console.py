@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from textual import events
 from textual.widgets import Label
 
 from bridge.control.console import COMMAND_WORDS
@@ -253,3 +254,17 @@ async def test_prompt_line_is_edited_and_quit_leaves() -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, MainScreen) and session.closed)
         assert session.written == []
+
+
+@async_test
+async def test_keys_typed_at_full_speed_around_the_prompt_keep_their_place() -> None:
+    """Keys fed with no wait between them: those before Ctrl-] and after Enter reach the device in
+    order, those between are the prompt line (here `break`), none is lost or sent twice."""
+    async with dashboard() as (app, pilot, (target,)):
+        screen, session = await _attached(app, pilot, target)
+        keys = [*"ab", "ctrl+right_square_bracket", *"break", "enter", *"cd",
+                "ctrl+right_square_bracket", "ctrl+right_square_bracket", *"ef"]
+        for key in keys:
+            app.post_message(events.Key(key, key if len(key) == 1 else None))
+        await until(pilot, lambda: b"".join(session.written) == b"abcd\x1def" and session.breaks == 1)
+        assert "rtr1: break sent" in screen.answers and not screen.prompt_open

@@ -29,7 +29,9 @@ from collections import deque
 
 from textual import events, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Input, Label, RichLog
 
@@ -54,15 +56,63 @@ INPUT_BATCH = 4096
 ANSWER_LINES = 1000   # kept in the answers pane (it shows the last dozen, scrolls with the mouse)
 
 
-class PromptInput(Input):
-    """The escape prompt's line. It remembers the last key it handled, so the screen
-    tells keys that went through it from keys typed ahead into the terminal."""
+def _edit_actions() -> dict[str, str]:
+    """Input's own editing keys (Backspace, cursor keys, Ctrl-U ...) and their actions."""
+    actions = {}
+    for binding in Input.BINDINGS:
+        if isinstance(binding, Binding):
+            for key in binding.key.split(","):
+                actions[key.strip()] = binding.action
+    return actions
 
-    last_key: events.Key | None = None
+
+EDIT_ACTIONS = {key: action for key, action in _edit_actions().items()
+                if action not in ("submit", "copy", "cut", "paste")}
+
+
+class PromptInput(Input):
+    """The escape prompt's line. It takes every key it gets itself (none reaches the
+    device or the app's bindings) and says when the line is done with ``Finished``;
+    keys after that go on to the screen, behind ``Finished``, in order."""
+
+    class Finished(Message):
+        """The line is done: ``how`` is ``enter`` (run ``line``), ``cancel`` or ``escape``
+        (the escape key at the empty prompt: send it to the device)."""
+
+        def __init__(self, how: str, line: str) -> None:
+            super().__init__()
+            self.how = how
+            self.line = line
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, compact=True)
+        self.finished = False
+
+    def reset(self) -> None:
+        """An empty line, taking keys again."""
+        self.value = ""
+        self.finished = False
 
     async def _on_key(self, event: events.Key) -> None:
-        self.last_key = event
-        await super()._on_key(event)
+        event.prevent_default()   # no other key handler of Input runs (this one does it all)
+        if self.finished:
+            return   # typed after Enter: bubbles to the screen, behind Finished
+        event.stop()
+        if event.key in PROMPT_CANCEL_KEYS:
+            self._finish("cancel")
+        elif _is_escape(event):
+            if not self.value:   # at the empty prompt; in a line it is ignored
+                self._finish("escape")
+        elif event.key == "enter":
+            self._finish("enter")
+        elif event.is_printable:
+            await super()._on_key(event)
+        elif event.key in EDIT_ACTIONS:
+            await self.run_action(EDIT_ACTIONS[event.key])
+
+    def _finish(self, how: str) -> None:
+        self.finished = True
+        self.post_message(self.Finished(how, self.value))
 
 
 class ConsoleScreen(Screen[None]):
@@ -86,7 +136,7 @@ class ConsoleScreen(Screen[None]):
             yield RichLog(id="prompt-answers", wrap=True, markup=False, max_lines=ANSWER_LINES)
             with Horizontal(id="prompt-line"):
                 yield Label(PROMPT, id="prompt-label")
-                yield PromptInput(id="prompt", compact=True)
+                yield PromptInput(id="prompt")
 
     @property
     def terminal(self) -> TerminalView:
@@ -185,28 +235,20 @@ class ConsoleScreen(Screen[None]):
                 self._to_device(data)
 
     def _prompt_key(self, event: events.Key) -> None:
-        prompt = self.prompt_input
-        if event is not prompt.last_key:
-            # Typed ahead into the terminal (or with the focus elsewhere): to the prompt
-            # line, in order; it comes back here once the line has seen it.
-            event.stop()
-            event.prevent_default()
-            prompt.post_message(events.Key(event.key, event.character))
-            return
-        if event.key in PROMPT_CANCEL_KEYS:
-            self.close_prompt()
-        elif _is_escape(event):
-            if not prompt.value:   # pressed twice: the key itself goes to the device
-                self.close_prompt()
-                self._to_device(ESCAPE_BYTE)
-        elif event.key == "enter":
-            line = prompt.value
-            self.close_prompt()
-            self.commands.run_line(line)
-        elif event.key not in ("tab", "shift+tab"):
-            return   # editing keys (Backspace, cursor keys ...): the line's own bindings
+        """A key with the prompt open that did not go through the prompt line (typed ahead
+        into the terminal, or the focus elsewhere): to the line, in order."""
         event.stop()
         event.prevent_default()
+        self.prompt_input.post_message(events.Key(event.key, event.character))
+
+    def on_prompt_input_finished(self, message: PromptInput.Finished) -> None:
+        """The prompt line is done: back to the session, then run it (quit leaves)."""
+        message.stop()
+        self.close_prompt()
+        if message.how == "escape":
+            self._to_device(ESCAPE_BYTE)   # pressed twice: the key itself goes to the device
+        elif message.how == "enter":
+            self.commands.run_line(message.line)
 
     def _to_device(self, data: bytes) -> None:
         """Queue bytes for the device (sent once attached); the answers make way for it."""
@@ -232,13 +274,12 @@ class ConsoleScreen(Screen[None]):
         """Show the prompt line and give it the keys."""
         self.query_one("#prompt-pane").add_class("-open")
         prompt = self.prompt_input
-        prompt.value = ""
+        prompt.reset()
         prompt.focus()
 
     def close_prompt(self) -> None:
         """Back to the session: keys go to the device again."""
         self.query_one("#prompt-pane").remove_class("-open")
-        self.prompt_input.value = ""
         self.terminal.focus()
 
     def say(self, line: str) -> None:
@@ -262,6 +303,7 @@ class ConsoleScreen(Screen[None]):
             await self.source.request("break", port=self.key.name, attached=True)
         except ControlError as exc:
             self.say(f"{self.key.name}: break not sent: {exc}")
+            self.notify(f"{self.key.name}: break not sent: {exc}", severity="error")
             return
         self.say(f"{self.key.name}: break sent")
         self.notify(f"break sent to {self.key.name}")
