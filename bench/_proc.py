@@ -15,7 +15,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,6 +112,7 @@ class Daemon:
     def __init__(self, workdir: Path) -> None:
         """Prepare to run in ``workdir`` (config and log files go there)."""
         self.workdir = workdir
+        self.cwd = REPO   # python -m puts it first on sys.path
         self.process: subprocess.Popen[bytes] | None = None
         self.log_path = workdir / f"{self.label}.log"
 
@@ -123,6 +126,10 @@ class Daemon:
         """Write the config for ``ports`` and return the command line."""
         raise NotImplementedError
 
+    def env(self) -> dict[str, str] | None:
+        """The daemon's environment (None: this process's)."""
+        return None
+
     def start(self, ports: list[PortSpec], timeout: float = 15.0) -> None:
         """Start the daemon and wait until every port listens.
 
@@ -131,8 +138,8 @@ class Daemon:
         """
         argv = self.command(ports)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(argv, cwd=REPO, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=log)
+            self.process = subprocess.Popen(argv, cwd=self.cwd, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=log, env=self.env())
         wanted = {p.listen for p in ports}
         deadline = time.monotonic() + timeout
         while not wanted <= listening_ports():
@@ -171,30 +178,100 @@ class Daemon:
 
 
 class BridgeDaemon(Daemon):
-    """``python -m bridge serve --config FILE --loop LOOP`` from this repository."""
+    """``python -m bridge serve --config FILE [--loop LOOP]`` from this repository.
+
+    Args:
+        workdir: scratch directory.
+        loop: the event loop, ``asyncio`` or ``uvloop`` (``serve --loop``); a
+            uvloop daemon's label says ``-uvloop``.
+        source: run the ``bridge`` package of this source tree instead (PYTHONPATH),
+            for a before/after comparison; the label says ``@before`` (a tree from
+            before ``serve --loop`` runs on asyncio's loop whatever ``loop`` says).
+        fleet: turn on issue 14's features: metrics (scraped once a second by a
+            thread of this process while the daemon runs) and one alert per port
+            that the payload never matches; the label says ``+fleet``.
+    """
 
     label = "serial-bridge"
 
-    def __init__(self, workdir: Path, loop: str = "asyncio") -> None:
-        """Run serial-bridge on ``loop`` (``asyncio`` or ``uvloop``, as ``serve --loop`` takes)."""
+    def __init__(self, workdir: Path, *, loop: str = "asyncio", source: Path | None = None,
+                 fleet: bool = False) -> None:
         self.loop = loop
+        self.source = source
+        self.fleet = fleet
+        if source is not None:
+            self.label = "serial-bridge@before"
+        elif fleet:
+            self.label = "serial-bridge+fleet"
         if loop != "asyncio":
-            self.label = f"serial-bridge-{loop}"
+            self.label += f"-{loop}"
         super().__init__(workdir)
+        if source is not None:
+            self.cwd = source
+        self.metrics_port = 0
+        self.scrapes = 0
+        self._scraping: threading.Event | None = None
+        self._scraper: threading.Thread | None = None
+
+    def env(self) -> dict[str, str] | None:
+        if self.source is None:
+            return None
+        return dict(os.environ, PYTHONPATH=str(self.source))
 
     def command(self, ports: list[PortSpec]) -> list[str]:
         """Write a TOML config without control socket traffic, banner, history or locks."""
         lines = [
             "[bridge]",
             f'control = "{self.workdir / (self.label + ".sock")}"',
-            "lock_files = false", "banner = false", "history = 0", "connect_rate = 0", "",
+            "lock_files = false", "banner = false", "history = 0", "connect_rate = 0",
         ]
+        if self.fleet:
+            self.metrics_port = free_tcp_ports(1)[0]
+            lines.append(f'metrics = "127.0.0.1:{self.metrics_port}"')
+        lines.append("")
+        alert = ["[[port.alert]]", 'name = "panic"', "pattern = '^Kernel panic - not syncing'", ""]
         for port in ports:
             lines += ["[[port]]", f'name = "{port.name}"', f'device = "{port.device}"',
                       f"listen = {port.listen}", f'mode = "{port.mode}"', "baud = 115200", ""]
+            if self.fleet:
+                lines += alert
         path = self.workdir / f"{self.label}.toml"
         path.write_text("\n".join(lines))
-        return [sys.executable, "-m", "bridge", "serve", "--config", str(path), "--loop", self.loop]
+        return [sys.executable, "-m", "bridge", "serve", "--config", str(path), *self._loop_args()]
+
+    def _loop_args(self) -> list[str]:
+        """``--loop LOOP``, unless the tree run is from before ``serve --loop`` (asyncio's loop only)."""
+        if self.source is not None:
+            serve = self.source / "bridge" / "commands" / "serve.py"
+            if '"--loop"' not in serve.read_text(errors="replace"):
+                return []
+        return ["--loop", self.loop]
+
+    def start(self, ports: list[PortSpec], timeout: float = 15.0) -> None:
+        """Start, then (with ``fleet``) scrape /metrics once a second until ``stop``."""
+        super().start(ports, timeout)
+        if self.fleet:
+            self._scraping = threading.Event()
+            self._scraper = threading.Thread(target=self._scrape, args=(self._scraping,), daemon=True)
+            self._scraper.start()
+
+    def _scrape(self, stop: threading.Event) -> None:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        while not stop.wait(1.0):
+            try:
+                with urllib.request.urlopen(url, timeout=5) as answer:
+                    answer.read()
+                self.scrapes += 1
+            except OSError:
+                pass
+
+    def stop(self) -> None:
+        """Stop scraping, then the daemon."""
+        if self._scraping is not None and self._scraper is not None:
+            self._scraping.set()
+            self._scraper.join(10)
+            self._scraping = self._scraper = None
+        super().stop()
 
 
 class Ser2netDaemon(Daemon):

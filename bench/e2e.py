@@ -66,6 +66,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
     parser.add_argument("--loop", default="asyncio", metavar="LOOPS",
                         help="serial-bridge's event loop(s), comma-separated: asyncio (the default), "
                              "uvloop, or asyncio,uvloop for one column each")
+    parser.add_argument("--fleet", action="store_true",
+                        help="also run serial-bridge with metrics scraped every second and an alert per port")
+    parser.add_argument("--before", metavar="DIR", type=Path,
+                        help="also run the bridge package of another source tree (e.g. main, exported)")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run every target N times, interleaved; the table shows medians")
     parser.add_argument("--stat", choices=("median", "best"), default="median",
@@ -206,8 +210,12 @@ def _guarded(out: Results, target: str, step: Callable[[], None]) -> None:
 def daemons(args: argparse.Namespace, workdir: Path) -> list[Daemon]:
     """The daemons to measure, in table order."""
     found: list[Daemon] = []
+    if args.before is not None:
+        found.append(BridgeDaemon(workdir, source=args.before.resolve()))
     if not args.no_bridge:
-        found += [BridgeDaemon(workdir, loop) for loop in args.loops]
+        found += [BridgeDaemon(workdir, loop=loop) for loop in args.loops]
+    if args.fleet:
+        found.append(BridgeDaemon(workdir, fleet=True))
     if not args.no_ser2net:
         if Ser2netDaemon.installed():
             found += [Ser2netDaemon(workdir), Ser2netDaemon(workdir, bufsize=16384)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from types import ModuleType
 
@@ -30,6 +31,11 @@ COMMANDS: dict[str, str] = {
     "doctor": "doctor",
     "status": "status",
     "ctl": "ctl",
+    "init": "init",
+    "import": "importer",
+    "service": "service",
+    "passwd": "passwd",
+    "connect": "connect",
 }
 
 
@@ -64,11 +70,19 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
 
 
 def setup_logging(debug: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if debug else "%(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    """Log to stderr; when stderr is the journal, each line carries its syslog priority (<3>, <4>...)."""
+    from bridge.systemd import JournalFormatter, stderr_is_journal
+
+    journal = stderr_is_journal()
+    if not debug:
+        fmt = "%(levelname)s: %(message)s"
+    elif journal:   # the journal stamps every line itself
+        fmt = "%(levelname)s %(name)s: %(message)s"
+    else:
+        fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JournalFormatter(fmt) if journal else logging.Formatter(fmt))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     debug = bool(getattr(args, "debug", False))
     setup_logging(debug)
     try:
-        return int(modules[args.command].run(args) or 0)
+        code = int(modules[args.command].run(args) or 0)
+        sys.stdout.flush()  # a closed reader shows here, not at interpreter exit
+        return code
+    except BrokenPipeError:
+        _silence_stdout()
+        return 1
     except (UserError, RuntimeFailure) as exc:
         if debug:
             raise
@@ -88,3 +107,18 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 0
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout went away (``status | head -1``): stop writing to it quietly.
+
+    Python ignores SIGPIPE, so a write to a closed pipe raises BrokenPipeError;
+    what is still buffered would raise again when the interpreter flushes stdout
+    at exit, so stdout is pointed at /dev/null first.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

@@ -10,17 +10,21 @@ their sessions. The first SIGINT/SIGTERM is graceful; a second one forces.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import signal
 import socket
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from bridge.access.policy import Access
 from bridge.control.target import AttachedSession, BridgeEvent
-from bridge.device.settings import BYTESIZES, FLOWS, PARITIES, STOPBITS, LineSettings
+from bridge.device.settings import LineSettings, check_line_changes
 from bridge.errors import RuntimeFailure
-from bridge.port.status import PortStatus, UP, WAITING
+from bridge.fleet.fleet import Fleet
+from bridge.port.status import FAILED, PortStatus, UP, WAITING
 from bridge.port.worker import DeviceOpener, DeviceWaiter, PortWorker
 
 if TYPE_CHECKING:
@@ -30,6 +34,21 @@ log = logging.getLogger("bridge.server")
 
 SHUTDOWN_TIMEOUT = 5.0
 FIRST_OPEN_TIMEOUT = 10.0
+LISTEN_RETRY_MIN = 1.0    # seconds before a port that could not listen tries again,
+LISTEN_RETRY_MAX = 60.0   # doubling up to this
+
+
+@dataclasses.dataclass(slots=True)
+class FailedPort:
+    """A port whose listener could not bind: shown as ``failed`` and retried with back-off."""
+
+    worker: PortWorker          # the attempt that failed (never started), for its status
+    reason: str                 # one line: "cannot listen on 127.0.0.1:7001: Address already in use"
+    since: float                # time.time() of the first failure
+    retry: asyncio.Task[None] | None = None
+
+    def status(self) -> PortStatus:
+        return dataclasses.replace(self.worker.status(), state=FAILED, error=self.reason, since=self.since)
 
 
 class BridgeServer:
@@ -40,6 +59,7 @@ class BridgeServer:
                  reloader: Callable[[], BridgeConfig] | None = None) -> None:
         self.config = config
         self.workers: dict[str, PortWorker] = {}
+        self.failed: dict[str, FailedPort] = {}   # ports that could not listen, retried
         self._opener = opener
         self._waiter = waiter
         self._reloader = reloader
@@ -49,28 +69,82 @@ class BridgeServer:
         self._control: Any = None
         self._reload_lock = asyncio.Lock()
         self._shutting_down = False
+        self.access = Access(config)   # allow lists, TLS, SSH (issue 11)
+        self.fleet = Fleet(config, self._emit)   # issue 14: metrics, alerts, mDNS
 
     # ============================================================ lifecycle
     async def startup(self) -> None:
         """Start every port; raises RuntimeFailure when a required port cannot open."""
         for port in self.config.ports:
-            await self._start_port(port)
+            await self._start_port(port, at_startup=True)
+        if self.config.ports and not self.workers:
+            reasons = "; ".join(f"port {name}: {f.reason}" for name, f in self.failed.items())
+            raise RuntimeFailure(f"no port could start ({reasons})")
         await self._check_required()
+        await self._start_access()
         await self._start_control()
+        await self.fleet.start(self, self._control)
         self._notify_systemd(ready=True)
 
-    async def _start_port(self, port: PortConfig) -> PortWorker | None:
-        worker = PortWorker(port, emit=self._emit, opener=self._opener, waiter=self._waiter)
+    async def _start_port(self, port: PortConfig, *, at_startup: bool = False) -> PortWorker | None:
+        """Start one port's worker; a port that cannot listen is kept as failed and
+        retried with back-off (None), unless it is required and the bridge is
+        starting (RuntimeFailure: serve exits 1)."""
+        worker = PortWorker(port, emit=self._emit, opener=self._opener, waiter=self._waiter,
+                            guard=self.access.guard)
         try:
             await worker.start()
         except OSError as exc:
-            message = f"port {port.name}: cannot listen on {worker.listen_address}: {exc.strerror or exc}"
-            if port.required:
-                raise RuntimeFailure(message) from exc
-            log.error("%s", message)
+            reason = _listen_failure(worker, exc)
+            if port.required and at_startup:
+                raise RuntimeFailure(f"port {port.name}: {reason}") from exc
+            log.error("port %s: %s (retrying in %.0f s)", port.name, reason, LISTEN_RETRY_MIN)
+            self._fail_port(worker, reason)
             return None
         self.workers[port.name] = worker
+        self.fleet.port_started(worker)
         return worker
+
+    def _fail_port(self, worker: PortWorker, reason: str) -> None:
+        self._forget_failed(worker.name)
+        failed = FailedPort(worker, reason, time.time())
+        self.failed[worker.name] = failed
+        failed.retry = asyncio.get_running_loop().create_task(
+            self._retry_listen(failed), name=f"listen-retry-{worker.name}")
+        self._emit(BridgeEvent(kind="port-state", port=worker.name, data={"state": FAILED, "error": reason}))
+
+    def _forget_failed(self, name: str) -> None:
+        """Stop retrying a failed port (removed, changed, or shutting down)."""
+        failed = self.failed.pop(name, None)
+        if failed is not None and failed.retry is not None and failed.retry is not asyncio.current_task():
+            failed.retry.cancel()
+
+    async def _retry_listen(self, failed: FailedPort) -> None:
+        """Try a failed port's listener again, waiting LISTEN_RETRY_MIN doubling to LISTEN_RETRY_MAX."""
+        name, delay = failed.worker.name, LISTEN_RETRY_MIN
+        while True:
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, LISTEN_RETRY_MAX)
+            async with self._reload_lock:   # a reload or shutdown decides first
+                if self._shutting_down or self.failed.get(name) is not failed:
+                    return
+                worker = PortWorker(failed.worker.config, emit=self._emit, opener=self._opener,
+                                    waiter=self._waiter, guard=self.access.guard)
+                try:
+                    await worker.start()
+                except OSError as exc:
+                    reason = _listen_failure(worker, exc)
+                    if reason != failed.reason:
+                        log.error("port %s: %s", name, reason)
+                        failed.reason = reason
+                        self._emit(BridgeEvent(kind="port-state", port=name,
+                                               data={"state": FAILED, "error": reason}))
+                    log.debug("port %s: still cannot listen; next try in %.0f s", name, delay)
+                    continue
+                del self.failed[name]
+                self.workers[name] = worker
+                self.fleet.port_started(worker)
+                return
 
     async def _check_required(self) -> None:
         """Wait for every port's first attempt to open its device (bounded), then
@@ -86,6 +160,13 @@ class BridgeServer:
             if problem is not None:
                 raise RuntimeFailure(f"port {worker.name} is required and cannot open: {problem}")
 
+    async def _start_access(self) -> None:
+        """Exposure warnings and the SSH server (issue 11)."""
+        try:
+            await self.access.start(lambda: self.workers)
+        except OSError as exc:
+            raise RuntimeFailure(f"SSH: cannot listen on {self.config.ssh_listen}: {exc.strerror or exc}") from exc
+
     async def _start_control(self) -> None:
         address = self.config.control
         try:
@@ -98,7 +179,8 @@ class BridgeServer:
             from bridge.control.address import default_control_address
             address = default_control_address()
         try:
-            self._control = ControlServer(self, address, self.config.control_token)
+            self._control = ControlServer(self, address, self.config.control_token,
+                                          permits=self.access.control_permits)
             await self._control.start()
             log.info("control endpoint on %s", address)
         except (OSError, ValueError) as exc:
@@ -152,13 +234,17 @@ class BridgeServer:
         """Stop every port, telling clients; gives up waiting after SHUTDOWN_TIMEOUT."""
         self._notify_systemd(stopping=True)
         self._shutting_down = True
+        await self.fleet.close()
         if self._control is not None:
             await self._control.close()
+        await self.access.stop()
         try:   # a reload under way finishes first, so no port it starts is left running
             async with asyncio.timeout(SHUTDOWN_TIMEOUT):
                 await self._reload_lock.acquire()
         except TimeoutError:
             log.warning("shutdown: a reload did not finish within %.0f s", SHUTDOWN_TIMEOUT)
+        for name in list(self.failed):
+            self._forget_failed(name)
         workers = list(self.workers.values())
         self.workers.clear()
         if workers:
@@ -206,9 +292,18 @@ class BridgeServer:
                 log.error("reload: %s", line)
                 result["errors"].append(line)
             return result
+        for line in self.access.reload(new):
+            log.error("reload: %s", line)
+            result["errors"].append(line)
         from bridge.config.model import port_differences
         old_ports = {w.name: w.config for w in self.workers.values()}
         new_ports = {p.name: p for p in new.ports}
+        for name, failed in list(self.failed.items()):   # ports still trying to listen
+            if name not in new_ports:
+                self._forget_failed(name)
+                result["removed"].append(name)
+            elif port_differences(failed.worker.config, new_ports[name]):
+                self._forget_failed(name)   # started afresh below, with the new config
         for name in old_ports.keys() - new_ports.keys():
             await self.workers.pop(name).stop("port removed from the configuration")
             result["removed"].append(name)
@@ -220,17 +315,19 @@ class BridgeServer:
                 result["changed"].append(name)
             else:
                 result["errors"].append(f"port {name}: the new configuration could not start; kept the old one")
+                self._forget_failed(name)
                 await self._start_port(old_ports[name])
         for name, port in new_ports.items():
             if self._shutting_down:   # stopping: start nothing more
                 result["errors"].append("the bridge is shutting down; reload stopped")
                 break
-            if name not in self.workers and name not in changed:
+            if name not in self.workers and name not in changed and name not in self.failed:
                 if await self._start_port(port) is None:
                     result["errors"].append(f"port {name}: could not start")
                 else:
                     result["added"].append(name)
         self.config = new
+        await self.fleet.reconfigure(new)
         log.info("reload: %s", ", ".join(f"{k} {v}" for k, v in result.items() if v) or "no changes")
         return result
 
@@ -260,10 +357,13 @@ class BridgeServer:
         parts = [f"{up} up"]
         if waiting:
             parts.append(f"{len(waiting)} waiting for " + ", ".join(w.config.device for w in waiting))
+        if self.failed:
+            parts.append(f"{len(self.failed)} failed")
         other = len(workers) - up - len(waiting)
         if other:
             parts.append(f"{other} other")
-        return f"{len(workers)} port{'s' if len(workers) != 1 else ''}: " + ", ".join(parts)
+        total = len(workers) + len(self.failed)
+        return f"{total} port{'s' if total != 1 else ''}: " + ", ".join(parts)
 
     async def _status_loop(self) -> None:
         last = ""
@@ -294,18 +394,25 @@ class BridgeServer:
         try:
             return self.workers[name]
         except KeyError:
+            failed = self.failed.get(name)
+            if failed is not None:
+                raise ValueError(f"port {name} is not running: {failed.reason}") from None
             raise KeyError(f"no port named {name!r}") from None
 
     def port_statuses(self) -> list[PortStatus]:
-        return [w.status() for w in self.workers.values()]
+        """Every port, failed ones included, in the config's order."""
+        order = {port.name: index for index, port in enumerate(self.config.ports)}
+        statuses = ([self.fleet.with_alerts(w.status()) for w in self.workers.values()]
+                    + [f.status() for f in self.failed.values()])
+        return sorted(statuses, key=lambda status: order.get(status.name, len(order)))
 
     def port_status(self, name: str) -> PortStatus:
-        return self._worker(name).status()
+        failed = self.failed.get(name)
+        return failed.status() if failed is not None else self.fleet.with_alerts(self._worker(name).status())
 
     async def set_line_settings(self, name: str, changes: dict[str, Any]) -> LineSettings:
         worker = self._worker(name)
-        validate_line_changes(changes)
-        await worker.change_settings(changes, by=None)
+        await worker.change_settings(validate_line_changes(changes), by=None)
         return worker.settings
 
     async def send_break(self, name: str) -> None:
@@ -340,20 +447,13 @@ class BridgeServer:
         return attach_session(self._worker(name), peer, on_output, on_close)
 
 
-_LINE_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "baud": lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 20_000_000,
-    "bytesize": lambda v: v in BYTESIZES,
-    "parity": lambda v: v in PARITIES,
-    "stopbits": lambda v: v in STOPBITS,
-    "flow": lambda v: v in FLOWS,
-}
+def _listen_failure(worker: PortWorker, exc: OSError) -> str:
+    """One line: "cannot listen on 127.0.0.1:7001: Address already in use"."""
+    why = os.strerror(exc.errno) if exc.errno else (exc.strerror or str(exc))
+    return f"cannot listen on {worker.listen_address}: {why}"
 
 
-def validate_line_changes(changes: dict[str, Any]) -> None:
-    """Raise ValueError (one line) unless every change is a valid line setting."""
-    for key, value in changes.items():
-        check = _LINE_CHECKS.get(key)
-        if check is None:
-            raise ValueError(f"unknown line setting {key!r} (baud, bytesize, parity, stopbits, flow)")
-        if not check(value):
-            raise ValueError(f"invalid {key}: {value!r}")
+def validate_line_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """The changes with values normalised; raises ValueError (one line) unless every
+    change is a valid line setting (``bridge.device.settings.check_line_changes``)."""
+    return check_line_changes(changes)

@@ -54,3 +54,28 @@ def test_production_code_never_imports_the_demo() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
                 assert not node.module.startswith("bridge.demo"), path
+
+
+def _make_dry_run(target: str, tmp: Path) -> str:
+    import shutil
+    import subprocess
+
+    import pytest
+
+    make = shutil.which("make")
+    if make is None:
+        pytest.skip("make is not installed")
+    venv = tmp / "venv"
+    result = subprocess.run([make, "-n", "-C", str(ROOT), f"VENV={venv}", f"{venv}/{target}"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_demo_installs_no_test_tools_and_make_test_does(tmp_path: Path) -> None:
+    """`make demo`'s stamp installs the package alone; `make test`'s adds the test extra (separate stamps)."""
+    demo = [line for line in _make_dry_run(".installed-demo", tmp_path).splitlines() if " install " in line]
+    test = [line for line in _make_dry_run(".installed", tmp_path).splitlines() if " install " in line]
+    assert any(line.rstrip().endswith(" .") for line in demo), demo
+    assert not any("[test]" in line for line in demo), demo
+    assert any("'.[test]'" in line for line in test), test

@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--no-dashboard", action="store_true", help="run headless and print how to connect")
     parser.add_argument("--control", default=None, metavar="ADDR",
-                        help="control endpoint for the dashboard (default: a socket in a temporary folder)")
+                        help="control endpoint (default: demo.sock beside your default control socket, "
+                             "where `serial-bridge status` finds it)")
     parser.add_argument("--time-scale", type=float, default=1.0, help=argparse.SUPPRESS)
 
 
@@ -65,24 +66,67 @@ def demo_config_text(device: str, bind: str, port: int, control: str) -> str:
 AppRunner = Callable[[Any], Awaitable[object]]
 
 
+def _in_use(path: str) -> bool:
+    """Whether a bridge already listens on this Unix socket path (another demo)."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1.0)
+        try:
+            probe.connect(path)
+        except OSError:
+            return False
+    return True
+
+
+def _log_to(lines: Any) -> Callable[[], None]:
+    """Send every log record to the dashboard's log pane instead of stderr, where
+    it would be drawn over the dashboard; returns the undo."""
+    import logging
+
+    from bridge.dashboard.widgets.log_pane import PaneLogHandler
+
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    root.handlers = [PaneLogHandler(lines, asyncio.get_running_loop())]
+
+    def restore() -> None:
+        root.handlers = saved
+    return restore
+
+
 async def run_demo(args: argparse.Namespace, app_runner: AppRunner | None = None) -> int:
     """Run the demo until stopped; ``app_runner`` runs the dashboard app (tests drive it with a pilot)."""
+    import logging
     import tempfile
 
     from bridge.app import make_bridge
     from bridge.config.load import parse_config
+    from bridge.control.address import demo_control_address
     from bridge.demo.board import SimulatedBoard
     from bridge.device.backend import open_device
 
     board = SimulatedBoard(time_scale=args.time_scale)
     board.start()
     tmp = tempfile.TemporaryDirectory(prefix="serial-bridge-demo-")
-    control = args.control or f"{tmp.name}/control.sock"
+    control = args.control or demo_control_address()
+    if args.control is None and _in_use(control):   # another demo has it: stay out of its way
+        control = f"{tmp.name}/control.sock"
     config = parse_config(demo_config_text(board.path, args.bind, args.port, control), "<demo>")
 
     async def opener(spec: str, settings: Any, options: Any) -> Any:
         return _BreakForwarder(await open_device(spec, settings, options), board)
 
+    app = None
+    restore_logging: Callable[[], None] = lambda: None  # noqa: E731
+    if not args.no_dashboard:
+        from bridge.dashboard.app import make_dashboard
+        from bridge.dashboard.source import ControlSource
+        from bridge.dashboard.widgets.log_pane import LogLines
+
+        lines = LogLines()
+        app = make_dashboard([ControlSource(control, label="serial-bridge demo")], log_lines=lines)
+        restore_logging = _log_to(lines)
     server = make_bridge(config, opener=opener)
     server.install_signal_handlers(hangup_reloads=False)
     try:
@@ -90,21 +134,26 @@ async def run_demo(args: argparse.Namespace, app_runner: AppRunner | None = None
             await server.startup()
         except OSError as exc:
             raise RuntimeFailure(f"cannot start the demo: {exc}") from exc
-        if not server.workers:
-            raise RuntimeFailure(f"cannot listen on {args.bind}:{args.port} (is another demo running? try --port)")
+        except RuntimeFailure as exc:
+            raise RuntimeFailure(f"cannot start the demo: {exc} (is another demo running? try --port)") from exc
         # Power the board on now that the bridge holds its line: the boot goes
         # into the port's history, so whoever connects sees it replayed.
         board.reset()
         worker = server.workers["demo"]
         host, _, port = worker.listen_address.rpartition(":")
-        if args.no_dashboard:
+        found = "" if control == client_default() else f" --control {control}"
+        if app is None:
             print(f"serial-bridge demo: a simulated board on {board.path}, bridged on {worker.listen_address}\n"
                   f"  connect with:  telnet {host.strip('[]')} {port}\n"
                   f"  or raw:        nc {host.strip('[]')} {port}\n"
-                  f"  login: root   password: bridge   (Ctrl-C here stops the demo)", flush=True)
+                  f"  login: root   password: bridge   (Ctrl-C here stops the demo)\n"
+                  f"  from another terminal:  serial-bridge status{found}", flush=True)
             await server.serve()
         else:
-            dashboard = asyncio.ensure_future(_run_dashboard(control, app_runner))
+            logging.getLogger("bridge.demo").info(
+                "demo: telnet %s %s (login root, password bridge); from another terminal: "
+                "serial-bridge status%s", host.strip("[]"), port, found)
+            dashboard = asyncio.ensure_future(_run_dashboard(app, app_runner))
             stop = asyncio.ensure_future(server.serve())   # returns on SIGHUP/SIGTERM/SIGINT
             await asyncio.wait((dashboard, stop), return_when=asyncio.FIRST_COMPLETED)
             for task in (dashboard, stop):
@@ -115,14 +164,18 @@ async def run_demo(args: argparse.Namespace, app_runner: AppRunner | None = None
         server.remove_signal_handlers()
         await board.stop()
         tmp.cleanup()
+        restore_logging()
     return 0
 
 
-async def _run_dashboard(control: str, app_runner: AppRunner | None) -> None:
-    from bridge.dashboard.app import make_dashboard
-    from bridge.dashboard.source import ControlSource
+def client_default() -> str:
+    """The address ``serial-bridge status`` uses without ``--control``."""
+    from bridge.control.address import client_control_address
 
-    app = make_dashboard([ControlSource(control, label="serial-bridge demo")])
+    return client_control_address()
+
+
+async def _run_dashboard(app: Any, app_runner: AppRunner | None) -> None:
     if app_runner is None:
         await app.run_async()
     else:

@@ -47,7 +47,7 @@ def render_keys() -> str:
              *_table(keys.PORT_KEYS), "",
              "Keys a profile may not set: "
              + ", ".join(f"`{k}`" for k in keys.PORT_KEYS if k in keys.NOT_IN_PROFILE) + ".",
-             "", END]
+             "", "### `[[user]]` (SSH logins; issue 11)", "", *_table(keys.USER_KEYS), "", END]
     return "\n".join(lines)
 
 

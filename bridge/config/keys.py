@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bridge.config import values as v
+from bridge.config.alert import alerts as _alerts
 
 REQUIRED: Any = object()  # default of the keys a port must give
 
@@ -22,6 +23,8 @@ RUNTIME = "runtime (#3)"
 LINE = "line control (#4)"
 SESSIONS = "sessions (#5)"
 HARDWARE = "hardware (#6)"
+ACCESS = "access (#11)"
+FLEET = "fleet (#14)"
 
 ON_OFF_KEEP = ("on", "off", "keep")
 
@@ -58,12 +61,13 @@ PORT_KEYS: dict[str, Key] = {
     "profile": _k(v.text(empty=False), None, "string", HARDWARE,
                   "Name of a hardware profile (hw_profiles/ or profiles_dir) whose keys "
                   "this port starts from."),
-    "baud": _k(v.integer(1), 9600, "integer", RUNTIME, "Baud rate."),
-    "bytesize": _k(v.integer(5, 8), 8, "5..8", RUNTIME, "Data bits."),
-    "parity": _k(v.choice("none", "even", "odd", "mark", "space"), "none",
+    # Line settings: one validator with the control API and the bridge (issue 13).
+    "baud": _k(v.line_setting("baud"), 9600, "1..20000000", RUNTIME, "Baud rate."),
+    "bytesize": _k(v.line_setting("bytesize"), 8, "5..8", RUNTIME, "Data bits."),
+    "parity": _k(v.line_setting("parity"), "none",
                  "none | even | odd | mark | space", RUNTIME, "Parity."),
-    "stopbits": _k(v.stopbits, 1, "1 | 1.5 | 2", RUNTIME, "Stop bits."),
-    "flow": _k(v.choice("none", "rtscts", "xonxoff", "dsrdtr"), "none",
+    "stopbits": _k(v.line_setting("stopbits"), 1, "1 | 1.5 | 2", RUNTIME, "Stop bits."),
+    "flow": _k(v.line_setting("flow"), "none",
                "none | rtscts | xonxoff | dsrdtr", RUNTIME, "Flow control."),
     "required": _k(v.boolean, False, "boolean", RUNTIME,
                    "serve exits 1 when this port's device cannot be opened at start."),
@@ -138,6 +142,19 @@ PORT_KEYS: dict[str, Key] = {
                      "Honour and take UUCP lock files (LCK..ttyUSB0)."),
     "lock_dir": _k(v.text(empty=False), "/var/lock", "string", HARDWARE,
                    "Directory of UUCP lock files."),
+    # -- access from the network (issue 11) --
+    "allow": _k(v.networks, None, "list of addresses and networks", ACCESS,
+                'Addresses that may connect (CIDR networks or addresses, IPv4 and IPv6, as '
+                '["192.0.2.0/24", "2001:db8::/32"]); others are closed at once. In [bridge] it also '
+                "guards SSH and the TCP control endpoint. Unset: all."),
+    "tls": _k(v.boolean, False, "boolean", ACCESS,
+              "The port's listeners (listen and listen_readonly) accept only TLS, with "
+              "[bridge]'s tls_cert and tls_key."),
+    # -- issue 14 (fleet): alerts on device output; see docs/fleet.md --
+    "alert": _k(_alerts, (), "[[port.alert]] tables", FLEET,
+                "Alerts on device output lines: name, pattern (a Python regular expression), "
+                'action ("log" or "exec"), command (a list, for exec), cooldown (seconds, '
+                "default 60), timeout (seconds, default 10). See docs/fleet.md."),
 }
 
 # Keys a port must give itself (no default; never in a profile).
@@ -145,7 +162,8 @@ REQUIRED_KEYS = tuple(name for name, key in PORT_KEYS.items() if key.default is 
 
 # Keys that describe one port's identity and wiring, not a kind of equipment.
 NOT_IN_PROFILE = frozenset(
-    {"name", "device", "listen", "listen_readonly", "profile", "required", "enabled"})
+    {"name", "device", "listen", "listen_readonly", "profile", "required", "enabled",
+     "allow", "tls"})
 
 PROFILE_KEYS = tuple(name for name in PORT_KEYS if name not in NOT_IN_PROFILE)
 
@@ -159,6 +177,43 @@ BRIDGE_KEYS: dict[str, Key] = {
     "profiles_dir": _k(v.text(empty=False), None, "string", HARDWARE,
                        "Directory of your own profiles (<name>.toml); they add to and override "
                        "the shipped ones. Relative to the config file."),
+    # -- access from the network (issue 11) --
+    "ssh_listen": _k(v.listen_address, None, "port or host:port", ACCESS,
+                     'Address of the SSH server for every port ("0.0.0.0:2222"); the host '
+                     "defaults to bind. Unset: no SSH."),
+    "ssh_host_key": _k(v.text(empty=False), None, "string", ACCESS,
+                       "The SSH host key file (OpenSSH format); made (ed25519, mode 0600) on first "
+                       "start if missing. Unset: ssh_host_ed25519_key next to the config file. "
+                       "Relative to the config file."),
+    "tls_cert": _k(v.text(empty=False), None, "string", ACCESS,
+                   "PEM certificate (chain) of ports with tls = true. Relative to the config file."),
+    "tls_key": _k(v.text(empty=False), None, "string", ACCESS,
+                  "PEM private key of tls_cert; must not be readable by others. Relative to the config file."),
+    "tls_client_ca": _k(v.text(empty=False), None, "string", ACCESS,
+                        "PEM CA certificates: TLS clients must present a certificate one of them "
+                        "signed; its subject is shown as the session's user. Unset: no client certificates."),
+    # -- issue 14 (fleet): Prometheus metrics and mDNS discovery; see docs/fleet.md --
+    "metrics": _k(v.listen_address, None, "port or host:port", FLEET,
+                  'Serve Prometheus metrics at http://HOST:PORT/metrics (the host defaults to bind); '
+                  "unset: no metrics."),
+    "mdns": _k(v.boolean, False, "boolean", FLEET,
+               "Advertise every port and the TCP control endpoint with mDNS/DNS-SD on the "
+               "interfaces of bind (all of them for a wildcard bind)."),
+}
+
+# The keys of a [[user]] table (issue 11): who may log in over SSH, and to which ports.
+USER_KEYS: dict[str, Key] = {
+    "name": _k(v.user_name, REQUIRED, "string", ACCESS,
+               "Login name: letters, digits, '_', '.' and '-'."),
+    "keys": _k(v.key_source, None, "path or list of strings", ACCESS,
+               "OpenSSH authorized_keys: a file path (relative to the config file) or a list "
+               "of key lines; options such as from= are honoured."),
+    "password": _k(v.password_hash, None, "string", ACCESS,
+                   'A password hash made by "serial-bridge passwd" (scrypt$...).'),
+    "ports": _k(v.globs, (), "list of port names or globs", ACCESS,
+                "Ports the user may write to."),
+    "watch": _k(v.globs, (), "list of port names or globs", ACCESS,
+                "Ports the user may only watch."),
 }
 
 PORT_DEFAULTS: dict[str, Any] = {

@@ -9,7 +9,9 @@ files it uses) and raised together as one ``ConfigError``.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -37,9 +39,7 @@ def load_config(path: str | Path) -> BridgeConfig:
     file = str(path)
     text = read_text(file)
     config = _Loader(text, file, Path(path).parent, None).run()
-    return BridgeConfig(source=Path(path), bind=config.bind, control=config.control,
-                        control_token=config.control_token, profiles_dir=config.profiles_dir,
-                        ports=config.ports)
+    return dataclasses.replace(config, source=Path(path))
 
 
 def parse_config(text: str, source: str, profiles_dir: str | None = None) -> BridgeConfig:
@@ -85,6 +85,7 @@ class _Loader:
         self.checker = TableChecker(file, self.where)
         self.profiles: dict[str, Profile] = {}
         self.other_problems: list[Problem] = []
+        self.users_raw: list[Any] = []
 
     def run(self) -> BridgeConfig:
         try:
@@ -101,13 +102,21 @@ class _Loader:
         bind = bridge_only["bind"]
         self._duplicate_names(merged)
         self._duplicate_listens(merged, bind)
+        # -- access from the network (issue 11) --
+        from bridge.config.access import AccessChecker
+        access = AccessChecker(self.checker, self.base)
+        good = [values for _, values in merged if values]
+        access_keys = access.bridge(bridge_only, [str(v.get("name")) for v in good if v.get("tls")])
+        users = access.users(self.users_raw, [str(v.get("name")) for v in good])
         problems = self.other_problems + sorted(self.checker.problems, key=lambda p: p.line or 0)
         if problems:
             raise ConfigError(problems)
-        ports = tuple(PortConfig(**values, bind=bind) for _, values in merged if values)
+        ports = tuple(PortConfig(**values, bind=bind) for values in good)
         return BridgeConfig(source=None, bind=bind, control=bridge_only["control"],
                             control_token=bridge_only["control_token"],
-                            profiles_dir=profiles_dir, ports=ports)
+                            profiles_dir=profiles_dir, ports=ports, allow=defaults.get("allow"),
+                            users=users, metrics=bridge_only.get("metrics"),
+                            mdns=bridge_only.get("mdns", False), **access_keys)
 
     # -- top level and [bridge] ------------------------------------------------
 
@@ -119,6 +128,10 @@ class _Loader:
                 bridge_raw = value
             elif name == "port" and isinstance(value, list):
                 ports_raw = value
+            elif name == "user" and isinstance(value, list):   # issue 11
+                self.users_raw = value
+            elif name == "user" and isinstance(value, dict):
+                self._at_table(name, "write [[user]] (double brackets): users are an array of tables")
             elif name == "port" and isinstance(value, dict):
                 self._at_table(name, "write [[port]] (double brackets): ports are an array of tables")
             elif name in ("bridge", "port"):
@@ -127,9 +140,9 @@ class _Loader:
             elif isinstance(value, dict) or (
                     isinstance(value, list) and value and all(isinstance(v, dict) for v in value)):
                 hint = nearest(name, ["bridge", "port"])
-                spelled = {"bridge": "[bridge]", "port": "[[port]]"}.get(hint or "", "")
+                spelled = {"bridge": "[bridge]", "port": "[[port]]", "user": "[[user]]"}.get(hint or "", "")
                 self._at_table(name, "unknown table" + (f"; did you mean {spelled}?" if hint else
-                                                        "; the tables are [bridge] and [[port]]"))
+                                                        "; the tables are [bridge], [[port]] and [[user]]"))
             elif name in _BRIDGE_TAKES:
                 self._at_table(name, "is outside any table; put it under [bridge] or a [[port]]")
             else:
@@ -144,8 +157,21 @@ class _Loader:
     def _bridge(self, raw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
         good = self.checker.check(raw, _BRIDGE_TAKES, _BRIDGE, None)
         bridge_only = {name: good.get(name, key.default) for name, key in keys.BRIDGE_KEYS.items()}
+        self._check_control(bridge_only)
         defaults = {name: val for name, val in good.items() if name in keys.PORT_KEYS}
         return bridge_only, defaults
+
+    def _check_control(self, bridge_only: dict[str, Any]) -> None:
+        """The control endpoint, by the rule the daemon applies when it opens it."""
+        from bridge.control.address import check_endpoint
+
+        address = bridge_only["control"]
+        if not address:
+            return  # unset: the default Unix socket; "": no endpoint
+        try:
+            check_endpoint(address, bridge_only["control_token"])
+        except ValueError as exc:
+            self.checker.add(_BRIDGE, None, "control", str(exc))
 
     def _load_profiles(self, bridge_only: dict[str, Any]) -> str | None:
         folder: str | None = None

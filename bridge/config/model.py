@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from pathlib import Path
 
+from bridge.config.alert import AlertConfig
 from bridge.config.values import split_listen
 from bridge.device.settings import LineSettings
 
@@ -64,6 +65,11 @@ class PortConfig:
     exclusive: bool = True
     lock_files: bool = True
     lock_dir: str = "/var/lock"
+    # -- access from the network (issue 11) --
+    allow: tuple[str, ...] | None = None
+    tls: bool = False
+    # -- issue 14 (fleet) --
+    alert: tuple[AlertConfig, ...] = ()
     bind: str = "127.0.0.1"  # from [bridge]: the host when listen names none
 
     @property
@@ -100,6 +106,22 @@ class PortConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class UserConfig:
+    """One ``[[user]]`` (issue 11): who may log in over SSH, and to which ports.
+
+    ``keys`` holds authorized_keys lines (read from ``keys_file`` at load);
+    ``ports`` and ``watch`` are globs over port names (fnmatch).
+    """
+
+    name: str
+    keys: tuple[str, ...] = ()
+    keys_file: str | None = None
+    password: str | None = None
+    ports: tuple[str, ...] = ()
+    watch: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class BridgeConfig:
     """The whole configuration: ``[bridge]`` keys and the ports, in file order."""
 
@@ -108,7 +130,29 @@ class BridgeConfig:
     control: str | None = None
     control_token: str | None = None
     profiles_dir: str | None = None
+    # -- access from the network (issue 11): paths resolved from the config's folder --
+    ssh_listen: int | str | None = None
+    ssh_host_key: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    tls_client_ca: str | None = None
+    # -- issue 14 (fleet) --
+    metrics: int | str | None = None
+    mdns: bool = False
     ports: tuple[PortConfig, ...] = ()
+    allow: tuple[str, ...] | None = None     # [bridge]'s allow: SSH and the control endpoint
+    users: tuple[UserConfig, ...] = ()
+
+    @property
+    def ssh_host(self) -> str:
+        """Host the SSH server binds (``bind`` when ``ssh_listen`` names none)."""
+        host, _ = split_listen(self.ssh_listen or 0)
+        return host if host is not None else self.bind
+
+    @property
+    def ssh_port(self) -> int:
+        """TCP port of the SSH server (0: any free port)."""
+        return split_listen(self.ssh_listen or 0)[1]
 
     def port(self, name: str) -> PortConfig:
         """The port called ``name``.

@@ -135,9 +135,22 @@ def port_name(value: Any) -> str:
 
 def stopbits(value: Any) -> float:
     """1, 1.5 or 2 (stored as int 1 or 2, or float 1.5)."""
-    if _is_number(value) and value in (1, 1.5, 2):
-        return 1.5 if value == 1.5 else int(value)
-    raise Invalid(f"must be 1, 1.5 or 2, got {show(value)}")
+    return line_setting("stopbits")(value)  # type: ignore[no-any-return]
+
+
+def line_setting(key: str) -> Checker:
+    """A line setting (baud, bytesize, parity, stopbits, flow), checked by the
+    one validator the control API and the bridge use too
+    (``bridge.device.settings.check_line_setting``)."""
+    from bridge.device.settings import check_line_setting
+
+    def check(value: Any) -> Any:
+        try:
+            return check_line_setting(key, value)
+        except ValueError as exc:
+            raise Invalid(str(exc)) from None
+
+    return check
 
 
 def split_listen(value: int | str) -> tuple[str | None, int]:
@@ -230,3 +243,70 @@ def device(value: Any) -> str:
             raise Invalid(f"pyserial has no URL handler for {show(scheme + '://')} "
                           "(known: loop, spy, rfc2217, socket, hwgrep, alt)")
     return value
+
+
+# -- access from the network (issue 11) -----------------------------------------
+
+def networks(value: Any) -> tuple[str, ...]:
+    """A list of IPv4/IPv6 addresses and CIDR networks, normalised ("192.0.2.7" -> "192.0.2.7/32")."""
+    import ipaddress
+
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise Invalid('must be a list of addresses or networks such as ["192.0.2.0/24", "::1"]; '
+                      f"leave it out to allow every address, got {show(value)}")
+    out: list[str] = []
+    for item in value:
+        if not isinstance(item, str):
+            raise Invalid(f"must list addresses or networks as strings, got {show(item)}")
+        try:
+            net = ipaddress.ip_network(item.strip(), strict=True)
+        except ValueError:
+            try:
+                loose = ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise Invalid(f"{show(item)} is not an IPv4 or IPv6 address or network") from None
+            raise Invalid(f"{show(item)} has host bits set; did you mean {show(str(loose))}?") from None
+        out.append(str(net))
+    return tuple(out)
+
+
+def user_name(value: Any) -> str:
+    """A login name: letters, digits, '_', '.' and '-' (no ':', which separates the port)."""
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+        raise Invalid(f"must be a name of letters, digits, '_', '.' or '-', got {show(value)}")
+    return value
+
+
+def key_source(value: Any) -> str | tuple[str, ...]:
+    """authorized_keys: a path (a string) or key lines (a list of strings)."""
+    if isinstance(value, str):
+        if not value.strip():
+            raise Invalid("must not be empty")
+        return value
+    if isinstance(value, list) and value and all(isinstance(line, str) and "\n" not in line for line in value):
+        return tuple(value)
+    raise Invalid(f"must be a file path or a list of authorized_keys lines, got {show(value)}")
+
+
+def password_hash(value: Any) -> str:
+    """A ``scrypt$...`` hash (``bridge.access.passwords``)."""
+    from bridge.access.passwords import parse_hash
+
+    if not isinstance(value, str):
+        raise Invalid(f'must be a hash made by "serial-bridge passwd", got {show(value)}')
+    try:
+        parse_hash(value)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
+    return value
+
+
+def globs(value: Any) -> tuple[str, ...]:
+    """A list of port names or shell-style globs ("lab-*")."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise Invalid(f'must be a list of port names or globs such as ["rtr1", "lab-*"], got {show(value)}')
+    return tuple(value)

@@ -70,6 +70,19 @@ def parse_address(text: str) -> ControlAddress:
     return TcpAddress(host, int(port_text))
 
 
+def check_endpoint(text: str, token: str | None) -> ControlAddress:
+    """The daemon's endpoint as configured, checked: the one rule ``check`` and
+    ``serve`` share (a TCP endpoint off loopback needs a token).
+
+    Raises:
+        ValueError: a one-line reason.
+    """
+    parsed = parse_address(text)
+    if isinstance(parsed, TcpAddress) and not parsed.is_loopback and not token:
+        raise ValueError(f"control address {text}: a non-loopback address needs a control token")
+    return parsed
+
+
 def _user_paths() -> list[str]:
     paths = []
     runtime = os.environ.get("XDG_RUNTIME_DIR")
@@ -82,20 +95,37 @@ def _user_paths() -> list[str]:
 def default_control_address() -> str:
     """The daemon's default endpoint.
 
+    ``$RUNTIME_DIRECTORY/control.sock`` under systemd with ``RuntimeDirectory=``
+    (the unit of ``serial-bridge service``: /run/serial-bridge/control.sock),
     ``/run/serial-bridge/control.sock`` when running as root with /run
     writable, else ``$XDG_RUNTIME_DIR/serial-bridge/control.sock``, else
     ``/tmp/serial-bridge-$UID/control.sock``.
     """
+    runtime = os.environ.get("RUNTIME_DIRECTORY", "").split(":")[0]
+    if runtime and os.path.isabs(runtime):   # systemd's RuntimeDirectory= (serial-bridge service)
+        return os.path.join(runtime, "control.sock")
     if os.geteuid() == 0 and os.access(os.path.dirname(os.path.dirname(SYSTEM_PATH)), os.W_OK):
         return SYSTEM_PATH
     return _user_paths()[0]
 
 
+DEMO_SOCKET = "demo.sock"
+
+
+def demo_control_address() -> str:
+    """Where ``serial-bridge demo`` serves its control endpoint: ``demo.sock``
+    beside this user's default socket, so that ``status``, ``ctl`` and
+    ``dashboard`` find a running demo when no bridge of their own runs."""
+    return os.path.join(os.path.dirname(_user_paths()[0]), DEMO_SOCKET)
+
+
 def client_control_address() -> str:
     """The endpoint a client tries by default: the first of the candidate
-    sockets that exists (a system daemon's, then this user's), else
-    :func:`default_control_address`."""
-    for path in [SYSTEM_PATH, *_user_paths()]:
+    sockets that exists (a system daemon's, then this user's, then this
+    user's demo), else :func:`default_control_address`."""
+    users = _user_paths()
+    demos = [os.path.join(os.path.dirname(path), DEMO_SOCKET) for path in users]
+    for path in [SYSTEM_PATH, *users, *demos]:
         if os.path.exists(path):
             return path
     return default_control_address()

@@ -47,6 +47,14 @@ def port_to_json(status: PortStatus) -> dict[str, Any]:
         "last_activity": status.last_activity,
         "since": status.since,
         "sessions": [session_to_json(s) for s in status.sessions],
+        # issue 14 (fleet)
+        "client_bytes": status.client_bytes,
+        "dropped_bytes": status.dropped_bytes,
+        "breaks_to_device": status.breaks_to_device,
+        "breaks_from_device": status.breaks_from_device,
+        "device_opens": status.device_opens,
+        "device_losses": status.device_losses,
+        "alerts": [asdict(a) for a in status.alerts],
     }
 
 

@@ -41,10 +41,31 @@ class SessionInfo:
     dropped: int = 0
     rfc2217: bool = False
     terminal: str | None = None
+    user: str | None = None      # SSH login or TLS client certificate (issue 11)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SessionInfo:
         """Read a session object."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertInfo:
+    """One alert of a port (issue 14)."""
+
+    name: str
+    pattern: str = ""
+    action: str = "log"
+    matches: int = 0
+    fired: int = 0
+    failures: int = 0
+    last_line: str | None = None
+    last_at: float | None = None
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AlertInfo:
+        """Read an alert object."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**known)
 
@@ -69,13 +90,29 @@ class PortInfo:
     last_activity: float | None = None
     since: float = 0.0
     sessions: tuple[SessionInfo, ...] = ()
+    # issue 14 (fleet)
+    client_bytes: int = 0
+    dropped_bytes: int = 0
+    breaks_to_device: int = 0
+    breaks_from_device: int = 0
+    device_opens: int = 0
+    device_losses: int = 0
+    alerts: tuple[AlertInfo, ...] = ()
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> PortInfo:
         """Read a port object."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["sessions"] = tuple(SessionInfo.from_json(s) for s in data.get("sessions", ()))
+        known["alerts"] = tuple(AlertInfo.from_json(a) for a in data.get("alerts", ())
+                                if isinstance(a, dict) and "name" in a)
         return cls(**known)
+
+    @property
+    def last_alert(self) -> AlertInfo | None:
+        """The alert that matched last, if any did."""
+        matched = [a for a in self.alerts if a.last_at is not None]
+        return max(matched, key=lambda a: a.last_at or 0.0) if matched else None
 
     @property
     def settings_short(self) -> str:

@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from bridge.device.settings import BYTESIZES, FLOWS, PARITIES, STOPBITS
+from bridge.device.settings import BYTESIZES, FLOWS, PARITIES, STOPBITS, check_line_changes
 
 VERSION = 1
 MAX_LINE = 1 << 20  # 1 MiB: a longer line is an error reply, then the rest of it is skipped
@@ -42,7 +42,7 @@ USAGE_CODES = frozenset({BAD_REQUEST, UNKNOWN_PORT})
 
 # Event kinds.
 EVENT_KINDS = ("port-state", "session-open", "session-close", "settings",
-               "counters", "output", "dropped", "detached")
+               "counters", "output", "dropped", "detached", "alert")
 
 # op -> {arg: (type or types, required)}. "id", "op" and "v" are not args.
 ArgSpec = dict[str, tuple[type | tuple[type, ...], bool]]
@@ -81,7 +81,6 @@ SETTING_CHOICES: dict[str, tuple[object, ...]] = {
     "stopbits": STOPBITS,
     "flow": FLOWS,
 }
-MAX_BAUD = 20_000_000
 
 
 class ProtocolError(Exception):
@@ -226,22 +225,7 @@ def check_settings(changes: object) -> dict[str, Any]:
     """
     if not isinstance(changes, dict) or not changes:
         raise ValueError("settings must be a non-empty object")
-    checked: dict[str, Any] = {}
-    for key, value in changes.items():
-        types = SETTING_TYPES.get(key)
-        if types is None:
-            raise ValueError(f"unknown setting {key!r} (known: {', '.join(SETTING_TYPES)})")
-        if isinstance(value, bool) or not isinstance(value, types):
-            raise ValueError(f"{key}: wrong type {type(value).__name__}")
-        choices = SETTING_CHOICES.get(key)
-        if choices is not None and value not in choices:
-            raise ValueError(f"{key}: {value!r} is not one of {', '.join(str(c) for c in choices)}")
-        if key == "baud" and isinstance(value, int) and not 0 < value <= MAX_BAUD:
-            raise ValueError(f"baud: {value} is out of range 1..{MAX_BAUD}")
-        if key == "stopbits" and value in (1, 2):
-            value = int(value)
-        checked[key] = value
-    return checked
+    return check_line_changes(changes)
 
 
 def parse_setting_words(words: list[str]) -> dict[str, Any]:

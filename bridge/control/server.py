@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 
 from bridge.control import convert
-from bridge.control.address import TcpAddress, UnixAddress, parse_address
+from bridge.control.address import TcpAddress, UnixAddress, check_endpoint
 from bridge.control.connection import ControlConnection
 from bridge.control.target import BridgeEvent, ControlTarget
 from bridge.errors import RuntimeFailure, UserError
@@ -36,27 +36,29 @@ class ControlServer:
     """Serves the control protocol for one bridge."""
 
     def __init__(self, target: ControlTarget, address: str, token: str | None = None, *,
-                 queue_limit: int = 1000, counters_interval: float = 1.0) -> None:
+                 queue_limit: int = 1000, counters_interval: float = 1.0,
+                 permits: Callable[[str, int | None], bool] | None = None) -> None:
         """Args:
             target: the bridge.
             address: a Unix socket path or host:port (loopback unless a token is given).
             token: when set, every connection must ``hello`` with it first.
             queue_limit: events that may wait per connection before drops.
             counters_interval: seconds between ``counters`` events.
+            permits: the allow list (issue 11): called with each TCP peer's
+                (host, port) at accept; a refused peer is closed before any byte is sent.
 
         Raises:
             UserError: a bad address, or a non-loopback TCP address without a token.
         """
         try:
-            self.parsed = parse_address(address)
+            self.parsed = check_endpoint(address, token)
         except ValueError as exc:
             raise UserError(str(exc)) from None
-        if isinstance(self.parsed, TcpAddress) and not self.parsed.is_loopback and not token:
-            raise UserError(f"control address {address}: a non-loopback address needs a control token")
         self.target = target
         self.token = token or None
         self.queue_limit = queue_limit
         self.counters_interval = counters_interval
+        self.permits = permits
         self.connections: set[ControlConnection] = set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -119,6 +121,11 @@ class ControlServer:
             self._socket_ino = None
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peername = writer.get_extra_info("peername")
+        if self.permits is not None and isinstance(peername, tuple) and not self.permits(
+                str(peername[0]), int(peername[1])):
+            writer.transport.abort()
+            return
         peer = _peer_name(writer)
         conn = ControlConnection(self, reader, writer, peer)
         self.connections.add(conn)

@@ -25,8 +25,10 @@ from bridge.dashboard.screens.detail import DetailScreen
 from bridge.dashboard.screens.help import HelpScreen
 from bridge.dashboard.screens.main import MainScreen
 from bridge.dashboard.screens.settings import SettingsScreen
-from bridge.dashboard.source import StatusSource
+from bridge.dashboard.screens.token import TokenScreen
+from bridge.dashboard.source import ControlSource, SourceFinder, StatusSource
 from bridge.dashboard.store import PortStore
+from bridge.dashboard.widgets.log_pane import LogLines
 
 # Port actions for the command palette: (action, title, help).
 PALETTE_ACTIONS = (
@@ -48,9 +50,20 @@ class DashboardApp(App[None]):
     CSS_PATH = "dashboard.tcss"
     TITLE = "serial-bridge"
 
-    def __init__(self, sources: Sequence[StatusSource]) -> None:
+    def __init__(self, sources: Sequence[StatusSource], finders: Sequence[SourceFinder] = (),
+                 token: str | None = None, *, log_lines: LogLines | None = None) -> None:
+        """Args:
+            sources: the bridges to follow from the start (``--control``).
+            finders: where more bridges come from while running (``--discover``).
+            token: the control token for found bridges that need one; asked for when None.
+            log_lines: this program's own log, shown in a pane of the main
+                screen (the demo, which runs the bridge in this process).
+        """
         super().__init__()
+        self.log_lines = log_lines
         self.sources = list(sources)
+        self.finders = list(finders)
+        self.token = token
         self.store = PortStore([s.label for s in self.sources])
         self.sub_title = ", ".join(s.label for s in self.sources)
         self.notices: deque[tuple[str, str, str]] = deque(maxlen=200)
@@ -77,11 +90,48 @@ class DashboardApp(App[None]):
         """Start one status feed per bridge."""
         for index in range(len(self.sources)):
             self.follow(index)
+        for finder in self.finders:
+            self.discover(finder)
 
     async def on_unmount(self) -> None:
         """Disconnect from every bridge."""
+        for finder in self.finders:
+            finder.close()
         for source in self.sources:
             await source.close()
+
+    def add_source(self, source: StatusSource) -> int:
+        """Follow one more bridge (a found one); returns its index."""
+        self.sources.append(source)
+        index = self.store.add_source(source.label)
+        self.sub_title = ", ".join(s.label for s in self.sources)
+        self.follow(index)
+        self.refresh_views()
+        return index
+
+    @work(group="discovery", exit_on_error=False)
+    async def discover(self, finder: SourceFinder) -> None:
+        """Add each bridge the finder reports, as --control would (asking for a token when needed)."""
+        known = {getattr(s, "address", None) for s in self.sources}
+        async for found in finder.found():
+            if found.gone:
+                self.notify(f"{found.name} withdrew its advertisement", title="discovery")
+                continue
+            if found.address in known:
+                continue
+            known.add(found.address)
+            if found.token_required and self.token is None:
+                self.ask_token(found.name, found.address)
+            else:
+                self.add_source(ControlSource(found.address, self.token, label=found.name))
+                self.notify(f"found {found.name} at {found.address}", title="discovery")
+
+    def ask_token(self, name: str, address: str) -> None:
+        """Ask for a found bridge's control token, then follow it (Escape skips it)."""
+        def answered(token: str | None) -> None:
+            if token:
+                self.add_source(ControlSource(address, token, label=name))
+        self.push_screen(TokenScreen(name, address), answered)
 
     @work(group="status-feed", exit_on_error=False)
     async def follow(self, index: int) -> None:
@@ -184,6 +234,10 @@ class DashboardApp(App[None]):
         verb = "connected" if event.get("event") == "session-open" else "left"
         self.notify(f"{event.get('peer')} {verb} ({event.get('access')})",
                     title=f"{self._host(source)}{event.get('port')}")
+
+    def _on_alert(self, source: int, event: dict[str, Any]) -> None:
+        self.notify(f"{event.get('alert')}: {event.get('line')}", severity="warning",
+                    title=f"{self._host(source)}{event.get('port')}: alert")
 
     def _on_dropped(self, source: int, event: dict[str, Any]) -> None:
         self.notify(f"{event.get('count')} updates were dropped (the dashboard fell behind)",
@@ -316,9 +370,12 @@ _EVENT_HANDLERS: dict[str, Callable[[DashboardApp, int, dict[str, Any]], None]] 
     "session-open": DashboardApp._on_session,
     "session-close": DashboardApp._on_session,
     "dropped": DashboardApp._on_dropped,
+    "alert": DashboardApp._on_alert,
 }
 
 
-def make_dashboard(sources: Sequence[StatusSource]) -> DashboardApp:
-    """The dashboard over these bridges; used by the CLI and by the tests."""
-    return DashboardApp(sources)
+def make_dashboard(sources: Sequence[StatusSource], finders: Sequence[SourceFinder] = (),
+                   token: str | None = None, *, log_lines: LogLines | None = None) -> DashboardApp:
+    """The dashboard over these bridges (and those ``finders`` find, with a log pane for
+    ``log_lines``); used by the CLI, the demo and the tests."""
+    return DashboardApp(sources, finders, token, log_lines=log_lines)

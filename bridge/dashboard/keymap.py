@@ -6,7 +6,11 @@ follow the device's cursor-key mode (DECCKM), as a real terminal does.
 
 from __future__ import annotations
 
-LEAVE_KEY = "ctrl+right_square_bracket"   # Ctrl-]  (as in telnet)
+from bridge.control.console import DEFAULT_ESCAPE, escape_name, textual_key
+
+# Ctrl-], as in telnet: the same escape key as `serial-bridge connect` (bridge/control/console.py).
+LEAVE_KEY = textual_key(DEFAULT_ESCAPE)
+LEAVE_KEY_NAME = escape_name(DEFAULT_ESCAPE)
 BREAK_KEY = "f2"
 
 _SPECIAL: dict[str, bytes] = {

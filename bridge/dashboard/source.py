@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bridge.control.client import ControlClient, ControlError, ControlUnavailable
+from bridge.control.discovery import FoundBridge
 from bridge.control.model import PortInfo
 
 log = logging.getLogger(__name__)
 
 # Events after which the ports list is fetched again ("dropped": we missed some).
-REFRESH_EVENTS = frozenset({"port-state", "session-open", "session-close", "settings", "dropped"})
+REFRESH_EVENTS = frozenset({"port-state", "session-open", "session-close", "settings", "dropped", "alert"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,18 @@ class StatusSource(Protocol):
 
     async def close(self) -> None:
         """Stop and disconnect."""
+        ...
+
+
+class SourceFinder(Protocol):
+    """Finds bridges while the dashboard runs (``bridge.control.discovery.BridgeBrowser``)."""
+
+    def found(self) -> AsyncIterator[FoundBridge]:
+        """Bridges as they appear or go."""
+        ...
+
+    def close(self) -> None:
+        """Stop finding."""
         ...
 
 

@@ -27,6 +27,13 @@ class PortStore:
         self._last: dict[PortKey, tuple[float, int, int]] = {}
         self.counter_updates = 0  # counters events applied so far
 
+    def add_source(self, label: str) -> int:
+        """A bridge found while running; returns its source index."""
+        self.labels.append(label)
+        self.online.append(False)
+        self.reasons.append("")
+        return len(self.labels) - 1
+
     @property
     def multi_host(self) -> bool:
         """True when the dashboard watches more than one bridge."""

@@ -12,10 +12,15 @@ pyserial opens and configures the port; data never goes through pyserial:
 * loss: a read error (EIO, ENXIO...), end of file, or a write error reports
   ``device_lost`` once and takes the fd off the loop; nothing is raised into
   the loop.
+* a path through a symlink (``/dev/serial/by-id/...``, a udev name) is
+  looked at every ``LINK_CHECK_INTERVAL`` seconds: re-pointed at another
+  device while the old one is still there (no read error will come), it is
+  lost too, so that the port opens what the link names now.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from collections.abc import Callable
@@ -30,6 +35,7 @@ from bridge.device.pyserial_device import PyserialDevice
 from bridge.device.settings import LineSettings, ModemLines
 
 READ_SIZE = 65536
+LINK_CHECK_INTERVAL = 1.0   # seconds between looks at where a symlinked path points
 
 
 class FdDevice(PyserialDevice):
@@ -52,6 +58,8 @@ class FdDevice(PyserialDevice):
         self._above_low = False
         fd = self._fd
         self._overruns = termio.OverrunWatch(lambda: termio.read_overruns(fd))
+        self._target = os.path.realpath(path)   # what the path named when it was opened
+        self._link_check: asyncio.TimerHandle | None = None
 
     # -- reading ------------------------------------------------------------
 
@@ -59,6 +67,20 @@ class FdDevice(PyserialDevice):
         """Begin delivering reads to ``listener`` (call on the device's loop)."""
         if self._attach(listener):
             self._set_reading(not self._paused)
+            if self._target != os.path.abspath(self.path):
+                self._link_check = self._loop.call_later(LINK_CHECK_INTERVAL, self._check_link)
+
+    def _check_link(self) -> None:
+        """Lose the device when its symlinked path now names another device (or none)."""
+        self._link_check = None
+        if self._closed or self._lost:
+            return
+        now = os.path.realpath(self.path)
+        if now != self._target:
+            where = f"now points to {now}" if os.path.exists(now) else "is gone"
+            self._lose(DeviceMissing(f"{self.path} {where} (it was {self._target})"))
+            return
+        self._link_check = self._loop.call_later(LINK_CHECK_INTERVAL, self._check_link)
 
     def pause_reading(self) -> None:
         """Stop reading until ``resume_reading``."""
@@ -180,6 +202,9 @@ class FdDevice(PyserialDevice):
 
     def _stop_io(self) -> None:
         """Take the fd off the loop; a last, non-blocking flush of the buffer on close."""
+        if self._link_check is not None:
+            self._link_check.cancel()
+            self._link_check = None
         self._set_reading(False)
         self._stop_writing()
         if self._closed and not self._lost and self._buffer:

@@ -36,7 +36,12 @@ _warned_dirs: set[str] = set()
 
 def lock_name(device_path: str) -> str:
     """The lock file name for a device path: ``LCK..ttyUSB0``, ``LCK..pts_3``."""
-    real = os.path.realpath(device_path)
+    return lock_name_of_real_path(os.path.realpath(device_path))
+
+
+def lock_name_of_real_path(real: str) -> str:
+    """The lock file name for a device path with its symlinks already followed
+    (``doctor`` resolves them in the host it examines)."""
     if real.startswith("/dev/"):
         return "LCK.." + real[len("/dev/"):].replace("/", "_")
     return "LCK.." + os.path.basename(real)

@@ -105,12 +105,16 @@ def _error_for(path: str, exc: BaseException) -> DeviceError:
     code = _errno_of(exc)
     if code in _MISSING_ERRNOS:
         return DeviceMissing(f"no such device {path}")
+    if code == errno.EISDIR:
+        return DeviceError(f"{path} is a directory, not a serial device")
     if code == errno.EBUSY:
         return DeviceBusy(f"{path} is in use by {termio.describe_holders(path)}")
     if code == errno.ENOTTY:
         return DeviceError(f"{path} is not a serial device")
     if code in (errno.EACCES, errno.EPERM):
         return DeviceError(f"permission denied on {path} (is this user in the dialout group?)")
+    if code is not None:   # pyserial repeats the errno and the path: say it once
+        return DeviceError(f"cannot open {path}: {os.strerror(code)}")
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return DeviceError(f"cannot open {path}: {text}")
 
@@ -169,6 +173,8 @@ def open_path_blocking(spec: str, path: str, settings: LineSettings,
     """Everything blocking about opening a tty path; releases the lock on failure."""
     if not os.path.exists(path):
         raise DeviceMissing(f"no such device {path}")
+    if os.path.isdir(path):
+        raise DeviceError(f"{path} is a directory, not a serial device")
     lock = UucpLock(path, options.lock_dir) if options.lock_files else None
     if lock is not None:
         lock.acquire()

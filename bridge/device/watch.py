@@ -1,9 +1,11 @@
 """Waiting for a device to come back, at no cost while it is away.
 
-With pyudev importable, a udev monitor on the ``tty`` subsystem wakes the
-waiter on every add event (its socket is watched by the event loop); the
-spec is then checked again. Without pyudev, the check runs about once a
-second. Never a busy loop; the wait is cancellable.
+With pyudev (the ``serial-bridge[udev]`` extra), a netlink monitor on the
+``tty`` subsystem wakes the waiter on every event (its socket is watched by
+the event loop); the spec is then checked again. The monitor listens to
+udevd's events when udevd runs (they come after udev has made its symlinks,
+``/dev/serial/by-id/...``), else to the kernel's. Without pyudev, the check
+runs about once a second. Never a busy loop; the wait is cancellable.
 
 A pyserial URL is always "present": its failures show when it is opened.
 """
@@ -43,14 +45,18 @@ async def _present(spec: str) -> bool:
     return present(spec)
 
 
+UDEVD_CONTROL = "/run/udev/control"   # present while udevd runs
+
+
 def _udev_monitor() -> Any | None:
-    """A started pyudev monitor on tty add events, or None without pyudev/udev."""
+    """A started pyudev monitor on tty events, or None without pyudev (or netlink)."""
     try:
-        import pyudev  # type: ignore[import-not-found]
+        import pyudev  # type: ignore[import-untyped, import-not-found, unused-ignore]
     except ImportError:
         return None
+    source = "udev" if os.path.exists(UDEVD_CONTROL) else "kernel"
     try:
-        monitor = pyudev.Monitor.from_netlink(pyudev.Context())
+        monitor = pyudev.Monitor.from_netlink(pyudev.Context(), source=source)
         monitor.filter_by(subsystem="tty")
         monitor.start()
     except (OSError, ValueError, RuntimeError) as exc:

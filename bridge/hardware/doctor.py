@@ -14,12 +14,14 @@ import re
 import struct
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from bridge.device.adapters import SelectorError, is_selector, resolve_device
+from bridge.device.lock import lock_name_of_real_path
 from bridge.errors import UserError
 from bridge.hardware.system import SystemView
 
@@ -57,6 +59,7 @@ class Target:
     spec: str
     device: str
     lock_dir: str = "/var/lock"
+    config: str | None = None   # the config file doctor was given (its own path), if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,36 +202,81 @@ def read_lock_pid(text: bytes) -> int | None:
     return None
 
 
-def _lock_finding(view: SystemView, target: Target, device: str) -> Finding | None:
-    lock = f"{target.lock_dir.rstrip('/')}/LCK..{device.rsplit('/', 1)[-1]}"
+def bridge_config(view: SystemView, pid: int) -> str | None:
+    """For a running serial-bridge (``serve`` or ``demo``), its ``--config`` as a path
+    on this host ("" when it names none); None when the process is not a bridge."""
+    args = view.process_args(pid)
+    names = [os.path.basename(a) for a in args[:2]]
+    module = args[args.index("-m") + 1] if "-m" in args[:-1] else ""
+    if "serial-bridge" not in names and module != "bridge":
+        return None
+    if "serve" not in args and "demo" not in args:
+        return None
+    config = ""
+    for index, arg in enumerate(args):
+        if arg in ("--config", "-c") and index + 1 < len(args):
+            config = args[index + 1]
+        elif arg.startswith("--config="):
+            config = arg.split("=", 1)[1]
+    if config and not config.startswith("/"):
+        config = os.path.join(view.process_cwd(pid) or "/", config)
+    return config
+
+
+def _same_file(view: SystemView, system_path: str, ours: str) -> bool:
+    """Whether a path a process named (a system path) is our config file (a path here)."""
+    try:
+        return os.path.samefile(view.path(system_path), ours)
+    except OSError:
+        return False
+
+
+def _holder_finding(view: SystemView, target: Target, pid: int, how: str) -> Finding:
+    """``how``: "is locked by PID N (prog) through LOCK" or "is open in PID N (prog)";
+    the bridge serving this very config is no problem (issue 13)."""
+    theirs = bridge_config(view, pid)
+    if theirs is not None and (target.config is None or (theirs and _same_file(view, theirs, target.config))):
+        served = "this config" if target.config is not None else "its config"
+        return Finding("in use", Level.OK, f"{target.spec} is held by the bridge serving {served} "
+                       f"(PID {pid}, {view.process_name(pid)})")
+    detail = f"{target.spec} {how}"
+    if theirs is not None:
+        detail += f": another serial-bridge, serving {theirs or 'no config file'}"
+    return Finding("in use", Level.FAIL, detail, f"stop that program (kill {pid}) or use another device")
+
+
+def _lock_finding(view: SystemView, target: Target, device: str) -> tuple[int | None, Finding | None]:
+    """The PID holding the device's UUCP lock (when alive), and what to say about the lock."""
+    lock = f"{target.lock_dir.rstrip('/')}/{lock_name_of_real_path(device)}"
     try:
         raw = view.path(lock).read_bytes()
     except OSError:
-        return None
+        return None, None
     pid = read_lock_pid(raw)
     if pid is not None and pid != view.own_pid and view.pid_alive(pid):
-        return Finding("in use", Level.FAIL,
-                       f"{target.spec} is locked by PID {pid} ({view.process_name(pid)}) through {lock}",
-                       f"stop that program (kill {pid}) or use another device")
+        how = f"is locked by PID {pid} ({view.process_name(pid)}) through {lock}"
+        return pid, _holder_finding(view, target, pid, how)
     if pid is None or not view.pid_alive(pid):
-        return Finding("in use", Level.WARN, f"{lock} is stale (PID {pid} is gone)", f"sudo rm {lock}")
-    return None
+        return None, Finding("in use", Level.WARN, f"{lock} is stale (PID {pid} is gone)", f"sudo rm {lock}")
+    return None, None
 
 
 def probe_in_use(view: SystemView, targets: Sequence[Target]) -> list[Finding]:
-    """No other program holds a device: a UUCP lock with a live PID, or an open file descriptor."""
+    """No other program holds a device: a UUCP lock with a live PID, or an open file descriptor.
+
+    A running serial-bridge serving the config being checked holds its devices
+    by design: that is OK, once per device.
+    """
     findings = []
     holders = {pid: view.open_files(pid) for pid in view.pids() if pid != view.own_pid}
     for target in targets:
         device = view.resolve(target.device)
-        lock = _lock_finding(view, target, device)
+        locker, lock = _lock_finding(view, target, device)
         if lock is not None:
             findings.append(lock)
         for pid, files in holders.items():
-            if device in files or target.device in files:
-                findings.append(Finding("in use", Level.FAIL,
-                                        f"{target.spec} is open in PID {pid} ({view.process_name(pid)})",
-                                        f"stop that program (kill {pid}) or use another device"))
+            if pid != locker and (device in files or target.device in files):
+                findings.append(_holder_finding(view, target, pid, f"is open in PID {pid} ({view.process_name(pid)})"))
     if not findings:
         findings.append(Finding("in use", Level.OK,
                                 f"no lock or other program on {len(targets)} device(s)"))
@@ -314,6 +362,8 @@ def diagnose(view: SystemView, config: str | Path | None = None) -> list[Finding
     if config is not None:
         ports, findings = configured_ports(str(config))
     targets, selector_findings = find_targets(view, ports)
+    if config is not None:
+        targets = [replace(t, config=str(config)) for t in targets]
     findings.extend(selector_findings)
     for probe in PROBES:
         findings.extend(probe(view, targets))

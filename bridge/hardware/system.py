@@ -154,6 +154,21 @@ class SystemView:
         text = self.read_text(f"/proc/{pid}/comm")
         return text.strip() if text else "?"
 
+    def process_args(self, pid: int) -> list[str]:
+        """A process's command line (``/proc/<pid>/cmdline``), empty when it cannot be read."""
+        try:
+            raw = self.path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return []
+        return [arg.decode(errors="replace") for arg in raw.split(b"\0") if arg]
+
+    def process_cwd(self, pid: int) -> str | None:
+        """A process's working directory (a system path), or None when we may not look."""
+        try:
+            return os.readlink(self.path(f"/proc/{pid}/cwd"))
+        except OSError:
+            return None
+
     def pid_alive(self, pid: int) -> bool:
         """True when a process with this id exists."""
         return pid > 0 and self.path(f"/proc/{pid}").is_dir()

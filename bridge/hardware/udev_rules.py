@@ -11,11 +11,13 @@ so these rules belong in a file sorted after it (99-serial-bridge.rules).
 
 from __future__ import annotations
 
+import importlib.resources
 import os
 import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from bridge import __version__
 from bridge.device.adapters import Adapter, is_selector, resolve_device
@@ -27,6 +29,21 @@ _GROUP_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _MODE_PATTERN = re.compile(r"^0?[0-7]{3}$")
 _SLUG = re.compile(r"[^A-Za-z0-9]+")
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+# The repository's udev/ folder, installed inside the package (pyproject.toml).
+RULES_PACKAGE = "bridge._udev"
+EXAMPLE_RULES = "99-serial-bridge.rules"
+
+
+def example_rules() -> str:
+    """The shipped, commented example rules file (``udev/99-serial-bridge.rules``), as text.
+
+    Read from the installed package ``bridge._udev``, else from the checkout's ``udev/``.
+    """
+    try:
+        folder = importlib.resources.files(RULES_PACKAGE)
+    except ModuleNotFoundError:
+        return (Path(__file__).resolve().parents[2] / "udev" / EXAMPLE_RULES).read_text(encoding="utf-8")
+    return folder.joinpath(EXAMPLE_RULES).read_text(encoding="utf-8")
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,11 +74,16 @@ class ClientSession(asyncio.BufferedProtocol):
     glibc serves with mmap and munmap: two system calls per keystroke).
     """
 
-    def __init__(self, worker: PortWorker, *, readonly: bool = False) -> None:
+    def __init__(self, worker: PortWorker, *, readonly: bool = False, kind: str | None = None,
+                 user: str | None = None) -> None:
         self.worker = worker
         self.readonly = readonly
         self.id = next(_ids)
-        self.telnet = worker.config.mode == "telnet"
+        # kind: "telnet" or "raw" (the port's mode), or "ssh" (raw framing; issue 11)
+        self.kind = kind or ("telnet" if worker.config.mode == "telnet" else "raw")
+        self.telnet = self.kind == "telnet"
+        self.user = user                # who the access layer vouches for (SSH, TLS client cert)
+        self.window: tuple[int, int] | None = None   # columns, rows (SSH pty request)
         self.conn: TelnetConnection | None = None
         self._read_view = memoryview(bytearray(READ_SIZE))
         self.transport: asyncio.Transport | None = None
@@ -398,6 +403,13 @@ class ClientSession(asyncio.BufferedProtocol):
         assert conn is not None
         self.submit(conn.answer_timing_mark)
 
+    def set_terminal(self, name: str | None, window: tuple[int, int] | None) -> None:
+        """The client's terminal type and size (columns, rows), from an SSH pty request."""
+        if name:
+            self.terminal = name
+        if window is not None:
+            self.window = window
+
     def _on_ttype(self, event: Event) -> None:
         assert isinstance(event, TerminalTypeReceived)
         self.terminal = event.name
@@ -415,10 +427,11 @@ class ClientSession(asyncio.BufferedProtocol):
     def status(self) -> SessionStatus:
         """A frozen snapshot for the control API."""
         return SessionStatus(
-            id=self.id, peer=self.peer, kind="telnet" if self.telnet else "raw",
+            id=self.id, peer=self.peer, kind=self.kind,
             access=self.access, connected_at=self.connected_at,
             bytes_in=self.bytes_in, bytes_out=self.bytes_out, dropped=self.dropped,
             rfc2217=self.comport is not None, terminal=self.terminal,
+            user=self.user, window=self.window,
         )
 
 

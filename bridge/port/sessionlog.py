@@ -97,51 +97,85 @@ class SessionLogWriter:
                 self._write_record(item[1], text)
         self._close_file()
 
-    def _render(self, now: float, data: bytes) -> bytes:
+    def _render(self, now: float, data: bytes, at_line_start: bool) -> tuple[bytes, bool]:
+        """``data`` with a timestamp before each line; also whether it ends at a line start."""
+        ends_line = data.endswith(b"\n")
         if not self.timestamps:
-            return data
+            return data, ends_line
         stamp = b"[" + _stamp(now) + b"] "
         lines = data.split(b"\n")
         out = []
         for i, line in enumerate(lines):
             if i == len(lines) - 1 and not line:
                 break
-            prefix = stamp if (i > 0 or self._at_line_start) else b""
+            prefix = stamp if (i > 0 or at_line_start) else b""
             out.append(prefix + line)
-        self._at_line_start = data.endswith(b"\n")
-        return b"\n".join(out) + (b"\n" if self._at_line_start else b"")
+        return b"\n".join(out) + (b"\n" if ends_line else b""), ends_line
 
     def _write_output(self, now: float, data: bytes) -> None:
-        # Rotate before rendering, so that a line cut by the rotation starts
-        # the new file with a timestamp of its own.
-        if self._ensure_open() and self._size > 0 and self._size + len(data) > self.max_bytes:
+        if not self._ensure_open():
+            return
+        rendered, ends_line = self._render(now, data, self._at_line_start)
+        if self._size > 0 and self._size + len(rendered) > self.max_bytes:
+            # Rotate before writing, so that a chunk that does not fit starts
+            # the new file, with a timestamp of its own if it continues a line.
             try:
                 self._rotate()
             except OSError as exc:
                 self._fail(exc)
                 return
-            self._at_line_start = True
-        self._write(self._render(now, data))
+            rendered, ends_line = self._render(now, data, True)
+        self._at_line_start = ends_line
+        self._write(rendered, now)
 
     def _write_record(self, now: float, text: bytes) -> None:
         lead = b"" if self._at_line_start else b"\n"
         stamp = b"[" + _stamp(now) + b"] " if self.timestamps else b""
         self._at_line_start = True
-        self._write(lead + stamp + text + b"\n")
+        self._write(lead + stamp + text + b"\n", now)
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, data: bytes, now: float) -> None:
+        """Append ``data``; no file ever grows past ``max_bytes`` (bytes).
+
+        What does not fit in the room left is cut: the file is rotated and the
+        rest continues in the new one. The cut falls after the last whole
+        line that fits; a line longer than a whole file is cut at the limit
+        and continues after a timestamp of its own.
+        """
         if not self._ensure_open():
             return
+        stamp = b"[" + _stamp(now) + b"] " if self.timestamps else b""
+        if len(stamp) * 2 > self.max_bytes:
+            stamp = b""  # a tiny limit: every byte of room goes to the data
         try:
-            if self._size + len(data) > self.max_bytes and self._size > 0:
+            if self._size > 0 and self._size + len(data) > self.max_bytes:
                 self._rotate()
-            fh = self._file
-            assert fh is not None
-            fh.write(data)  # type: ignore[attr-defined]
-            fh.flush()  # type: ignore[attr-defined]
-            self._size += len(data)
+            while self._size + len(data) > self.max_bytes:
+                room = self.max_bytes - self._size
+                if room <= 0:
+                    self._rotate()
+                    continue
+                cut = data.rfind(b"\n", 0, room) + 1  # at a line's end if one fits
+                if cut == 0 and self._size > 0:
+                    self._rotate()  # a line longer than the room: a fresh file
+                    continue
+                cut = cut or room
+                head, data = data[:cut], data[cut:]
+                self._append(head)
+                self._rotate()
+                if stamp and not head.endswith(b"\n"):
+                    data = stamp + data
+            if data:
+                self._append(data)
         except OSError as exc:
             self._fail(exc)
+
+    def _append(self, data: bytes) -> None:
+        fh = self._file
+        assert fh is not None
+        fh.write(data)  # type: ignore[attr-defined]
+        fh.flush()  # type: ignore[attr-defined]
+        self._size += len(data)
 
     def _ensure_open(self) -> bool:
         if self._file is not None:

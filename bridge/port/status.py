@@ -12,7 +12,8 @@ UP = "up"
 WAITING = "waiting-for-device"
 DISABLED = "disabled"
 STOPPED = "stopped"
-PORT_STATES = (STARTING, UP, WAITING, DISABLED, STOPPED)
+FAILED = "failed"   # the listener could not bind (address taken); the bridge retries it
+PORT_STATES = (STARTING, UP, WAITING, DISABLED, STOPPED, FAILED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,7 @@ class SessionStatus:
 
     id: int
     peer: str                   # "127.0.0.1:51234"
-    kind: str                   # "telnet" | "raw"
+    kind: str                   # "telnet" | "raw" | "ssh"
     access: str                 # "writer" | "watcher"
     connected_at: float         # time.time() at accept
     bytes_in: int = 0           # from the client to the device
@@ -29,6 +30,22 @@ class SessionStatus:
     dropped: int = 0            # bytes of output dropped for this client (watchers)
     rfc2217: bool = False       # the client negotiated COM-PORT-OPTION
     terminal: str | None = None  # TTYPE, when the client told us
+    user: str | None = None     # SSH login or TLS client certificate (issue 11)
+    window: tuple[int, int] | None = None   # columns, rows (SSH pty request; issue 11)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertStatus:
+    """One alert of a port (issue 14): its rule and what it has matched."""
+
+    name: str
+    pattern: str
+    action: str                 # "log" | "exec"
+    matches: int = 0            # lines that matched (cooldown or not)
+    fired: int = 0              # matches that fired the action (outside the cooldown)
+    failures: int = 0           # exec commands that failed, timed out or could not start
+    last_line: str | None = None  # the last matching line
+    last_at: float | None = None  # time.time() of the last match
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,3 +68,11 @@ class PortStatus:
     sessions: tuple[SessionStatus, ...] = field(default_factory=tuple)
     listen_readonly: str | None = None
     access: str = "shared"
+    # -- issue 14 (fleet): counters for metrics, alerts --
+    client_bytes: int = 0       # sent to clients, including clients that left
+    dropped_bytes: int = 0      # dropped for slow clients, including clients that left
+    breaks_to_device: int = 0
+    breaks_from_device: int = 0
+    device_opens: int = 0
+    device_losses: int = 0
+    alerts: tuple[AlertStatus, ...] = ()

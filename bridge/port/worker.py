@@ -40,6 +40,7 @@ from bridge.device.settings import LineSettings
 from bridge.port.history import History
 from bridge.port.inband import BREAK, InbandBreak
 from bridge.port.admission import Admission
+from bridge.port.counters import PortCounters
 from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, ModemPoller
 from bridge.port.session import WRITER, ClientSession
 from bridge.port.telnetside import TelnetSide
@@ -53,6 +54,10 @@ log = logging.getLogger("bridge.port")
 
 DeviceOpener = Callable[[str, LineSettings, OpenOptions], Awaitable[Device]]
 DeviceWaiter = Callable[[str], Awaitable[None]]
+# The protocol an accepted connection starts with (issue 11): given the worker
+# and whether the listener is read-only, the access layer's gate (allow list,
+# TLS), which hands the connection on with PortWorker.accept.
+Guard = Callable[["PortWorker", bool], asyncio.BaseProtocol]
 
 RETRY_MIN = 0.5
 RETRY_MAX = 30.0
@@ -75,8 +80,10 @@ class PortWorker:
     """Bridges one serial device to its TCP listeners."""
 
     def __init__(self, config: PortConfig, emit: Callable[[BridgeEvent], None] | None = None,
-                 opener: DeviceOpener | None = None, waiter: DeviceWaiter | None = None) -> None:
+                 opener: DeviceOpener | None = None, waiter: DeviceWaiter | None = None,
+                 guard: Guard | None = None) -> None:
         self.config = config
+        self._guard = guard
         self.name = config.name
         self._emit_cb = emit
         default_opener, default_waiter = _default_opener()
@@ -92,6 +99,7 @@ class PortWorker:
         self.history = History(config.history)
         self.rx_bytes = 0
         self.tx_bytes = 0
+        self.counters = PortCounters()   # issue 14: metrics
         self.last_activity: float | None = None
         self.dtr = config.dtr_on_open != "off"
         self.rts = config.rts_on_open != "off"
@@ -123,29 +131,58 @@ class PortWorker:
         loop = asyncio.get_running_loop()
         self.first_open = loop.create_future()
         cfg = self.config
-        if cfg.log_dir and cfg.log != "off" and self.session_log is None:
-            from bridge.port.sessionlog import SessionLogWriter
-            self.session_log = SessionLogWriter(cfg.log_dir, cfg.name, mode=cfg.log,
-                                                timestamps=cfg.log_timestamps,
-                                                max_bytes=cfg.log_max_bytes, keep=cfg.log_keep)
         main = await loop.create_server(
-            lambda: ClientSession(self), cfg.listen_host, cfg.listen_port,
+            lambda: self._protocol(False), cfg.listen_host, cfg.listen_port,
             backlog=128, reuse_address=True)
         self._servers.append(main)
         self._bound = _bound_port(main, cfg.listen_port)
         if cfg.listen_readonly is not None:
             try:
                 ro = await loop.create_server(
-                    lambda: ClientSession(self, readonly=True), cfg.listen_readonly_host,
+                    lambda: self._protocol(True), cfg.listen_readonly_host,
                     cfg.listen_readonly_port or 0, backlog=128, reuse_address=True)
             except OSError:
                 main.close()
+                self._servers.remove(main)
                 raise
             self._servers.append(ro)
             self._bound_ro = _bound_port(ro, cfg.listen_readonly_port or 0)
+        # The session log (a thread) only once listening: a start that fails leaves nothing behind.
+        if cfg.log_dir and cfg.log != "off" and self.session_log is None:
+            from bridge.port.sessionlog import SessionLogWriter
+            self.session_log = SessionLogWriter(cfg.log_dir, cfg.name, mode=cfg.log,
+                                                timestamps=cfg.log_timestamps,
+                                                max_bytes=cfg.log_max_bytes, keep=cfg.log_keep)
         log.info("port %s: listening on %s (%s)%s", self.name, self.listen_address, cfg.mode,
                  f", read-only on {self.readonly_address}" if cfg.listen_readonly is not None else "")
         self._task = loop.create_task(self._run(), name=f"port-{self.name}")
+
+    def _protocol(self, readonly: bool) -> asyncio.BaseProtocol:
+        if self._guard is not None:
+            return self._guard(self, readonly)
+        return ClientSession(self, readonly=readonly)
+
+    def accept(self, transport: asyncio.Transport, *, kind: str | None = None,
+               user: str | None = None, can_write: bool = True) -> ClientSession:
+        """Make a session of this port on a connection accepted elsewhere (issue 11).
+
+        ``transport`` is a connected asyncio transport, or anything with its
+        methods (an SSH channel's adapter); it gets the session as protocol.
+        ``kind`` is the framing and the name in status: None for the port's
+        mode ("telnet" or "raw"), "ssh" for raw framing shown as ssh.
+        ``user`` is who the access layer vouches for (SSH login, TLS client
+        certificate). ``can_write=False`` makes a watcher, as the read-only
+        listener does. Admission applies as to any client: the session may be
+        closed at once (port full, in use); check ``session.closed``.
+        """
+        session = ClientSession(self, readonly=not can_write, kind=kind, user=user)
+        transport.set_protocol(session)
+        if self._stopping:
+            transport.close()
+            session.closed = True
+            return session
+        session.connection_made(transport)
+        return session
 
     @property
     def listen_address(self) -> str:
@@ -257,6 +294,7 @@ class PortWorker:
             return False
         self._last_open_error = None
         self.device = device
+        self.counters.device_opens += 1
         self._lost.clear()
         self.settings = device.settings
         device.start(self)
@@ -336,6 +374,7 @@ class PortWorker:
     def device_break(self) -> None:
         """A break from the device: IAC BRK to telnet clients, NOTIFY-LINESTATE to RFC 2217 ones."""
         log.info("port %s: break received from the device", self.name)
+        self.counters.breaks_from_device += 1
         for session in self.sessions:
             session.send_command(Cmd.BRK)
             self._notify_linestate(session, LS_BREAK)
@@ -358,6 +397,7 @@ class PortWorker:
             self._lost.set()
             return
         message = f"device lost: {exc}" if exc else "device lost"
+        self.counters.device_losses += 1
         log.warning("port %s: %s", self.name, message)
         self._set_state(WAITING, message)
         self._tell_all("device disconnected; waiting for it to come back")
@@ -401,6 +441,7 @@ class PortWorker:
         if session not in self.sessions:
             return
         self.sessions.remove(session)
+        self.counters.session_left(session.status())
         self.telnet.forget(session)
         self._blocked_writers.discard(session.id)
         self._update_device_reading()
@@ -502,12 +543,14 @@ class PortWorker:
                 s.pause_input("device")
 
     # ========================================================== line control
-    async def send_break(self) -> None:
-        """A timed break of the port's configured length."""
+    async def send_break(self, ms: int | None = None) -> None:
+        """A timed break of ``ms`` milliseconds (None: the port's break_ms)."""
         if self.device is None:
             return
-        log.info("port %s: sending break (%d ms)", self.name, self.config.break_ms)
-        await self._device_call("send a break", self.device.send_break(self.config.break_ms / 1000))
+        ms = self.config.break_ms if ms is None else ms
+        log.info("port %s: sending break (%d ms)", self.name, ms)
+        self.counters.breaks_to_device += 1
+        await self._device_call("send a break", self.device.send_break(ms / 1000))
 
     async def send_ip(self) -> None:
         """What IAC IP does on this port: Ctrl-C or a break."""
@@ -518,6 +561,8 @@ class PortWorker:
 
     async def set_break(self, on: bool, by: ClientSession | None) -> None:
         """Hold or release a break (RFC 2217 SET-CONTROL BREAK-ON/OFF)."""
+        if on and not self.break_on:
+            self.counters.breaks_to_device += 1
         self.break_on = on
         if by is not None and by.comport is not None:
             by.comport.holds_break = on
@@ -606,13 +651,19 @@ class PortWorker:
 
     def status(self) -> PortStatus:
         """A frozen snapshot of the port."""
+        sessions = tuple(s.status() for s in self.sessions)
+        client_bytes, dropped_bytes = self.counters.client_totals(sessions)
+        c = self.counters
         return PortStatus(
             name=self.name, device=self.config.device, listen=self.listen_address,
             mode=self.config.mode, state=self.state, settings=self.settings,
             profile=self.config.profile, enabled=self.enabled, error=self.error,
             rx_bytes=self.rx_bytes, tx_bytes=self.tx_bytes, last_activity=self.last_activity,
-            since=self.since, sessions=tuple(s.status() for s in self.sessions),
+            since=self.since, sessions=sessions,
             listen_readonly=self.readonly_address, access=self.config.access,
+            client_bytes=client_bytes, dropped_bytes=dropped_bytes,
+            breaks_to_device=c.breaks_to_device, breaks_from_device=c.breaks_from_device,
+            device_opens=c.device_opens, device_losses=c.device_losses,
         )
 
 

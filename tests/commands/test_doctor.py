@@ -279,3 +279,45 @@ def test_real_machine_doctor_runs(capsys: pytest.CaptureFixture[str]) -> None:
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].split() == ["RESULT", "CHECK", "DETAIL", "FIX"]
     assert {line.split()[0] for line in lines[1:]} <= {"OK", "WARN", "FAIL"}
+
+
+def _bridge_process(host: Host, pid: int, *args: str, cwd: str = "/home/pi") -> None:
+    """Record a running serial-bridge: its command line, working directory, lock and open device."""
+    host.process(pid, "serial-bridge", "/dev/ttyUSB0")
+    host.write(f"/proc/{pid}/cmdline", "\0".join(args) + "\0")
+    os.symlink(cwd, host.root / f"proc/{pid}/cwd")   # as the kernel shows it: a system path
+    host.write("/var/lock/LCK..ttyUSB0", f"{pid:>10}\n")
+
+
+@pytest.mark.parametrize("args", [
+    ("/usr/bin/python3", "/usr/local/bin/serial-bridge", "serve", "--config", "/home/pi/bridge.toml"),
+    ("/usr/local/bin/serial-bridge", "serve", "-c", "bridge.toml"),           # relative to its cwd
+    ("python3", "-m", "bridge", "serve", "--config=/home/pi/bridge.toml"),
+])
+def test_the_bridge_serving_this_config_is_not_in_use(host: Host, args: tuple[str, ...]) -> None:
+    """The running bridge's own lock and open device are one OK line, not FAIL "in use" (issue 13)."""
+    config = host.config("/dev/ttyUSB0")
+    _bridge_process(host, 3030, *args)
+    findings = only(diagnose(host.view(), config), "in use")
+    assert [(f.level, f.detail) for f in findings] == [
+        (Level.OK, "/dev/ttyUSB0 is held by the bridge serving this config (PID 3030, serial-bridge)")]
+
+
+def test_a_bridge_serving_another_config_still_fails(host: Host) -> None:
+    """Another bridge (another config) holding the device is a real conflict, said as such."""
+    config = host.config("/dev/ttyUSB0")
+    host.write("/etc/other.toml", "")
+    _bridge_process(host, 3030, "serial-bridge", "serve", "--config", "/etc/other.toml")
+    findings = only(diagnose(host.view(), config), "in use")
+    assert [(f.level, f.detail) for f in findings] == [
+        (Level.FAIL, "/dev/ttyUSB0 is locked by PID 3030 (serial-bridge) through /var/lock/LCK..ttyUSB0: "
+                     "another serial-bridge, serving /etc/other.toml")]
+
+
+def test_a_pts_device_lock_has_the_name_the_bridge_gives_it(host: Host) -> None:
+    """/dev/pts/3 is locked as LCK..pts_3 (bridge.device.lock), and doctor reads that name."""
+    host.device("/dev/pts/3")
+    host.write("/var/lock/LCK..pts_3", "      4242\n")
+    host.process(4242, "minicom")
+    findings = only(diagnose(host.view(), host.config("/dev/pts/3")), "in use")
+    assert findings[0].detail == "/dev/pts/3 is locked by PID 4242 (minicom) through /var/lock/LCK..pts_3"

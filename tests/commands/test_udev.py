@@ -151,3 +151,10 @@ def test_shipped_example_rules_are_well_formed_and_name_serial_bridge_links() ->
     links = re.findall(r'SYMLINK\+="([^"]*)"', text)
     assert links == ["serial-bridge/rtr1", "serial-bridge/sw1", "serial-bridge/sw2",
                      "serial-bridge/esp32", "serial-bridge/pi-gpio"]
+
+
+def test_example_prints_the_shipped_rules_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """`udev --example` prints udev/99-serial-bridge.rules as shipped (the package's copy when installed)."""
+    assert main(["udev", "--example"]) == 0
+    shipped = Path(__file__).resolve().parents[2] / "udev" / "99-serial-bridge.rules"
+    assert capsys.readouterr().out == shipped.read_text()

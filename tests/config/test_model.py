@@ -32,7 +32,7 @@ def test_every_default_passes_its_own_check() -> None:
 def test_bridgeconfig_fields_match_bridge_keys() -> None:
     """BridgeConfig carries each [bridge]-only key with its default, plus source and ports."""
     config = BridgeConfig()
-    assert [f.name for f in dataclasses.fields(BridgeConfig)] == ["source", *BRIDGE_KEYS, "ports"]
+    assert [f.name for f in dataclasses.fields(BridgeConfig)] == ["source", *BRIDGE_KEYS, "ports", "allow", "users"]
     for name, key in BRIDGE_KEYS.items():
         assert getattr(config, name) == key.default
 

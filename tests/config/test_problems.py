@@ -173,7 +173,7 @@ def test_duplicate_key_is_a_syntax_error() -> None:
     ('[port]\nname = "a"\n',
      "bridge.toml:1: key 'port': write [[port]] (double brackets): ports are an array of tables"),
     ("[serial]\nx = 1\n",
-     "bridge.toml:1: key 'serial': unknown table; the tables are [bridge] and [[port]]"),
+     "bridge.toml:1: key 'serial': unknown table; the tables are [bridge], [[port]] and [[user]]"),
     ("baud = 9600\n", "bridge.toml:1: key 'baud': is outside any table; "
                       "put it under [bridge] or a [[port]]"),
     ("tags = [1, 2]\n", "bridge.toml:1: key 'tags': unknown key outside any table"),

@@ -128,4 +128,4 @@ def test_profile_keys_come_from_the_key_table() -> None:
 
     assert set(PROFILE_KEYS) == set(PORT_KEYS) - NOT_IN_PROFILE
     assert {"name", "device", "listen", "listen_readonly", "profile", "required",
-            "enabled"} == NOT_IN_PROFILE
+            "enabled", "allow", "tls"} == NOT_IN_PROFILE

@@ -62,3 +62,43 @@ def test_url_is_always_present() -> None:
         async with asyncio.timeout(WAIT):
             await wait_for_device("socket://127.0.0.1:1")
     asyncio.run(main())
+
+
+def _uevent_file() -> Path:
+    """A tty's sysfs uevent file, writable (root, rw /sys), else the test is skipped."""
+    try:
+        import pyudev  # type: ignore[import-untyped, import-not-found, unused-ignore]  # noqa: F401
+    except ImportError:
+        pytest.skip("pyudev is not installed (pip install 'serial-bridge[udev]'): the bridge polls instead")
+    for candidate in sorted(Path("/sys/class/tty").glob("*/uevent")):
+        if os.access(candidate, os.W_OK):
+            return candidate
+    pytest.skip("no writable /sys/class/tty/*/uevent here (not root, or /sys read-only): "
+                "cannot make a tty event to wake the udev monitor")
+
+
+def test_a_tty_event_wakes_the_waiter_without_polling(tmp_path: Path, pty_pair: Pty) -> None:
+    """With pyudev, a tty event (here one the kernel sends for a 'change' written to sysfs) ends the
+    wait at once, though the poll interval is a minute."""
+    uevent = _uevent_file()
+    link = tmp_path / "ttyUSB9"
+
+    async def main() -> None:
+        waiter = asyncio.create_task(wait_present(str(link), interval=60))
+        await asyncio.sleep(0)   # the waiter runs to its first wait: the monitor is listening
+        assert not waiter.done()
+        os.symlink(pty_pair.path, link)
+        uevent.write_text("change")
+        async with asyncio.timeout(WAIT):
+            await waiter
+    asyncio.run(main())
+
+
+def test_udev_is_a_declared_extra() -> None:
+    """pyudev is the `serial-bridge[udev]` extra, and the test extra brings it for these tests."""
+    import tomllib
+
+    data = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    extras = data["project"]["optional-dependencies"]
+    assert any(req.startswith("pyudev") for req in extras["udev"])
+    assert any(req.startswith("pyudev") for req in extras["test"])

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 
 from bridge.telnet import Cmd
@@ -14,9 +16,11 @@ from tests.integration.helpers import WAIT, TelnetClient
 
 class Demo:
     def __init__(self) -> None:
+        self.runtime = tempfile.TemporaryDirectory(prefix="sbdemo-")   # its own default socket folder
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bridge", "demo", "--no-dashboard", "--port", "0", "--time-scale", "0.02"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            env=dict(os.environ, XDG_RUNTIME_DIR=self.runtime.name))
         self.lines: list[str] = []
         self.port_found = threading.Event()
         self.port = 0
@@ -39,6 +43,7 @@ class Demo:
         finally:
             if self.proc.poll() is None:
                 self.proc.kill()
+            self.runtime.cleanup()
 
 
 def test_demo_board_logs_in_and_answers_a_command_through_the_bridge() -> None:

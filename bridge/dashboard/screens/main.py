@@ -9,6 +9,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from bridge.dashboard.messages import PortKey, PortView
+from bridge.dashboard.widgets.log_pane import LogLines, LogPane
 from bridge.dashboard.widgets.port_table import PortTable
 
 # The port actions, shared by the main and detail screens (the App implements them).
@@ -33,8 +34,22 @@ class MainScreen(Screen[None]):
         """The table, a line of connection state, the footer."""
         yield Header()
         yield PortTable(id="ports")
+        if getattr(self.app, "log_lines", None) is not None:
+            yield LogPane(id="log")
         yield Static("connecting...", id="connection")
         yield Footer()
+
+    def on_mount(self) -> None:
+        """Show the program's log in its pane, when it has one."""
+        lines = getattr(self.app, "log_lines", None)
+        if isinstance(lines, LogLines):
+            lines.show_in(self.query_one(LogPane))
+
+    def on_unmount(self) -> None:
+        """Stop feeding the pane."""
+        lines = getattr(self.app, "log_lines", None)
+        if isinstance(lines, LogLines):
+            lines.show_in(None)
 
     @property
     def table(self) -> PortTable:

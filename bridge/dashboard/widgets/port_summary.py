@@ -37,5 +37,10 @@ class PortSummary(Static):
                     f"  last {human_age(info.last_activity, now)}")
         if info.error:
             text.append(f"\n{info.error}", style="red")
+        alert = info.last_alert
+        if alert is not None:
+            text.append(f"\nalert {alert.name}", style="bold yellow")
+            text.append(f" ({alert.matches} match{'es' if alert.matches != 1 else ''},"
+                        f" last {human_age(alert.last_at, now)} ago): {alert.last_line or ''}")
         self.set_class(not view.online or info.state != "up", "-trouble")
         self.update(text)

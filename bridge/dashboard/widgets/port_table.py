@@ -17,6 +17,7 @@ STATE_STYLES = {
     "waiting-for-device": "bold red",
     "disabled": "dim",
     "stopped": "dim",
+    "failed": "bold red",
 }
 COLUMNS = ("Port", "Device", "State", "Settings", "Cl", "Rx/s", "Tx/s", "Last")
 
@@ -28,6 +29,13 @@ def state_text(view: PortView) -> Text:
     state = view.info.state
     short = "waiting" if state == "waiting-for-device" else state
     return Text(short, style=STATE_STYLES.get(state, ""))
+
+
+def name_text(view: PortView) -> Text | str:
+    """The port's name, marked with a yellow ``!`` once one of its alerts has matched."""
+    if view.info.last_alert is None:
+        return view.info.name
+    return Text.assemble(view.info.name, (" !", "bold yellow"))
 
 
 def rate_text(rate: float) -> str:
@@ -88,7 +96,7 @@ def _rows(views: list[PortView], multi_host: bool, now: float) -> list[tuple[str
             cells.append(view.host if view.host != previous_host else "")
             previous_host = view.host
         info = view.info
-        cells += [info.name, info.device, state_text(view), info.settings_short,
+        cells += [name_text(view), info.device, state_text(view), info.settings_short,
                   str(len(info.sessions)), rate_text(view.rx_rate), rate_text(view.tx_rate),
                   human_age(info.last_activity, now)]
         rows.append((view.key.row_key, cells))

@@ -23,7 +23,8 @@ class SessionTable(DataTable[str]):
         now = time.time()
         for s in sessions:
             kind = f"{s.kind}+2217" if s.rfc2217 else s.kind
-            self.add_row(str(s.id), s.peer, kind, s.access, human_age(s.connected_at, now),
+            peer = f"{s.user}@{s.peer}" if s.user else s.peer
+            self.add_row(str(s.id), peer, kind, s.access, human_age(s.connected_at, now),
                          human_bytes(s.bytes_in), human_bytes(s.bytes_out), key=str(s.id))
         if selected is not None and str(selected) in self.rows:
             self.move_cursor(row=self.get_row_index(str(selected)))

@@ -1,0 +1,89 @@
+"""A one-line editor over raw keyboard bytes, for the escape prompt and local line mode.
+
+With the terminal in raw mode the client does its own editing: printable
+bytes are echoed and collected, Backspace (DEL or BS) erases one character,
+Ctrl-U the line, Ctrl-W a word; Enter (CR or LF) ends the line; Ctrl-C, or
+Ctrl-D on an empty line, cancels it. Pure: bytes in, what to echo and what
+was decided out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ENTER = frozenset(b"\r\n")
+ERASE = frozenset(b"\x7f\x08")
+KILL = 0x15  # Ctrl-U
+WERASE = 0x17  # Ctrl-W
+INTERRUPT = 0x03  # Ctrl-C
+EOF = 0x04  # Ctrl-D
+
+
+@dataclass(slots=True)
+class Edit:
+    """What one :meth:`LineEditor.feed` call produced.
+
+    Attributes:
+        echo: bytes to show on the terminal.
+        line: the finished line (bytes, without its end), or None.
+        cancelled: the user cancelled the line.
+        rest: input after the finished or cancelled line, not consumed.
+    """
+
+    echo: bytes = b""
+    line: bytes | None = None
+    cancelled: bool = False
+    rest: bytes = b""
+
+
+@dataclass(slots=True)
+class LineEditor:
+    """Collects one line of keyboard input, echoing as a terminal in cooked mode would."""
+
+    buffer: bytearray = field(default_factory=bytearray)
+    skip_lf: bool = False
+
+    def feed(self, data: bytes) -> Edit:
+        """Take keyboard bytes; stops at the end of a line (the rest is returned unconsumed)."""
+        edit = Edit()
+        echo = bytearray()
+        for index, byte in enumerate(data):
+            if self.skip_lf:
+                self.skip_lf = False
+                if byte in (0x0A, 0x00):  # CR LF or CR NUL from a terminal: one Enter
+                    continue
+            if byte in ENTER:
+                self.skip_lf = byte == 0x0D
+                edit.line = bytes(self.buffer)
+                self.buffer.clear()
+                echo += b"\r\n"
+                edit.rest = data[index + 1:]
+                break
+            if byte == INTERRUPT or (byte == EOF and not self.buffer):
+                self.buffer.clear()
+                edit.cancelled = True
+                echo += b"^C\r\n" if byte == INTERRUPT else b"\r\n"
+                edit.rest = data[index + 1:]
+                break
+            if byte in ERASE:
+                if self.buffer:
+                    self.buffer.pop()
+                    echo += b"\b \b"
+            elif byte == KILL:
+                echo += b"\b \b" * len(self.buffer)
+                self.buffer.clear()
+            elif byte == WERASE:
+                keep = bytes(self.buffer).rstrip(b" ")
+                keep = keep[: keep.rfind(b" ") + 1]
+                echo += b"\b \b" * (len(self.buffer) - len(keep))
+                del self.buffer[len(keep):]
+            elif byte >= 0x20 or byte == 0x09:
+                self.buffer.append(byte)
+                echo.append(byte)
+        edit.echo = bytes(echo)
+        return edit
+
+    def clear(self) -> None:
+        """Forget a half-typed line."""
+        self.buffer.clear()
+        self.skip_lf = False

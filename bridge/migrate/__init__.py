@@ -1,0 +1,1 @@
+"""Converters from other serial servers' configurations to serial-bridge's TOML."""

@@ -1,0 +1,50 @@
+"""Every command survives a reader that went away (`status | head -1`): no traceback (issue 13)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from tests.control.helpers import short_tmpdir
+from tests.control.test_commands import ServerThread
+
+
+@pytest.fixture
+def bridge() -> Iterator[ServerThread]:
+    """A running fake bridge's control endpoint."""
+    with short_tmpdir() as tmp, ServerThread(str(tmp / "control.sock")) as running:
+        yield running
+
+
+def run_into_closed_pipe(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``serial-bridge ARGV`` with stdout a pipe whose reader is already closed."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        return subprocess.run([sys.executable, "-m", "bridge", *argv], stdout=writer,
+                              stderr=subprocess.PIPE, text=True, timeout=60, check=False)
+    finally:
+        os.close(writer)
+
+
+@pytest.mark.parametrize("argv", [["profiles"], ["profiles", "--json"], ["--help"]])
+def test_local_commands_end_quietly(argv: list[str]) -> None:
+    """profiles (text and JSON) into a closed pipe: no BrokenPipeError traceback."""
+    done = run_into_closed_pipe(argv)
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr
+    assert "Exception ignored" not in done.stderr
+
+
+@pytest.mark.parametrize("extra", [[], ["--json"]])
+def test_status_ends_quietly(bridge: ServerThread, extra: list[str]) -> None:
+    """status and status --json into a closed pipe: exit 1, no traceback."""
+    done = run_into_closed_pipe(["status", *extra, "--control", bridge.path])
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr
+    assert "Exception ignored" not in done.stderr
+    assert done.returncode == 1

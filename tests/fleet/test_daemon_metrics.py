@@ -1,0 +1,100 @@
+"""/metrics through the real daemon: scraped over loopback while traffic, a break
+and an unplug happen, parsed with prometheus-client's parser."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bridge.telnet import Cmd
+from tests.fleet.helpers import get, metrics_port, port_block, scrape, value, wait_until
+from tests.integration.helpers import Daemon, PtyDevice, TelnetClient, connect, recv_until
+
+Start = Callable[[str], Daemon]
+MakePty = Callable[[], PtyDevice]
+
+BRIDGE = '[bridge]\ncontrol = ""\nbanner = false\nmetrics = "127.0.0.1:0"\n'
+
+
+def test_metrics_count_traffic_breaks_clients_and_an_unplug(start_daemon: Start, make_pty: MakePty) -> None:
+    """Counters, gauges and info metrics match what the test did, scrape after scrape."""
+    dev = make_pty()
+    daemon = start_daemon(BRIDGE + port_block("con", dev.path, 'mode = "raw"\nbaud = 19200\nhistory = 0'))
+    mport = metrics_port(daemon)
+    port = int(daemon.port_of("con"))
+    daemon.wait_log(r"port con: device .* open")
+    first = scrape(mport)
+    assert value(first, "serial_bridge_port_state", port="con", state="up") == 1
+    assert value(first, "serial_bridge_port_state", port="con", state="waiting-for-device") == 0
+    assert value(first, "serial_bridge_device_opens_total", port="con") == 1
+    assert value(first, "serial_bridge_line_settings_info", port="con", baud="19200", bytesize="8",
+                 parity="none", stopbits="1", flow="none") == 1
+    assert value(first, "serial_bridge_clients", port="con", access="writer") == 0
+
+    sock = connect(port)
+    daemon.wait_log(r"port con: client .* connected")
+    down = b"x" * 5000 + b"END\n"
+    dev.write(down)
+    recv_until(sock, b"END\n")
+    sock.sendall(b"typed by the client\r")
+    dev.read_until(b"client\r")
+    watcher = connect(port)
+    daemon.wait_log(r"port con: client .* connected", count=2)
+    during = scrape(mport)
+    assert value(during, "serial_bridge_device_received_bytes_total", port="con") == len(down)
+    assert value(during, "serial_bridge_device_sent_bytes_total", port="con") == len(b"typed by the client\r")
+    assert value(during, "serial_bridge_client_sent_bytes_total", port="con") == len(down)
+    assert value(during, "serial_bridge_client_dropped_bytes_total", port="con") == 0
+    assert value(during, "serial_bridge_clients", port="con", access="writer") == 2   # access = shared
+    assert value(during, "serial_bridge_clients_by_protocol", port="con", protocol="raw") == 2
+    assert value(during, "serial_bridge_breaks_total", port="con", direction="to_device") == 0
+    sock.close()
+    watcher.close()
+    daemon.wait_log(r"port con: client .* disconnected", count=2)
+    after = scrape(mport)   # a client's bytes still count after it left
+    assert value(after, "serial_bridge_client_sent_bytes_total", port="con") == len(down)
+    assert value(after, "serial_bridge_clients", port="con", access="writer") == 0
+
+    dev.close()   # unplugged
+    daemon.wait_log(r"port con: device lost")
+    gone = scrape(mport)
+    assert value(gone, "serial_bridge_device_losses_total", port="con") == 1
+    assert value(gone, "serial_bridge_port_state", port="con", state="waiting-for-device") == 1
+    assert value(gone, "serial_bridge_port_state", port="con", state="up") == 0
+    assert value(gone, "serial_bridge_device_received_bytes_total", port="con") == len(down)
+    assert "process_resident_memory_bytes" in {name for name, _ in gone}
+    assert "process_open_fds" in {name for name, _ in gone}
+    assert daemon.stop() == 0
+
+
+def test_a_break_from_a_telnet_client_is_counted(start_daemon: Start, make_pty: MakePty) -> None:
+    """IAC BRK from a client counts one break to the device."""
+    dev = make_pty()
+    daemon = start_daemon(BRIDGE + port_block("brk", dev.path))
+    mport = metrics_port(daemon)
+    client = TelnetClient(int(daemon.port_of("brk")))
+    daemon.wait_log(r"port brk: client .* connected")
+    client.conn.send_command(Cmd.BRK)
+    client.flush()
+    daemon.wait_log(r"port brk: sending break")
+    wait_until(lambda: value(scrape(mport), "serial_bridge_breaks_total", port="brk",
+                             direction="to_device") == 1, "break not counted")
+    samples = scrape(mport)
+    assert value(samples, "serial_bridge_breaks_total", port="brk", direction="from_device") == 0
+    assert value(samples, "serial_bridge_clients_by_protocol", port="brk", protocol="telnet") == 1
+    client.close()
+    assert daemon.stop() == 0
+
+
+def test_only_metrics_is_served(start_daemon: Start, make_pty: MakePty) -> None:
+    """/metrics answers 200 in the Prometheus text format; any other path is 404, POST 405."""
+    dev = make_pty()
+    daemon = start_daemon(BRIDGE + port_block("p", dev.path))
+    mport = metrics_port(daemon)
+    status, content_type, body = get(mport, "/metrics")
+    assert status == 200 and content_type.startswith("text/plain")
+    assert b"serial_bridge_port_state" in body
+    assert get(mport, "/metrics?x=1")[0] == 200
+    for path in ("/", "/metrics/", "/favicon.ico", "/metricsx"):
+        assert get(mport, path)[0] == 404, path
+    assert get(mport, "/metrics", method="POST")[0] == 405
+    assert daemon.stop() == 0

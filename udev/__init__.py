@@ -1,0 +1,1 @@
+"""Shipped udev rules (installed as ``bridge._udev``); data files only."""
