@@ -457,6 +457,34 @@ class TelnetConnection:
                 data = _BARE_CR.sub(CR_NUL, data)
         self._out.append(data)
 
+    def encode(self, data: bytes) -> bytes:
+        """``send_data(data)`` then ``data_to_send()``, in one call: the keystroke path for output.
+
+        Args:
+            data: application data (for the bridge, a device read), as for :meth:`send_data`.
+
+        Returns:
+            Everything queued before (negotiation answers, notifications), then
+            ``data`` with IAC doubled and, unless our side is BINARY, a bare CR
+            as CR NUL; ``b""`` when there is nothing. Nothing is left queued. A
+            read with no IAC and no CR, with nothing queued, comes back as the
+            same object.
+        """
+        if type(data) is not bytes:
+            data = bytes(data)
+        if IAC_BYTE in data:
+            data = data.replace(IAC_BYTE, IAC_IAC)
+        if CR in data and not self._our_binary:
+            if len(data) > _SHORT or data.count(CR) != data.count(CR_LF):
+                data = _BARE_CR.sub(CR_NUL, data)
+        out = self._out
+        if not out:
+            return data
+        self._out = []
+        if data:
+            out.append(data)
+        return out[0] if len(out) == 1 else b"".join(out)
+
     def synch(self) -> tuple[bytes, bytes]:
         """Prepare a Synch (RFC 854, "The Synch"), for example to answer IAC AO.
 

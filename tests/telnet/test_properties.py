@@ -222,3 +222,22 @@ def test_end_of_line_handling_does_not_depend_on_the_split(data: bytes, cuts: li
     split = feed_in_pieces(many, data, cuts) + many.receive_data(b"")
     assert merge_data(split) == merge_data(whole)
     assert one.anomalies == many.anomalies
+
+
+@BOUNDED
+@given(pieces=st.lists(st.binary(max_size=300) | special_bytes.map(b"".join), max_size=5),
+       binary=st.booleans(), queued=st.booleans())
+def test_encode_is_send_data_then_data_to_send(pieces: list[bytes], binary: bool, queued: bool) -> None:
+    """encode(data) gives exactly what send_data(data) + data_to_send() give, queue included."""
+    policy = OptionPolicy(us=frozenset({Opt.BINARY}), him=frozenset())
+    one, two = TelnetConnection(policy=policy), TelnetConnection(policy=policy)
+    for conn in (one, two):
+        if binary:
+            conn.receive_data(b"\xff\xfd\x00")
+            assert conn.our_binary
+        if not queued:
+            conn.data_to_send()
+    for piece in pieces:
+        one.send_data(piece)
+        assert two.encode(piece) == one.data_to_send()
+        assert two.data_to_send() == b""
