@@ -60,8 +60,6 @@ from bridge.telnet.events import (
 from bridge.telnet.options import REPLY_VERB, VERB_INPUT, Input, Note, OptionTable, Reply
 from bridge.telnet.parser import (
     AnomalyToken,
-    CommandToken,
-    DataToken,
     NegotiationToken,
     Parser,
     SubnegToken,
@@ -258,8 +256,8 @@ class TelnetConnection:
         events: list[Event] = []
         pending: list[bytes] = []
         for token in self._parser.feed(data):
-            if type(token) is DataToken:
-                piece = token.data
+            if type(token) is bytes:
+                piece = token
                 if not self._peer_binary and (self._after_cr or CR in piece):
                     piece = self._inbound(piece)
                 if piece:
@@ -310,8 +308,8 @@ class TelnetConnection:
             self._counts["bad_eol"] += len(followers) - escaped
         return run.replace(CR_NUL, CR) if escaped else run
 
-    def _on_command(self, token: CommandToken, events: list[Event]) -> None:
-        events.append(CommandReceived(command=token.command))
+    def _on_command(self, token: Cmd, events: list[Event]) -> None:
+        events.append(CommandReceived(command=token))
 
     def _on_anomaly(self, token: AnomalyToken, events: list[Event]) -> None:
         self._counts[token.kind.value] += 1
@@ -673,7 +671,7 @@ class TelnetConnection:
 
 _TokenHandler = Callable[[TelnetConnection, Token, list[Event]], None]
 _TOKEN_HANDLERS: dict[type, _TokenHandler] = {
-    CommandToken: TelnetConnection._on_command,  # type: ignore[dict-item]
+    Cmd: TelnetConnection._on_command,  # type: ignore[dict-item]
     AnomalyToken: TelnetConnection._on_anomaly,  # type: ignore[dict-item]
     NegotiationToken: TelnetConnection._on_negotiation,  # type: ignore[dict-item]
     SubnegToken: TelnetConnection._on_subneg,  # type: ignore[dict-item]
