@@ -150,8 +150,10 @@ def test_send_then_receive_returns_the_data_exactly(pieces: list[bytes], binary:
 
 
 OPTIONS = [Opt.BINARY, Opt.ECHO, Opt.SGA, Opt.STATUS, Opt.TTYPE, Opt.NAWS, Opt.COM_PORT, 42, Opt.LINEMODE]
+plain_policies = st.builds(OptionPolicy, us=st.frozensets(st.sampled_from(OPTIONS)),
+                           him=st.frozensets(st.sampled_from(OPTIONS)))
 policies = st.builds(OptionPolicy, us=st.frozensets(st.sampled_from(OPTIONS)),
-                     him=st.frozensets(st.sampled_from(OPTIONS)))
+                     him=st.frozensets(st.sampled_from(OPTIONS)), ask_terminal_type=st.booleans())
 requests = st.lists(st.tuples(st.booleans(), st.booleans(), st.sampled_from(OPTIONS),
                               st.sampled_from([Side.US, Side.HIM]), st.booleans()), max_size=30)
 
@@ -194,7 +196,7 @@ negotiations = st.lists(st.tuples(st.sampled_from([Cmd.WILL, Cmd.WONT, Cmd.DO, C
 
 
 @BOUNDED
-@given(policy=policies, commands=negotiations, asks=requests)
+@given(policy=plain_policies, commands=negotiations, asks=requests)
 def test_a_hostile_negotiator_gets_at_most_one_answer_per_command(
         policy: OptionPolicy, commands: list[tuple[Cmd, int]],
         asks: list[tuple[bool, bool, int, Side, bool]]) -> None:
@@ -241,3 +243,15 @@ def test_encode_is_send_data_then_data_to_send(pieces: list[bytes], binary: bool
         one.send_data(piece)
         assert two.encode(piece) == one.data_to_send()
         assert two.data_to_send() == b""
+
+
+@BOUNDED
+@given(commands=negotiations)
+def test_asking_for_terminal_types_adds_at_most_one_send_per_will(commands: list[tuple[Cmd, int]]) -> None:
+    """RFC 1091 asking against a hostile negotiator: one SEND per WILL TTYPE that puts it in force, no more."""
+    policy = OptionPolicy(us=frozenset(), him=frozenset({Opt.TTYPE}), ask_terminal_type=True)
+    conn = TelnetConnection(policy=policy)
+    conn.receive_data(b"".join(bytes((Cmd.IAC, verb, option)) for verb, option in commands))
+    replies = conn.data_to_send()
+    sends = replies.count(b"\xff\xfa\x18\x01\xff\xf0")
+    assert sends <= sum(1 for verb, option in commands if verb is Cmd.WILL and option == Opt.TTYPE)
