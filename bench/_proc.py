@@ -178,33 +178,31 @@ class Daemon:
 
 
 class BridgeDaemon(Daemon):
-    """``python -m bridge serve --config FILE [--loop LOOP]`` from this repository.
+    """``python -m bridge serve --config FILE --loop LOOP`` from this repository.
 
     Args:
         workdir: scratch directory.
-        loop: the event loop, ``asyncio`` or ``uvloop`` (``serve --loop``); a
-            uvloop daemon's label says ``-uvloop``.
         source: run the ``bridge`` package of this source tree instead (PYTHONPATH),
-            for a before/after comparison; the label says ``@before`` (a tree from
-            before ``serve --loop`` runs on asyncio's loop whatever ``loop`` says).
+            for a before/after comparison; the label says ``@before``.
         fleet: turn on issue 14's features: metrics (scraped once a second by a
             thread of this process while the daemon runs) and one alert per port
             that the payload never matches; the label says ``+fleet``.
+        loop: ``asyncio`` or ``uvloop``, as ``serve --loop`` takes.
     """
 
     label = "serial-bridge"
 
-    def __init__(self, workdir: Path, *, loop: str = "asyncio", source: Path | None = None,
-                 fleet: bool = False) -> None:
-        self.loop = loop
+    def __init__(self, workdir: Path, *, source: Path | None = None, fleet: bool = False,
+                 loop: str = "asyncio") -> None:
         self.source = source
         self.fleet = fleet
+        self.loop = loop
+        if loop != "asyncio":
+            self.label = f"serial-bridge-{loop}"
         if source is not None:
             self.label = "serial-bridge@before"
         elif fleet:
             self.label = "serial-bridge+fleet"
-        if loop != "asyncio":
-            self.label += f"-{loop}"
         super().__init__(workdir)
         if source is not None:
             self.cwd = source
@@ -223,7 +221,7 @@ class BridgeDaemon(Daemon):
         lines = [
             "[bridge]",
             f'control = "{self.workdir / (self.label + ".sock")}"',
-            "lock_files = false", "banner = false", "history = 0", "connect_rate = 0",
+            "lock_files = false", "banner = false", "history = 0", "connect_rate = 0", "",
         ]
         if self.fleet:
             self.metrics_port = free_tcp_ports(1)[0]
@@ -237,15 +235,8 @@ class BridgeDaemon(Daemon):
                 lines += alert
         path = self.workdir / f"{self.label}.toml"
         path.write_text("\n".join(lines))
-        return [sys.executable, "-m", "bridge", "serve", "--config", str(path), *self._loop_args()]
-
-    def _loop_args(self) -> list[str]:
-        """``--loop LOOP``, unless the tree run is from before ``serve --loop`` (asyncio's loop only)."""
-        if self.source is not None:
-            serve = self.source / "bridge" / "commands" / "serve.py"
-            if '"--loop"' not in serve.read_text(errors="replace"):
-                return []
-        return ["--loop", self.loop]
+        loop = [] if self.source is not None else ["--loop", self.loop]   # an older tree may lack --loop
+        return [sys.executable, "-m", "bridge", "serve", "--config", str(path), *loop]
 
     def start(self, ports: list[PortSpec], timeout: float = 15.0) -> None:
         """Start, then (with ``fleet``) scrape /metrics once a second until ``stop``."""

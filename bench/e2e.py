@@ -63,13 +63,13 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
                         help="comma-separated sections: rtt,throughput,ports,idle")
     parser.add_argument("--no-ser2net", action="store_true", help="do not run ser2net")
     parser.add_argument("--no-bridge", action="store_true", help="do not run serial-bridge")
-    parser.add_argument("--loop", default="asyncio", metavar="LOOPS",
-                        help="serial-bridge's event loop(s), comma-separated: asyncio (the default), "
-                             "uvloop, or asyncio,uvloop for one column each")
     parser.add_argument("--fleet", action="store_true",
                         help="also run serial-bridge with metrics scraped every second and an alert per port")
     parser.add_argument("--before", metavar="DIR", type=Path,
                         help="also run the bridge package of another source tree (e.g. main, exported)")
+    parser.add_argument("--loop", default="asyncio", metavar="LOOPS",
+                        help="serial-bridge's event loop(s), comma-separated: asyncio (the default), "
+                             "uvloop, or asyncio,uvloop for one column each")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run every target N times, interleaved; the table shows medians")
     parser.add_argument("--stat", choices=("median", "best"), default="median",

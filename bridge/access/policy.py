@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
@@ -63,6 +64,10 @@ class Access:
             return True
         self.refusals.refused("control endpoint", host, port)
         return False
+
+    def control_tls(self) -> ssl.SSLContext | None:
+        """The TLS context a ``tls://`` control endpoint serves with (the current one after a reload)."""
+        return self.tls.context if self.tls is not None else None
 
     # ------------------------------------------------------------ lifecycle
     async def start(self, workers: Callable[[], Mapping[str, PortWorker]]) -> None:

@@ -163,7 +163,7 @@ class SshServer:
         except asyncio.CancelledError:
             sock.close()
             raise
-        except (asyncssh.Error, OSError, TimeoutError, ValueError, EOFError) as exc:
+        except Exception as exc:  # whatever a hostile client provokes ends its connection only
             sock.close()
             if login.tried:
                 self.failures.failed(host, port, login.username, _reason(exc))
@@ -410,7 +410,6 @@ class SshSession(asyncssh.SSHServerSession[bytes]):
         self.transport: ChannelTransport | None = None
         self.session: ClientSession | None = None
         self.menu: Menu | None = None
-        self._told_watcher = False
         self._break_pending = False
 
     # ------------------------------------------------------------ requests
@@ -516,10 +515,7 @@ class SshSession(asyncssh.SSHServerSession[bytes]):
     def data_received(self, data: bytes, datatype: asyncssh.DataType) -> None:
         session = self.session
         if session is not None:
-            if session.access != WRITER and not self._told_watcher:
-                self._told_watcher = True
-                self.write("[serial-bridge: you are watching: your input does not reach the device]\n")
-            session.data_received(data)
+            session.data_received(data)   # a watcher at a terminal is told by the port, once
         elif self.menu is not None:
             self.menu.feed(data)
 

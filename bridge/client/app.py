@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl
 import sys
 
 from bridge.client.console import ClientOptions, Console
@@ -20,7 +21,7 @@ from bridge.client.link import Link
 from bridge.client.remote import RemoteError, resolve_port
 from bridge.client.target import PortName, Target
 from bridge.client.terminal import window_size
-from bridge.errors import RuntimeFailure
+from bridge.errors import RuntimeFailure, UserError
 
 CONNECT_TIMEOUT = 10.0
 SETTLE_SECONDS = 0.3
@@ -41,24 +42,63 @@ async def resolve(target: Target | PortName, control: str | None) -> Target:
         raise RuntimeFailure(str(exc)) from None
 
 
-async def open_connection(target: Target) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """Connect to the target with TCP_NODELAY.
+def tls_context(options: ClientOptions) -> ssl.SSLContext | None:
+    """The TLS client context for ``--tls`` (None without it): the server's certificate checked
+    against ``--tls-ca`` (default: the system's CAs) and its name; ``--tls-cert``/``--tls-key``
+    as our certificate when the port asks for one.
 
     Raises:
-        RuntimeFailure: unknown host, refused, unreachable, timed out.
+        UserError: a file that cannot be read or is no certificate or key (one line).
+    """
+    if not options.tls:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=options.tls_ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise UserError(f"--tls-ca {options.tls_ca}: {_file_reason(exc)}") from None
+    if options.tls_cert:
+        try:
+            context.load_cert_chain(options.tls_cert, options.tls_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise UserError(f"--tls-cert {options.tls_cert}: {_file_reason(exc)}") from None
+    return context
+
+
+def _file_reason(exc: OSError) -> str:
+    if isinstance(exc, ssl.SSLError):
+        return f"not a certificate or key the TLS library accepts ({_tls_reason(exc)})"
+    return exc.strerror or str(exc)
+
+
+async def open_connection(target: Target, context: ssl.SSLContext | None = None,
+                          ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Connect to the target with TCP_NODELAY, inside TLS when ``context`` is given.
+
+    Raises:
+        RuntimeFailure: unknown host, refused, unreachable, timed out, TLS refused (one line).
     """
     where = target.address
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):
-            reader, writer = await asyncio.open_connection(target.host, target.port, limit=1 << 20)
+            reader, writer = await asyncio.open_connection(
+                target.host, target.port, limit=1 << 20, ssl=context,
+                server_hostname=target.host if context else None)
+    except ssl.SSLCertVerificationError as exc:
+        raise RuntimeFailure(f"cannot connect to {where}: TLS: the server's certificate is not trusted "
+                             f"({exc.verify_message}; --tls-ca names the CA to trust)") from None
+    except ssl.SSLError as exc:
+        raise RuntimeFailure(f"cannot connect to {where}: TLS refused: {_tls_reason(exc)}") from None
     except socket.gaierror as exc:
         raise RuntimeFailure(f"cannot connect to {where}: unknown host {target.host!r} ({exc.strerror})") from None
     except ConnectionRefusedError:
         raise RuntimeFailure(f"cannot connect to {where}: connection refused") from None
+    except ConnectionResetError:
+        raise RuntimeFailure(_refused_at_once(where)) from None
     except TimeoutError:
         raise RuntimeFailure(f"cannot connect to {where}: timed out") from None
     except OSError as exc:
-        raise RuntimeFailure(f"cannot connect to {where}: {exc.strerror or exc}") from None
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise RuntimeFailure(f"cannot connect to {where}: {reason}") from None
     sock = writer.get_extra_info("socket")
     if sock is not None:
         try:
@@ -66,6 +106,18 @@ async def open_connection(target: Target) -> tuple[asyncio.StreamReader, asyncio
         except OSError:
             pass
     return reader, writer
+
+
+def _tls_reason(exc: ssl.SSLError) -> str:
+    reason = str(exc.reason or exc).replace("_", " ").lower()
+    if reason.startswith("tlsv13 alert ") or reason.startswith("sslv3 alert "):
+        reason = "the server's alert: " + reason.split("alert ", 1)[1]
+    return reason
+
+
+def _refused_at_once(where: str) -> str:
+    return (f"{where} closed the connection at once: this address may not connect "
+            "(the port's allow list), or the port takes only TLS (then use --tls)")
 
 
 async def settle(reader: asyncio.StreamReader, link: Link) -> bytes:
@@ -78,19 +130,23 @@ async def settle(reader: asyncio.StreamReader, link: Link) -> bytes:
         RuntimeFailure: the server closed or reset at once, or speaks TLS.
     """
     where = link.target.address
-    refused = (f"{where} closed the connection at once: this address may not connect "
-               "(the port's allow list), or the port takes only TLS")
+    refused = _refused_at_once(where)
+    tls = link.writer.get_extra_info("sslcontext") is not None
     try:
         first = await asyncio.wait_for(reader.read(65536), SETTLE_SECONDS)
     except TimeoutError:
         return b""
+    except ssl.SSLError as exc:  # TLS 1.3: a refused client certificate is told after the handshake
+        raise RuntimeFailure(f"{where} refused our TLS connection: {_tls_reason(exc)} "
+                             "(--tls-cert and --tls-key give a client certificate)") from None
     except OSError:
-        raise RuntimeFailure(refused) from None
+        raise RuntimeFailure(refused if not tls else f"{where} closed the TLS connection at once: "
+                             "this address may not connect, or our certificate was refused") from None
     if not first:
-        raise RuntimeFailure(refused)
-    if first[0] in TLS_RECORD_TYPES and first[1:2] == b"\x03":
-        raise RuntimeFailure(f"{where} speaks TLS (a port with tls = true); connect speaks plain "
-                             f"Telnet and TCP: use 'openssl s_client -connect {where}'")
+        raise RuntimeFailure(refused if not tls else f"{where} closed the TLS connection at once: "
+                             "this address may not connect, or our certificate was refused")
+    if not tls and first[0] in TLS_RECORD_TYPES and first[1:2] == b"\x03":
+        raise RuntimeFailure(f"{where} speaks TLS (a port with tls = true): connect with --tls")
     return first
 
 
@@ -103,8 +159,9 @@ async def run_client(target: Target | PortName, options: ClientOptions) -> int:
     Raises:
         RuntimeFailure: the connection could not be made (one line).
     """
+    context = tls_context(options)
     resolved = await resolve(target, options.control)
-    reader, writer = await open_connection(resolved)
+    reader, writer = await open_connection(resolved, context)
     interactive = os.isatty(0)
     term = os.environ.get("TERM") or None
     line_options = (options.baud, options.framing, options.flow, options.dtr, options.rts)
@@ -119,8 +176,6 @@ async def run_client(target: Target | PortName, options: ClientOptions) -> int:
         raise
     console = Console(link, reader, options)
     shown = link.receive(first) if first else b""
-    if interactive:
-        print(console.banner(), flush=True)
     code, reason = await console.run(shown)
     if reason:
         with contextlib.suppress(OSError):  # the terminal may be gone (SIGHUP) or the pipe closed

@@ -9,6 +9,7 @@ line. Anything a user can get wrong is one line, never an exception.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ from bridge.client import rfc2217
 from bridge.client.logfile import DeviceLog
 from bridge.client.remote import RemoteError, fetch_history
 from bridge.client.sender import CrLfWriter, Transfer, send_file
+from bridge.client.terminal import window_size
 from bridge.control.console import (
     COMMAND_WORDS,
     Command,
@@ -146,8 +148,17 @@ class CommandRunner:
         self.console.say(f"{what} now {_describe(what, self.link.line)}")
 
     def do_ayt(self, command: Command) -> None:
-        """IAC AYT; the server's answer arrives as output."""
+        """IAC AYT; the server's answer arrives as output. A TIMING-MARK after it (RFC 860) tells
+        when any answer would have arrived, so silence is said, not left to guess."""
         self.link.send_command(Cmd.AYT)
+        self._spawn(self._ayt_answered(self.link.data_in))
+
+    async def _ayt_answered(self, before: int) -> None:
+        mark = await self.link.timing_mark()
+        if self.link.data_in == before:
+            why = "" if mark is not None else " (nor to TIMING-MARK)"
+            self.console.say(f"no answer to AYT{why}" + (
+                "; a serial-bridge port answers none on an RFC 2217 session" if self.link.comport_active else ""))
 
     def do_history(self, command: Command) -> None:
         """The port's history, over the control endpoint."""
@@ -208,8 +219,8 @@ class CommandRunner:
         started = time.monotonic()
         transfer = Transfer(len(data))
         try:
-            sent = await send_file(data, path, rate=rate, send=self.link.send, drain=self._drain,
-                                   screen=screen, transfer=transfer)
+            sent = await send_file(data, os.path.basename(path) or path, rate=rate, send=self.link.send, drain=self._drain,
+                                   screen=screen, transfer=transfer, width=window_size(console.stdin)[0])
         except asyncio.CancelledError:
             console.say(f"send {path} stopped: {transfer.sent} of {len(data)} bytes sent")
             raise
@@ -248,6 +259,9 @@ class CommandRunner:
             f"mode: {mode}, echo: {echo}, escape key {escape_name(self.console.options.escape)}",
             f"telnet options: {link.options_text()}",
         ]
+        tls = link.tls_text()
+        if tls:
+            lines.append(f"tls: {tls}")
         if link.comport_active:
             lines.append(f"line: {line.baud or '?'} baud {line.framing}, flow {line.flow or '?'}, "
                          f"DTR {rfc2217.on_off(line.dtr)}, RTS {rfc2217.on_off(line.rts)}")

@@ -31,7 +31,9 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from bridge.client.commands import CommandRunner
 from bridge.client.lineedit import LineEditor
@@ -45,6 +47,7 @@ READ_SIZE = 65536
 HOLD_LIMIT = 4 << 20
 PROMPT = b"serial-bridge> "
 INTERRUPT = 0x03
+BINARY_WAIT = 2.0  # seconds a pipe waits for BINARY to be agreed before sending
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +65,10 @@ class ClientOptions:
     log_timestamps: bool = False
     control: str | None = None
     linger: float = 2.0
+    tls: bool = False
+    tls_ca: str | None = None
+    tls_cert: str | None = None
+    tls_key: str | None = None
 
 
 class Exit(Exception):
@@ -144,7 +151,7 @@ class Console:
         if self._prompt is not None or self._busy is not None:
             return
         if self._held_dropped:
-            self.say(f"{self._held_dropped} bytes of output dropped while the prompt was open")
+            self.say(f"{self._held_dropped} bytes of output dropped while the prompt or a command held it")
             self._held_dropped = 0
         if self._held:
             held, self._held = bytes(self._held), bytearray()
@@ -181,7 +188,7 @@ class Console:
             if self._busy is not None:
                 if INTERRUPT in data:
                     self._busy.cancel()
-                return  # other keys wait for the command; they are not sent
+                return  # other keys are dropped while a command runs (send, status ...)
             if self._prompt is not None:
                 data = self._prompt_keys(data)
                 continue
@@ -205,8 +212,8 @@ class Console:
                 write_all(self.stdout, edit.echo)
             if edit.line is not None:
                 self.link.send(edit.line + b"\r\n")
-            elif edit.cancelled:
-                self.link.send_command(Cmd.IP)
+            elif edit.interrupt:
+                self.link.send_command(Cmd.IP)  # Ctrl-C in local line mode: Interrupt Process
             data = edit.rest
 
     def _open_prompt(self) -> None:
@@ -302,7 +309,14 @@ class Console:
     async def _pump(self) -> None:
         try:
             while True:
-                data = await self.reader.read(READ_SIZE)
+                try:
+                    data = await self.reader.read(READ_SIZE)
+                except ConnectionResetError:
+                    self.finish(1, "connection reset by the server")
+                    return
+                except OSError as exc:  # ssl.SSLError included
+                    self.finish(1, f"connection lost: {exc.strerror or exc}")
+                    return
                 if not data:
                     self.link.receive(b"")
                     self.finish(0, "connection closed by the server")
@@ -312,12 +326,18 @@ class Console:
                     self.show(shown)
                 if self._stdin_eof:
                     self._arm_linger()
-        except ConnectionResetError:
-            self.finish(1, "connection reset by the server")
-        except BrokenPipeError as exc:
+        except OSError as exc:  # the screen: a closed pipe, a terminal gone (EIO)
+            self.finish(1, f"standard output closed: {exc.strerror or exc}"
+                        if not isinstance(exc, BrokenPipeError) else "standard output closed")
+        except Exception as exc:
             self.fail(exc)
-        except OSError as exc:
-            self.finish(1, f"connection lost: {exc.strerror or exc}")
+
+    async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run a task whose failure must end the session (else nobody would see it)."""
+        try:
+            await work
+        except asyncio.CancelledError:
+            raise
         except Exception as exc:
             self.fail(exc)
 
@@ -337,14 +357,20 @@ class Console:
                     self.commands.open_log(self.options.log)
                 except ValueError as exc:
                     return 1, str(exc)
+            self._install_signals(loop)  # before raw mode: a signal from here on restores the terminal
+            if self.interactive:
+                write_all(self.stdout, self.banner().encode() + b"\r\n")
             if self.terminal is not None:
                 self.terminal.enter()
             if first:
                 self.show(first)
-            self._install_signals(loop)
-            self._start_stdin()
             tasks.append(loop.create_task(self._pump()))
-            tasks.append(loop.create_task(self.commands.apply_options()))
+            if not self.interactive:
+                # RFC 856 leaves bytes sent while BINARY is being agreed ambiguous (CR NUL): wait for it.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.link.binary_settled.wait(), BINARY_WAIT)
+            self._start_stdin()
+            tasks.append(loop.create_task(self._guard(self.commands.apply_options())))
             return await self._done
         finally:
             self._stop_stdin()

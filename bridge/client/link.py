@@ -53,6 +53,7 @@ from bridge.telnet import (
     Side,
     TelnetConnection,
     TerminalTypeRequested,
+    TimingMarkReceived,
     TimingMarkRequested,
 )
 
@@ -91,6 +92,8 @@ class Link:
         self.bytes_out = 0
         self.connected_at = time.time()
         self.breaks_from_device = 0
+        self.data_in = 0  # data bytes received (after Telnet decoding)
+        self._marks: collections.deque[asyncio.Future[bool]] = collections.deque()
         self.comport_settled = asyncio.Event()
         self.on_change: Callable[[], None] = lambda: None  # told when the echo/line mode may have changed
         self._waiters: dict[ComPortCmd, collections.deque[asyncio.Future[bytes]]] = (
@@ -98,6 +101,10 @@ class Link:
         if self.conn is None:
             self.comport_settled.set()
         self._binary = binary
+        self.binary_settled = asyncio.Event()  # both ends of BINARY answered (or not asked for)
+        self._binary_answered: set[Side] = set()
+        if self.conn is None or not binary:
+            self.binary_settled.set()
         self._comport_at_open = comport
         self._comport_asked = comport
         self._comport_refused = False
@@ -157,11 +164,13 @@ class Link:
         """Take bytes read from the socket; returns what the device said (for the screen)."""
         self.bytes_in += len(data)
         if self.conn is None:
+            self.data_in += len(data)
             return data
         out: list[bytes] = []
         for event in self.conn.receive_data(data):
             if type(event) is DataReceived:
                 out.append(event.data)
+                self.data_in += len(event.data)
             else:
                 self._on_event(event)
         self._flush()
@@ -181,20 +190,34 @@ class Link:
         elif isinstance(event, OptionEnabled):
             self._on_enabled(event.option, event.side)
         elif isinstance(event, (OptionRefused, OptionDisabled)):
+            self._binary_answer(event.option, event.side)
             if event.option == Opt.COM_PORT and not conn.comport_active:
                 self._comport_refused = True
                 self.comport_settled.set()
             self.on_change()
         elif isinstance(event, TerminalTypeRequested) and self.terminal_type:
             conn.send_terminal_type(self.terminal_type)
+        elif isinstance(event, TimingMarkReceived):
+            while self._marks:
+                mark = self._marks.popleft()
+                if not mark.done():
+                    mark.set_result(event.accepted)
+                    break
         elif isinstance(event, TimingMarkRequested):
             conn.answer_timing_mark()  # data before it is on the screen already (RFC 860)
         elif isinstance(event, CommandReceived) and event.command == Cmd.BRK:
             self.breaks_from_device += 1
 
+    def _binary_answer(self, option: int, side: Side) -> None:
+        if option == Opt.BINARY:
+            self._binary_answered.add(side)
+            if len(self._binary_answered) == 2:
+                self.binary_settled.set()
+
     def _on_enabled(self, option: int, side: Side) -> None:
         conn = self.conn
         assert conn is not None
+        self._binary_answer(option, side)
         if option == Opt.NAWS and side is Side.US:
             self.send_window_size()
         elif option == Opt.COM_PORT and not self.comport_settled.is_set():
@@ -245,6 +268,42 @@ class Link:
             raise ValueError("raw TCP has no Telnet commands")
         self.conn.send_command(command)
         self._flush()
+
+    async def timing_mark(self, timeout: float = REPLY_TIMEOUT) -> bool | None:
+        """Send DO TIMING-MARK and wait for the answer (RFC 860): everything the server sent before
+        it, in answer to what we sent before it, has then arrived.
+
+        Returns:
+            True (WILL) or False (WONT), or None when no answer came within ``timeout`` seconds.
+
+        Raises:
+            ValueError: the target is raw TCP.
+        """
+        if self.conn is None:
+            raise ValueError("raw TCP has no Telnet commands")
+        mark: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._marks.append(mark)
+        self.conn.request_timing_mark()
+        self._flush()
+        try:
+            return await asyncio.wait_for(mark, timeout)
+        except TimeoutError:
+            return None
+        finally:
+            with contextlib.suppress(ValueError):
+                self._marks.remove(mark)
+
+    def tls_text(self) -> str | None:
+        """``TLSv1.3, TLS_AES_256_GCM_SHA384, server CN=...`` over TLS, else None."""
+        ssl_object = self.writer.get_extra_info("ssl_object")
+        if ssl_object is None:
+            return None
+        cipher = ssl_object.cipher()
+        subject = dict(item[0] for item in (ssl_object.getpeercert() or {}).get("subject", ()))
+        parts = [str(ssl_object.version()), cipher[0] if cipher else "?"]
+        if subject.get("commonName"):
+            parts.append(f"server CN={subject['commonName']}")
+        return ", ".join(parts)
 
     async def ensure_comport(self, timeout: float = REPLY_TIMEOUT) -> bool:
         """Offer COM-PORT-OPTION unless it is in force or was refused, and wait for the answer.

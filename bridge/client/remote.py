@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
+import socket
 
 from bridge.client.target import Target, matching_port, target_from_port
 from bridge.control.address import TcpAddress, parse_address
@@ -26,6 +28,27 @@ def _control_host(address: str) -> str | None:
     except ValueError:
         return None
     return parsed.host if isinstance(parsed, TcpAddress) else None
+
+
+def _is_local(host: str) -> bool:
+    if host in ("localhost", socket.gethostname(), socket.getfqdn()):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def same_host(host: str, control: str) -> bool:
+    """Whether a target's host is where the control endpoint runs: both local (a Unix socket is
+    local), or the same name or address."""
+    try:
+        parsed = parse_address(control)
+    except ValueError:
+        return False
+    if not isinstance(parsed, TcpAddress):
+        return _is_local(host)
+    return host == parsed.host or (_is_local(host) and _is_local(parsed.host))
 
 
 async def resolve_port(name: str, control: str | None) -> Target:
@@ -73,6 +96,9 @@ async def fetch_history(target: Target, control: str | None) -> tuple[str, bytes
     try:
         name = target.name
         if name is None:
+            if not same_host(target.host, address):
+                raise RemoteError(f"history: {target.address} is not on the bridge at {client.address}; "
+                                  "connect by port NAME with --control, or give --control for that host")
             ports = (await client.request("list")).get("ports", [])
             port = matching_port(ports, target)
             if port is None:

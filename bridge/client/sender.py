@@ -65,7 +65,10 @@ class Transfer:
 
 async def send_file(data: bytes, name: str, *, rate: float | None, send: Callable[[bytes], None],
                     drain: Callable[[], Awaitable[None]], screen: TextIO | None,
-                    transfer: Transfer | None = None) -> int:
+                    transfer: Transfer | None = None,
+                    width: int | None = None,
+                    clock: Callable[[], float] = time.monotonic,
+                    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> int:
     """Send ``data`` paced to ``rate``; returns how many bytes went out.
 
     Args:
@@ -76,13 +79,15 @@ async def send_file(data: bytes, name: str, *, rate: float | None, send: Callabl
         drain: waits until the socket can take more.
         screen: the text stream to draw the progress bar on, or None for none.
         transfer: updated as bytes go out (read it after a cancel).
+        width: the terminal's width in columns, for the bar.
+        clock, sleep: seconds now, and waiting (for tests).
 
     Cancelling the task (Ctrl-C) stops it between slices.
     """
     size = max(1, int(rate * SLICE_SECONDS)) if rate else UNPACED_SLICE
-    progress = _progress(screen)
+    progress = _progress(screen, width)
     task = progress.add_task(name, total=len(data)) if progress else None
-    start = time.monotonic()
+    start = clock()
     sent = 0
     transfer = transfer or Transfer(len(data))
     last_refresh = 0.0
@@ -95,13 +100,13 @@ async def send_file(data: bytes, name: str, *, rate: float | None, send: Callabl
             sent += len(piece)
             transfer.sent = sent
             await drain()
-            now = time.monotonic()
+            now = clock()
             if progress and task is not None and now - last_refresh >= REFRESH_SECONDS:
                 progress.update(task, completed=sent)
                 progress.refresh()
                 last_refresh = now
             if rate:
-                await asyncio.sleep(max(0.0, start + sent / rate - now))
+                await sleep(max(0.0, start + sent / rate - now))
     finally:
         if progress and task is not None:
             progress.update(task, completed=sent)
@@ -109,9 +114,9 @@ async def send_file(data: bytes, name: str, *, rate: float | None, send: Callabl
     return sent
 
 
-def _progress(screen: TextIO | None) -> Progress | None:
+def _progress(screen: TextIO | None, width: int | None) -> Progress | None:
     if screen is None:
         return None
-    console = Console(file=screen, force_terminal=True, highlight=False)  # type: ignore[arg-type]
+    console = Console(file=screen, force_terminal=True, highlight=False, width=width)  # type: ignore[arg-type]
     return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                     TimeRemainingColumn(), console=console, auto_refresh=False, transient=True)

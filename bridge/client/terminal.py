@@ -13,6 +13,7 @@ terminal (a pipe), nothing is.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import struct
@@ -21,6 +22,7 @@ import tty
 from typing import Any
 
 DEFAULT_SIZE = (80, 24)
+RESTORE_TRIES = 5
 
 
 class RawTerminal:
@@ -55,10 +57,18 @@ class RawTerminal:
         saved, self._saved = self._saved, None
         if saved is None:
             return
-        try:
-            termios.tcsetattr(self.fd, termios.TCSADRAIN, saved)
-        except (termios.error, OSError):
-            pass  # the terminal is gone (hang-up): nothing left to restore
+        # TCSANOW, not TCSADRAIN: output already written was processed when written, and a drain
+        # can wait on a reader that is gone. A signal may interrupt the call (EINTR): try again.
+        for _ in range(RESTORE_TRIES):
+            try:
+                termios.tcsetattr(self.fd, termios.TCSANOW, saved)
+                if termios.tcgetattr(self.fd) == saved:
+                    return
+            except termios.error as exc:
+                if exc.args[0] != errno.EINTR:
+                    return  # the terminal is gone (hang-up): nothing left to restore
+            except OSError:
+                return
 
 
 def window_size(fd: int) -> tuple[int, int]:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from bridge.errors import UserError
+from bridge.errors import RuntimeFailure, UserError
 
 HELP = "connect this terminal to a port: Telnet, RFC 2217 or raw TCP (Ctrl-] for commands)"
 
@@ -30,6 +31,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--linger", metavar="SECONDS", type=float, default=2.0,
                         help="with standard input a pipe: after its end, wait this long for quiet "
                              "output before leaving (default 2)")
+    parser.add_argument("--tls", action="store_true",
+                        help="connect inside TLS (a port with tls = true); the server's certificate is checked")
+    parser.add_argument("--tls-ca", metavar="FILE",
+                        help="the CA certificates to trust for --tls (default: $SERIAL_BRIDGE_TLS_CA, "
+                             "else the system's)")
+    parser.add_argument("--tls-cert", metavar="FILE",
+                        help="our client certificate, for a port that asks for one (default: $SERIAL_BRIDGE_TLS_CERT)")
+    parser.add_argument("--tls-key", metavar="FILE",
+                        help="the key of --tls-cert (default: $SERIAL_BRIDGE_TLS_KEY, else in the same file)")
     add_control_argument(parser)
 
 
@@ -42,6 +52,8 @@ def _options(args: argparse.Namespace) -> object:
             raise ValueError(f"--break-ms {args.break_ms}: 1..60000 ms")
         if not 0 <= args.linger <= 3600:
             raise ValueError(f"--linger {args.linger}: 0..3600 seconds")
+        if args.tls_key and not args.tls_cert:
+            raise ValueError("--tls-key needs --tls-cert")
         return ClientOptions(
             escape=words.parse_escape(args.escape),
             break_ms=args.break_ms,
@@ -54,6 +66,11 @@ def _options(args: argparse.Namespace) -> object:
             log_timestamps=args.log_timestamps,
             control=args.control,
             linger=args.linger,
+            tls=args.tls or bool(args.tls_ca or args.tls_cert),
+            # The control API's client reads the same variables for tls:// endpoints.
+            tls_ca=args.tls_ca or os.environ.get("SERIAL_BRIDGE_TLS_CA") or None,
+            tls_cert=args.tls_cert or (None if args.tls_key else os.environ.get("SERIAL_BRIDGE_TLS_CERT") or None),
+            tls_key=args.tls_key or (None if args.tls_cert else os.environ.get("SERIAL_BRIDGE_TLS_KEY") or None),
         )
     except ValueError as exc:
         raise UserError(str(exc)) from None
@@ -72,4 +89,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     options = _options(args)
     assert isinstance(options, ClientOptions)
-    return asyncio.run(run_client(target, options))
+    try:
+        return asyncio.run(run_client(target, options))
+    except (UserError, RuntimeFailure, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a bug: the terminal is restored already; one line unless --debug
+        if getattr(args, "debug", False):
+            raise
+        raise RuntimeFailure(f"internal error: {type(exc).__name__}: {exc} (--debug shows the traceback)") from None

@@ -69,7 +69,11 @@ def _say_set(args: argparse.Namespace, reply: dict[str, Any]) -> int:
     from bridge.control.model import settings_short
 
     print(f"{args.port}: {settings_short(reply.get('settings', {}))}")
-    return 0
+    not_applied = reply.get("not_applied") or {}
+    for key, values in not_applied.items():
+        print(f"serial-bridge: {args.port}: {key} {values.get('asked')} not applied "
+              f"(the device keeps {values.get('in_force')})", file=sys.stderr)
+    return 1 if not_applied else 0
 
 
 _DONE: dict[str, Callable[[argparse.Namespace], str]] = {

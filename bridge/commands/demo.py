@@ -60,6 +60,7 @@ def demo_config_text(device: str, bind: str, port: int, control: str) -> str:
         f"listen = {port}\n"
         "baud = 115200\n"
         "lock_files = false\n"
+        "replay = true\n"
     ).replace("'", '"')
 
 

@@ -22,24 +22,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def format_table(ports: list[dict[str, Any]], now: float) -> str:
-    """The ports as an aligned text table, errors on indented lines below their port."""
+    """The ports as an aligned text table; errors and the last alert match on indented
+    lines below their port."""
     from bridge.control.model import PortInfo, human_age, human_bytes
 
     rows: list[tuple[str, ...]] = [COLUMNS]
-    notes: dict[int, str] = {}
+    notes: dict[int, list[str]] = {}
     for raw in ports:
         port = PortInfo.from_json(raw)
         rows.append((port.name, port.device, port.state, port.settings_short, port.listen,
                      str(len(port.sessions)), human_bytes(port.rx_bytes),
                      human_bytes(port.tx_bytes), human_age(port.last_activity, now)))
         if port.error:
-            notes[len(rows) - 1] = f"  {port.name}: {port.error}"
+            notes.setdefault(len(rows) - 1, []).append(f"  {port.name}: {port.error}")
+        alert = port.last_alert
+        if alert is not None:   # issue 14
+            notes.setdefault(len(rows) - 1, []).append(
+                f"  {port.name}: alert {alert.name} matched {alert.matches}x, last {human_age(alert.last_at, now)}"
+                f" ago: {alert.last_line or ''}")
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     lines = []
     for index, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-        if index in notes:
-            lines.append(notes[index])
+        lines.extend(notes.get(index, ()))
     if len(rows) == 1:
         lines.append("(no ports)")
     return "\n".join(lines)

@@ -78,6 +78,10 @@ class AccessChecker:
                 self.checker.add(_BRIDGE, None, "ssh_host_key",
                                  f"directory not found: {os.path.dirname(path)} (the key is made there on first start)")
         self._tls(out, tls_ports)
+        control = bridge_only.get("control")
+        if isinstance(control, str) and control.strip().startswith("tls://") and (
+                out["tls_cert"] is None or out["tls_key"] is None):
+            self.checker.add(_BRIDGE, None, "control", "a tls:// control endpoint needs tls_cert and tls_key")
         return out
 
     def _tls(self, out: dict[str, Any], tls_ports: list[str]) -> None:

@@ -28,6 +28,8 @@ def show_default(default: Any) -> str:
         return "(required)"
     if default is None:
         return "(unset)"
+    if default == ():
+        return "(none)"
     return f"`{show(default)}`"
 
 

@@ -53,6 +53,8 @@ class PortConfig:
     listen_readonly: int | str | None = None
     hold_open: bool = True
     history: int = 65536
+    # issue 10: replay of the history at connect is opt-in.
+    replay: bool = False
     log_dir: str | None = None
     log: str = "device"
     log_timestamps: bool = True

@@ -1,7 +1,8 @@
 """Where the control endpoint lives: address parsing and the default path.
 
 An address is either a Unix socket path (anything with a ``/``, or ending in
-``.sock``) or ``host:port`` (``[::1]:7100`` for IPv6). The daemon and every
+``.sock``) or ``host:port`` (``[::1]:7100`` for IPv6), or ``tls://host:port``
+for the TCP endpoint inside TLS (issue 11; the bridge's ``tls_cert``). The daemon and every
 client use :func:`default_control_address`, so they meet without
 configuration.
 """
@@ -25,15 +26,20 @@ class UnixAddress:
         return self.path
 
 
+TLS_PREFIX = "tls://"
+
+
 @dataclass(frozen=True, slots=True)
 class TcpAddress:
-    """A TCP host and port."""
+    """A TCP host and port; ``tls``: the endpoint speaks TLS (``tls://host:port``)."""
 
     host: str
     port: int
+    tls: bool = False
 
     def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        text = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+        return TLS_PREFIX + text if self.tls else text
 
     @property
     def is_loopback(self) -> bool:
@@ -58,6 +64,11 @@ def parse_address(text: str) -> ControlAddress:
     text = text.strip()
     if not text:
         raise ValueError("empty control address")
+    if text.startswith(TLS_PREFIX):
+        inner = parse_address(text[len(TLS_PREFIX):])
+        if not isinstance(inner, TcpAddress) or inner.tls:
+            raise ValueError(f"control address {text!r}: expected tls://HOST:PORT")
+        return TcpAddress(inner.host, inner.port, tls=True)
     if "/" in text or text.endswith(".sock"):
         return UnixAddress(os.path.expanduser(text))
     host, sep, port_text = text.rpartition(":")

@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -92,11 +94,12 @@ class ControlClient:
                         parsed.path, limit=MAX_READ_LINE)
                 else:
                     reader, writer = await asyncio.open_connection(
-                        parsed.host, parsed.port, limit=MAX_READ_LINE)
+                        parsed.host, parsed.port, limit=MAX_READ_LINE,
+                        ssl=client_tls_context() if parsed.tls else None)
         except TimeoutError:
             raise ControlUnavailable(f"cannot reach the bridge at {address}: timed out") from None
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
+        except OSError as exc:   # ssl.SSLError included
+            reason = exc.strerror or getattr(exc, "reason", None) or str(exc)
             raise ControlUnavailable(f"cannot reach the bridge at {address}: {reason}") from None
         client = cls(reader, writer, str(parsed))
         try:
@@ -198,6 +201,29 @@ class ControlClient:
             if not future.done():
                 future.set_exception(ControlConnectionLost(f"connection to {self.address} {how}"))
         self._events.put_nowait(_END)
+
+
+TLS_CA_ENV = "SERIAL_BRIDGE_TLS_CA"
+TLS_CERT_ENV = "SERIAL_BRIDGE_TLS_CERT"
+TLS_KEY_ENV = "SERIAL_BRIDGE_TLS_KEY"
+
+
+def client_tls_context() -> ssl.SSLContext:
+    """The TLS context of a ``tls://`` control address (issue 11).
+
+    The bridge's certificate is checked against ``$SERIAL_BRIDGE_TLS_CA`` (a
+    PEM file; the system's CAs when unset); ``$SERIAL_BRIDGE_TLS_CERT`` and
+    ``$SERIAL_BRIDGE_TLS_KEY`` name a client certificate for bridges with
+    ``tls_client_ca``.
+
+    Raises:
+        OSError: a named file cannot be read or is not PEM (ssl.SSLError).
+    """
+    context = ssl.create_default_context(cafile=os.environ.get(TLS_CA_ENV) or None)
+    cert = os.environ.get(TLS_CERT_ENV)
+    if cert:
+        context.load_cert_chain(cert, os.environ.get(TLS_KEY_ENV) or None)
+    return context
 
 
 async def connect_retrying(address: str, token: str | None = None, *,

@@ -188,7 +188,15 @@ class ControlConnection:
         except ValueError as exc:
             raise schema.ProtocolError(f"set: {exc}", request.id) from None
         applied = await self.target.set_line_settings(name, changes)
-        return {"settings": convert.settings_to_json(applied)}
+        reply: dict[str, Any] = {"settings": convert.settings_to_json(applied)}
+        # What the device refused (a pty's parity, an adapter's data size):
+        # the value asked for and the value in force, per key.
+        not_applied = {key: {"asked": value, "in_force": getattr(applied, key)}
+                       for key, value in changes.items()
+                       if hasattr(applied, key) and getattr(applied, key) != value}
+        if not_applied:
+            reply["not_applied"] = not_applied
+        return reply
 
     async def op_break(self, request: schema.Request) -> dict[str, Any]:
         """Send a break, as the port or through this connection's attached session."""

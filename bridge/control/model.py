@@ -41,12 +41,18 @@ class SessionInfo:
     dropped: int = 0
     rfc2217: bool = False
     terminal: str | None = None
+    terminal_types: tuple[str, ...] = ()
+    window: tuple[int, int] | None = None   # NAWS or SSH pty: (columns, rows)
     user: str | None = None      # SSH login or TLS client certificate (issue 11)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SessionInfo:
         """Read a session object."""
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if isinstance(known.get("terminal_types"), list):
+            known["terminal_types"] = tuple(str(t) for t in known["terminal_types"])
+        window = known.get("window")
+        known["window"] = (int(window[0]), int(window[1])) if isinstance(window, list) and len(window) == 2 else None
         return cls(**known)
 
 

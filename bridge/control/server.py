@@ -15,6 +15,7 @@ import contextlib
 import logging
 import os
 import socket
+import ssl
 import stat
 import time
 from collections.abc import Callable
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 SOCKET_MODE = 0o660
 DIR_MODE = 0o750
 CLOSE_TIMEOUT = 2.0
+TLS_HANDSHAKE_TIMEOUT = 10.0
 
 
 class ControlServer:
@@ -37,7 +39,8 @@ class ControlServer:
 
     def __init__(self, target: ControlTarget, address: str, token: str | None = None, *,
                  queue_limit: int = 1000, counters_interval: float = 1.0,
-                 permits: Callable[[str, int | None], bool] | None = None) -> None:
+                 permits: Callable[[str, int | None], bool] | None = None,
+                 tls: Callable[[], ssl.SSLContext | None] | None = None) -> None:
         """Args:
             target: the bridge.
             address: a Unix socket path or host:port (loopback unless a token is given).
@@ -46,6 +49,8 @@ class ControlServer:
             counters_interval: seconds between ``counters`` events.
             permits: the allow list (issue 11): called with each TCP peer's
                 (host, port) at accept; a refused peer is closed before any byte is sent.
+            tls: for a ``tls://`` address, gives the server's TLS context at each
+                accept (so a reloaded certificate serves new connections).
 
         Raises:
             UserError: a bad address, or a non-loopback TCP address without a token.
@@ -59,6 +64,9 @@ class ControlServer:
         self.queue_limit = queue_limit
         self.counters_interval = counters_interval
         self.permits = permits
+        self.tls = tls
+        if isinstance(self.parsed, TcpAddress) and self.parsed.tls and (tls is None or tls() is None):
+            raise UserError(f"control address {address}: tls:// needs [bridge] tls_cert and tls_key")
         self.connections: set[ControlConnection] = set()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -71,7 +79,7 @@ class ControlServer:
         """The address actually served (a TCP port 0 resolved)."""
         if isinstance(self.parsed, TcpAddress) and self._server is not None and self._server.sockets:
             port = self._server.sockets[0].getsockname()[1]
-            return str(TcpAddress(self.parsed.host, port))
+            return str(TcpAddress(self.parsed.host, port, self.parsed.tls))
         return str(self.parsed)
 
     async def start(self) -> None:
@@ -120,11 +128,27 @@ class ControlServer:
                     os.unlink(self.parsed.path)
             self._socket_ino = None
 
+    async def _start_tls(self, writer: asyncio.StreamWriter) -> bool:
+        """The TLS handshake of a ``tls://`` endpoint (issue 11); False (closed) when it fails."""
+        context = self.tls() if self.tls is not None else None
+        try:
+            if context is None:
+                raise ssl.SSLError("no TLS certificate")
+            await writer.start_tls(context, ssl_handshake_timeout=TLS_HANDSHAKE_TIMEOUT)
+        except (ssl.SSLError, OSError, TimeoutError, ConnectionError) as exc:
+            log.info("control endpoint: TLS handshake with %s failed: %s", _peer_name(writer),
+                     getattr(exc, "reason", None) or exc or type(exc).__name__)
+            writer.transport.abort()
+            return False
+        return True
+
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peername = writer.get_extra_info("peername")
         if self.permits is not None and isinstance(peername, tuple) and not self.permits(
                 str(peername[0]), int(peername[1])):
             writer.transport.abort()
+            return
+        if isinstance(self.parsed, TcpAddress) and self.parsed.tls and not await self._start_tls(writer):
             return
         peer = _peer_name(writer)
         conn = ControlConnection(self, reader, writer, peer)

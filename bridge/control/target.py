@@ -13,7 +13,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from bridge.device.settings import LineSettings
-from bridge.port.status import PortStatus
+from bridge.port.status import (
+    PortEvent,
+    PortStateChanged,
+    PortStatus,
+    SessionClosed,
+    SessionOpened,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +35,19 @@ class BridgeEvent:
     kind: str
     port: str
     data: dict[str, Any]
+
+    @classmethod
+    def from_port_event(cls, event: PortEvent) -> BridgeEvent:
+        """The control API's form of a port's typed event (bridge.port.status)."""
+        if isinstance(event, PortStateChanged):
+            return cls(kind="port-state", port=event.port, data={"state": event.state, "error": event.error})
+        if isinstance(event, (SessionOpened, SessionClosed)):
+            kind = "session-open" if isinstance(event, SessionOpened) else "session-close"
+            return cls(kind=kind, port=event.port, data={"id": event.id, "peer": event.peer, "access": event.access})
+        s = event.settings
+        return cls(kind="settings", port=event.port,
+                   data={"baud": s.baud, "bytesize": s.bytesize, "parity": s.parity,
+                         "stopbits": s.stopbits, "flow": s.flow})
 
 
 class AttachedSession(Protocol):

@@ -13,13 +13,15 @@ from typing import Any
 
 from textual.notifications import SeverityLevel
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from bridge.dashboard import source as feed
 from bridge.dashboard.messages import BridgeEventReceived, PortKey, PortsReceived, SourceStateChanged
+from bridge.dashboard.screens.confirm import ConfirmScreen
 from bridge.dashboard.screens.console import ConsoleScreen
 from bridge.dashboard.screens.detail import DetailScreen
 from bridge.dashboard.screens.help import HelpScreen
@@ -39,6 +41,7 @@ PALETTE_ACTIONS = (
     ("disable_port", "Disable port", "close the device; clients are told"),
     ("attach", "Attach console", "type to the device from here"),
 )
+TYPING_SCREEN_KEYS = frozenset({"s", "a"})   # open a screen that takes typing (settings, console)
 _CONSOLE_BLOCKED = frozenset({"command_palette", "quit", "help_quit"})
 _DONE = {"break": "break sent", "ip": "interrupt sent", "enable": "enabled",
          "disable": "disabled", "kick": "session disconnected", "set": "settings applied"}
@@ -61,6 +64,8 @@ class DashboardApp(App[None]):
         """
         super().__init__()
         self.log_lines = log_lines
+        self._typed_ahead: list[events.Key] = []
+        self._typing_ahead = False
         self.sources = list(sources)
         self.finders = list(finders)
         self.token = token
@@ -74,6 +79,29 @@ class DashboardApp(App[None]):
         in ``notices`` as (severity, title, message)."""
         self.notices.append((severity, title, message))
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    # --- keys typed ahead of a screen --------------------------------------
+    # Keys typed in one burst with the key that opens a screen (s, a) are routed
+    # by Textual to the screen that was active when they arrived. That screen
+    # hands them here; the new screen takes them once its field has the focus.
+
+    def type_ahead(self, event: events.Key) -> bool:
+        """Called by the ports table and detail screens with every key they get: True when
+        the key was typed after one that opens a typing screen (s, a), so kept for it."""
+        if self._typing_ahead:
+            self._typed_ahead.append(events.Key(event.key, event.character))
+            return True
+        if event.key in TYPING_SCREEN_KEYS:
+            self._typing_ahead = True   # its binding runs after this: the keys that follow are for it
+        return False
+
+    def take_typed_ahead(self, widget: Widget | None) -> None:
+        """Replay the keys typed ahead into ``widget`` (the new screen's focused field), in
+        order; None drops them (no screen opened after all)."""
+        keys, self._typed_ahead, self._typing_ahead = self._typed_ahead, [], False
+        if widget is not None:
+            for key in keys:
+                widget.post_message(key)
 
     def get_default_screen(self) -> Screen[Any]:
         """The ports table."""
@@ -188,8 +216,10 @@ class DashboardApp(App[None]):
             handler(self, message.source, message.event)
 
     def refresh_views(self) -> None:
-        """Push the store's views down to the screens."""
+        """Push the store's views down to the screens (not to one being built or torn down)."""
         main = self.main_screen
+        if not main.is_mounted or not main.query("#connection"):
+            return   # an update that comes while the app starts or exits
         main.show_ports(self.store.views(), self.store.multi_host)
         online = sum(self.store.online)
         parts = [f"{s.label}: {'connected' if self.store.online[i] else 'reconnecting'}"
@@ -291,14 +321,24 @@ class DashboardApp(App[None]):
         self._act_on_selected("enable")
 
     def action_disable_port(self) -> None:
-        """Disable the selected port."""
-        self._act_on_selected("disable")
+        """Disable the selected port, once the operator says yes."""
+        key = self._require_port()
+        if key is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(key, "disable")
+
+        self.push_screen(ConfirmScreen(f"Disable {key.name}? Its device is closed and its "
+                                       "clients are told; e enables it again."), answered)
 
     def action_edit_settings(self) -> None:
         """Open the line-settings form for the selected port."""
         key = self._require_port()
         view = self.store.view(key) if key is not None else None
         if key is None or view is None:
+            self.take_typed_ahead(None)
             return
 
         def apply(changes: dict[str, Any] | None) -> None:
@@ -314,13 +354,21 @@ class DashboardApp(App[None]):
         if not isinstance(screen, DetailScreen) or session is None:
             self.notify("choose a session in a port's detail first", severity="warning")
             return
-        self.act(screen.key, "kick", session=session)
+        key = screen.key
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.act(key, "kick", session=session)
+
+        self.push_screen(ConfirmScreen(f"Disconnect session {session} of {key.name}?"), answered)
 
     def action_attach(self) -> None:
         """Open the console on the selected port."""
         key = self._require_port()
         if key is not None:
             self.push_screen(ConsoleScreen(key, self.sources[key.source]))
+        else:
+            self.take_typed_ahead(None)
 
     def action_reload(self) -> None:
         """Reload the config of the selected port's bridge (or of every bridge)."""

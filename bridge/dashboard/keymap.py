@@ -11,6 +11,7 @@ from bridge.control.console import DEFAULT_ESCAPE, escape_name, textual_key
 # Ctrl-], as in telnet: the same escape key as `serial-bridge connect` (bridge/control/console.py).
 LEAVE_KEY = textual_key(DEFAULT_ESCAPE)
 LEAVE_KEY_NAME = escape_name(DEFAULT_ESCAPE)
+LEAVE_CHARACTER = chr(DEFAULT_ESCAPE)   # Ctrl-] as a terminal sends it (GS), whatever its key name
 BREAK_KEY = "f2"
 
 _SPECIAL: dict[str, bytes] = {

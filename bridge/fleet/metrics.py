@@ -224,7 +224,11 @@ class MetricsServer:
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT):
                 head = await reader.readuntil(b"\r\n\r\n")
-                status, headers, body = self.answer(head)
+                try:
+                    status, headers, body = self.answer(head)
+                except Exception:  # a bug in a collector: one log entry, a 500, the bridge goes on
+                    log.exception("metrics: collecting failed")
+                    status, headers, body = "500 Internal Server Error", {}, b"collecting the metrics failed\n"
                 writer.write(_response(status, headers, body))
                 await writer.drain()
         except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):

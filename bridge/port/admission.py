@@ -17,20 +17,53 @@ from typing import TYPE_CHECKING
 from bridge.port.session import WATCHER, WRITER, ClientSession
 
 if TYPE_CHECKING:
-    from bridge.port.worker import PortWorker
+    from bridge.port.roles import AdmissionPort
 
 log = logging.getLogger("bridge.port")
+
+CONNECT_BURST = 5
+"""An address's bucket holds this many minutes' worth of ``connect_rate``."""
+
+
+class ConnectBuckets:
+    """Token buckets per source address: ``rate`` tokens a minute flow into each,
+    which holds at most ``CONNECT_BURST`` minutes' worth; a connection takes one."""
+
+    def __init__(self, rate: int) -> None:
+        self.rate = rate
+        self._buckets: dict[str, tuple[float, float]] = {}   # host -> (tokens, time of refill)
+
+    def take(self, host: str, now: float) -> bool:
+        """Whether ``host`` may connect at ``now`` (monotonic seconds); a refusal takes nothing."""
+        capacity = float(self.rate * CONNECT_BURST)
+        tokens, last = self._buckets.get(host, (capacity, now))
+        tokens = min(capacity, tokens + (now - last) * self.rate / 60.0)
+        if len(self._buckets) > 4096:  # bound the table: forget full buckets
+            self._buckets = {h: (t, at) for h, (t, at) in self._buckets.items()
+                             if t + (now - at) * self.rate / 60.0 < capacity}
+        if tokens < 1.0:
+            self._buckets[host] = (tokens, now)
+            return False
+        self._buckets[host] = (tokens - 1.0, now)
+        return True
 
 
 class Admission:
     """The access rules of one port."""
 
-    def __init__(self, worker: PortWorker) -> None:
+    def __init__(self, worker: AdmissionPort) -> None:
         self.worker = worker
-        self._attempts: dict[str, list[float]] = {}  # connection attempts per source, last minute
+        self._buckets = ConnectBuckets(worker.config.connect_rate)
 
     def rate_ok(self, session: ClientSession) -> bool:
-        """At most ``connect_rate`` connection attempts per source address per minute."""
+        """A token bucket per source address (docs/sessions.md, "Limits").
+
+        ``connect_rate`` tokens a minute flow into each address's bucket, which
+        holds at most ``CONNECT_BURST`` times as many: automation that connects
+        once per test (hundreds of quick connects in a minute) is admitted,
+        while a source that keeps connecting faster than the rate for minutes
+        is refused until its bucket refills. A refused attempt takes no token.
+        """
         limit = self.worker.config.connect_rate
         if limit <= 0 or session.transport is None:
             return True
@@ -38,17 +71,12 @@ class Admission:
         if not isinstance(peer, tuple):
             return True
         host = peer[0]
-        now = time.monotonic()
-        recent = [t for t in self._attempts.get(host, []) if now - t < 60.0]
-        recent.append(now)
-        self._attempts[host] = recent
-        if len(self._attempts) > 4096:  # bound the table: forget sources quiet for a minute
-            self._attempts = {h: ts for h, ts in self._attempts.items() if now - ts[-1] < 60.0}
-        if len(recent) > limit:
-            log.warning("port %s: refused %s: more than %d connections a minute", self.worker.name, session.peer, limit)
-            session.close(f"too many connections from {host}; try again in a minute")
-            return False
-        return True
+        if self._buckets.take(host, time.monotonic()):
+            return True
+        log.warning("port %s: refused %s: more than %d connections a minute", self.worker.name,
+                    session.peer, limit)
+        session.close(f"too many connections from {host}; try again in a minute")
+        return False
 
     def arm_idle(self, session: ClientSession, delay: float) -> None:
         loop = asyncio.get_running_loop()
@@ -70,11 +98,14 @@ class Admission:
         cfg = self.worker.config
         writers = [s for s in self.worker.sessions if s.access == WRITER]
         if session.readonly:
-            session.access = WATCHER
+            session.revoke_write()
         elif cfg.access == "shared":
-            session.access = WRITER
+            session.grant_write()
         elif cfg.access == "first":
-            session.access = WATCHER if writers else WRITER
+            if writers:
+                session.revoke_write()
+            else:
+                session.grant_write()
         else:  # exclusive
             others = [s for s in self.worker.sessions if not s.readonly]
             if others and not cfg.takeover:
@@ -83,14 +114,13 @@ class Admission:
                 return False
             for other in others:
                 other.close(f"taken over by {session.peer}")
-            session.access = WRITER
+            session.grant_write()
         return True
 
     def promote_watcher(self) -> None:
         for other in self.worker.sessions:
             if other.access == WATCHER and not other.readonly:
-                other.access = WRITER
-                other.message("you now have write access")
+                other.grant_write(tell=True)
                 log.info("port %s: session %d (%s) is now the writer", self.worker.name, other.id, other.peer)
                 return
 

@@ -93,17 +93,8 @@ def attach_session(worker: PortWorker, peer: str, on_output: Callable[[bytes], N
                    on_close: Callable[[str], None]) -> AttachedConsole:
     """Join ``worker``'s port as a console session named after ``peer``."""
     transport = _CallbackTransport(on_output, peer)
-    session = ClientSession(worker)
-    session.telnet = False
+    session = ClientSession(worker, raw=True, peer=peer, on_close=lambda: on_close("session ended"))
     transport._protocol = session
-    original_lost = session.connection_lost
-
-    def lost(exc: Exception | None) -> None:
-        original_lost(exc)
-        on_close("session ended")
-
-    session.connection_lost = lost  # type: ignore[method-assign]
-    session.peer = peer
     session.connection_made(transport)
     if session not in worker.sessions:
         raise ValueError(f"port {worker.name} refused the console session")

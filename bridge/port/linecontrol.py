@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING
 
 from bridge import __version__
 from bridge.device.backend import DeviceError
+from bridge.telnet import comport
+from bridge.telnet.comport import ControlGroup
 from bridge.telnet import (
     BaudRateRequested,
     ControlRequested,
@@ -46,16 +48,9 @@ from bridge.telnet import (
 
 if TYPE_CHECKING:
     from bridge.port.session import ClientSession
-    from bridge.port.worker import PortWorker
+    from bridge.port.roles import LinePort, ModemPort
 
 log = logging.getLogger("bridge.linecontrol")
-
-PARITY_CODES = {1: "none", 2: "odd", 3: "even", 4: "mark", 5: "space"}
-PARITY_VALUES = {v: k for k, v in PARITY_CODES.items()}
-STOP_CODES = {1: 1, 2: 2, 3: 1.5}
-STOP_VALUES = {1: 1, 2: 2, 1.5: 3}
-FLOW_OUT_CODES = {1: "none", 2: "xonxoff", 3: "rtscts"}
-FLOW_VALUES = {"none": 1, "xonxoff": 2, "rtscts": 3, "dsrdtr": 3}
 
 # Line-state bits (RFC 2217, NOTIFY-LINESTATE).
 LS_BREAK = 0x10
@@ -74,7 +69,6 @@ class ComPortState:
 
     linestate_mask: int = 0
     modemstate_mask: int = 255   # RFC 2217: the initial mask is 255
-    changed_settings: bool = False
     holds_break: bool = False
     last_modemstate: int | None = None
 
@@ -98,7 +92,7 @@ def modemstate_byte(cts: bool, dsr: bool, ri: bool, cd: bool, previous: int | No
 class LineControl:
     """Applies one port's COM-PORT requests; one instance per worker."""
 
-    def __init__(self, worker: PortWorker) -> None:
+    def __init__(self, worker: LinePort) -> None:
         self.worker = worker
 
     def handle(self, session: ClientSession, event: Event) -> bool:
@@ -107,7 +101,8 @@ class LineControl:
         if handler is None:
             return False
         if session.comport is None:
-            session.comport = ComPortState()
+            device = self.worker.device
+            session.start_comport(modem_lines=device is not None and device.has_modem_lines)
         handler(self, session, event)
         return True
 
@@ -117,11 +112,15 @@ class LineControl:
 
     def _setting(self, session: ClientSession, field: str, value: object,
                  ack: Callable[[], None]) -> None:
+        """Apply a SET (``value`` None: a query or a code outside RFC 2217's
+        table), then answer with the value in force."""
+        if value is None:
+            session.submit(ack)
+            return
+
         async def apply() -> None:
             if self._may_change(session):
-                changed = await self.worker.change_settings({field: value}, by=session)
-                if changed and session.comport is not None:
-                    session.comport.changed_settings = True
+                await self.worker.change_settings({field: value}, by=session)
             ack()
         session.submit(apply)
 
@@ -144,10 +143,7 @@ class LineControl:
 
         def ack() -> None:
             conn.ack_data_size(self.worker.settings.bytesize)
-        if event.size in (5, 6, 7, 8):
-            self._setting(session, "bytesize", event.size, ack)
-        else:
-            session.submit(ack)
+        self._setting(session, "bytesize", comport.decode_datasize(event.size), ack)
 
     def _parity(self, session: ClientSession, event: Event) -> None:
         assert isinstance(event, ParityRequested)
@@ -155,11 +151,8 @@ class LineControl:
         assert conn is not None
 
         def ack() -> None:
-            conn.ack_parity(PARITY_VALUES[self.worker.settings.parity])
-        if event.parity in PARITY_CODES:
-            self._setting(session, "parity", PARITY_CODES[event.parity], ack)
-        else:
-            session.submit(ack)
+            conn.ack_parity(comport.parity_code(self.worker.settings.parity))
+        self._setting(session, "parity", comport.decode_parity(event.parity), ack)
 
     def _stopsize(self, session: ClientSession, event: Event) -> None:
         assert isinstance(event, StopSizeRequested)
@@ -167,50 +160,37 @@ class LineControl:
         assert conn is not None
 
         def ack() -> None:
-            conn.ack_stop_size(STOP_VALUES.get(self.worker.settings.stopbits, 1))
-        if event.stopsize in STOP_CODES:
-            self._setting(session, "stopbits", STOP_CODES[event.stopsize], ack)
-        else:
-            session.submit(ack)
+            conn.ack_stop_size(comport.stopsize_code(self.worker.settings.stopbits))
+        self._setting(session, "stopbits", comport.decode_stopsize(event.stopsize), ack)
 
     # ------------------------------------------------------------- control
     def _control(self, session: ClientSession, event: Event) -> None:
         assert isinstance(event, ControlRequested)
-        session.submit(lambda: self._apply_control(session, event.value))
+        session.submit(lambda: self._apply_control(session, comport.decode_control(event.value)))
 
-    async def _apply_control(self, session: ClientSession, value: int) -> None:
+    async def _apply_control(self, session: ClientSession, request: comport.ControlRequest) -> None:
+        """Apply one SET-CONTROL request, then answer with the state in force (RFC 2217)."""
         conn = session.conn
         assert conn is not None
         worker = self.worker
-        allowed = self._may_change(session)
-        if value in FLOW_OUT_CODES or value in (14, 15, 16):
-            flow = FLOW_OUT_CODES.get(value) or {14: "none", 15: "xonxoff", 16: "rtscts"}[value]
-            if allowed:
-                changed = await worker.change_settings({"flow": flow}, by=session)
-                if changed and session.comport is not None:
-                    session.comport.changed_settings = True
-            value = FLOW_VALUES[worker.settings.flow] + (13 if value >= 13 else 0)
-        elif value in (0, 13):
-            value = FLOW_VALUES[worker.settings.flow] + (13 if value == 13 else 0)
-        elif value in (5, 6):
-            if worker.may_write(session):
-                await worker.set_break(value == 5, by=session)
-            value = 5 if worker.break_on else 6
-        elif value == 4:
-            value = 5 if worker.break_on else 6
-        elif value in (8, 9):
-            if worker.may_write(session):
-                await worker.set_dtr(value == 8)
-            value = 8 if worker.dtr else 9
-        elif value == 7:
-            value = 8 if worker.dtr else 9
-        elif value in (11, 12):
-            if worker.may_write(session):
-                await worker.set_rts(value == 11)
-            value = 11 if worker.rts else 12
-        elif value == 10:
-            value = 11 if worker.rts else 12
-        conn.ack_control(value)
+        group, wanted = request.group, request.wanted
+        if wanted is not None and worker.may_write(session):
+            if isinstance(wanted, str):
+                if self._may_change(session):
+                    await worker.change_settings({"flow": wanted}, by=session)
+            elif group is ControlGroup.BREAK:
+                await worker.set_break(wanted, by=session)
+            elif group is ControlGroup.DTR:
+                await worker.set_dtr(wanted)
+            else:
+                await worker.set_rts(wanted)
+        state: str | bool
+        if group in (ControlGroup.OUTBOUND_FLOW, ControlGroup.INBOUND_FLOW):
+            state = worker.settings.flow
+        else:
+            state = {ControlGroup.BREAK: worker.break_on, ControlGroup.DTR: worker.dtr,
+                     ControlGroup.RTS: worker.rts}[group]
+        conn.ack_control(comport.control_answer(group, state))
 
     # ---------------------------------------------------------- the others
     def _signature(self, session: ClientSession, event: Event) -> None:
@@ -225,15 +205,11 @@ class LineControl:
 
     def _linestate_mask(self, session: ClientSession, event: Event) -> None:
         assert isinstance(event, LineStateMaskRequested)
-        assert session.comport is not None and session.conn is not None
-        session.comport.linestate_mask = event.mask & 0xFF
-        session.conn.ack_linestate_mask(session.comport.linestate_mask)
+        session.set_linestate_mask(event.mask)
 
     def _modemstate_mask(self, session: ClientSession, event: Event) -> None:
         assert isinstance(event, ModemStateMaskRequested)
-        assert session.comport is not None and session.conn is not None
-        session.comport.modemstate_mask = event.mask & 0xFF
-        session.conn.ack_modemstate_mask(session.comport.modemstate_mask)
+        session.set_modemstate_mask(event.mask)
         self.worker.update_modem_polling()
 
     def _purge(self, session: ClientSession, event: Event) -> None:
@@ -243,8 +219,9 @@ class LineControl:
         value = event.value
 
         async def purge() -> None:
-            if value in (1, 2, 3) and self.worker.may_write(session):
-                await self.worker.purge(receive=value in (1, 3), transmit=value in (2, 3))
+            what = comport.PURGE_BY_CODE.get(value)
+            if what is not None and self.worker.may_write(session):
+                await self.worker.purge(receive=what.receive, transmit=what.transmit)
             conn.ack_purge(value)
         session.submit(purge)
 
@@ -260,7 +237,7 @@ class ModemPoller:
     watches them (a non-zero mask), at most every ``modem_poll_ms``; a port
     nobody watches, or a device without modem lines, costs nothing."""
 
-    def __init__(self, worker: PortWorker) -> None:
+    def __init__(self, worker: ModemPort) -> None:
         self.worker = worker
         self._task: asyncio.Task[None] | None = None
 
@@ -292,10 +269,7 @@ class ModemPoller:
             value = modemstate_byte(lines.cts, lines.dsr, lines.ri, lines.cd, previous)
             if previous is None or value & 0x0F:
                 for session in self.worker.sessions:
-                    comport = session.comport
-                    if comport is not None and session.conn is not None and comport.modemstate_mask:
-                        session.conn.notify_modemstate(value & comport.modemstate_mask)
-                        session._flush_conn()
+                    session.notify_modemstate(value)
             previous = value & 0xF0
             await asyncio.sleep(interval)
 

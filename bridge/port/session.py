@@ -4,15 +4,17 @@ A ``ClientSession`` is the asyncio protocol of an accepted socket. It only
 moves bytes and events: everything that touches the device or other sessions
 is asked of its ``PortWorker``.
 
-Back-pressure policy (docs/sessions.md):
+Slow-client policy (INTERFACE.md "Slow clients", docs/sessions.md):
 
-* A **writer** is lossless. When its socket's buffer passes the high-water
-  mark, the worker pauses reading the device until every writer drains (the
-  kernel and the line's flow control hold the data meanwhile); a writer that
-  stays blocked longer than ``stall_timeout`` is disconnected with a message.
-* A **watcher** is lossy. While its socket is blocked, output waits in a
-  queue of at most ``WATCHER_QUEUE_BYTES``; past it the oldest output is
-  dropped, counted, and the client is told ``[serial-bridge: N bytes dropped]``.
+* A client that stops reading (its socket past the high-water mark, an RFC
+  2217 FLOWCONTROL-SUSPEND) never delays another client. Its output waits in
+  a queue of at most ``OUTPUT_QUEUE_BYTES``; past it the oldest output is
+  dropped, counted, and the client is told ``[serial-bridge: N bytes
+  dropped]`` once it reads again. After ``stall_timeout`` seconds of not
+  reading it is disconnected.
+* The session tells its worker when it stops and starts reading (a session
+  still in its opening counts as not reading); the worker stops reading the
+  device only when every client has stopped and the line can hold the data.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import asyncio
 import dataclasses
 import itertools
 import logging
+import os
 import socket
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, cast
 
+from bridge.port.inband import InbandBreak
 from bridge.port.status import SessionStatus
 from bridge.telnet import (
     Cmd,
@@ -41,20 +45,21 @@ from bridge.telnet import (
     TelnetConnection,
     TerminalTypeReceived,
     TimingMarkRequested,
+    WindowSizeChanged,
 )
 
 if TYPE_CHECKING:
-    from bridge.port.inband import InbandBreak
     from bridge.port.linecontrol import ComPortState
-    from bridge.port.worker import PortWorker
+    from bridge.port.roles import SessionPort
 
 log = logging.getLogger("bridge.session")
 
 _ids = itertools.count(1)
 
 SOCKET_HIGH_WATER = 256 * 1024
-WATCHER_QUEUE_BYTES = 256 * 1024
+OUTPUT_QUEUE_BYTES = 256 * 1024   # output waiting for one client, at most
 READ_SIZE = 64 * 1024    # one socket read at most
+MAX_TTYPES = 8           # terminal types kept per session
 WORK_LIMIT = 64          # queued requests past which the client's socket is not read
 
 # What the server agrees to (INTERFACE.md, "Wire behaviour"): it offers
@@ -74,49 +79,144 @@ class ClientSession(asyncio.BufferedProtocol):
     glibc serves with mmap and munmap: two system calls per keystroke).
     """
 
-    def __init__(self, worker: PortWorker, *, readonly: bool = False, kind: str | None = None,
-                 user: str | None = None) -> None:
+    def __init__(self, worker: SessionPort, *, readonly: bool = False, raw: bool = False,
+                 peer: str | None = None, on_close: Callable[[], None] | None = None,
+                 kind: str | None = None, user: str | None = None) -> None:
+        """A session of ``worker``'s port.
+
+        Args:
+            readonly: a client of ``listen_readonly`` (always a watcher).
+            raw: raw framing whatever the port's mode (an attached console).
+            peer: the name shown for the client (default: its address).
+            on_close: called once the session has left the port.
+            kind: "telnet" or "raw" (default: the port's mode), or "ssh" (raw framing; issue 11).
+            user: who the access layer vouches for (SSH login, TLS client certificate).
+        """
         self.worker = worker
         self.readonly = readonly
         self.id = next(_ids)
-        # kind: "telnet" or "raw" (the port's mode), or "ssh" (raw framing; issue 11)
-        self.kind = kind or ("telnet" if worker.config.mode == "telnet" else "raw")
+        self.kind = kind or ("telnet" if worker.config.mode == "telnet" and not raw else "raw")
         self.telnet = self.kind == "telnet"
-        self.user = user                # who the access layer vouches for (SSH, TLS client cert)
-        self.window: tuple[int, int] | None = None   # columns, rows (SSH pty request)
+        self.user = user
         self.conn: TelnetConnection | None = None
         self._read_view = memoryview(bytearray(READ_SIZE))
         self.transport: asyncio.Transport | None = None
-        self.peer = "?"
-        self.access = WATCHER
+        self.peer = peer or "?"
+        self._named = peer is not None
+        self._on_close = on_close
+        self._access = WATCHER
         self.connected_at = time.time()
         self.last_input = time.monotonic()
         self.bytes_in = 0
         self.bytes_out = 0
         self.dropped = 0
         self.terminal: str | None = None
+        self.terminal_types: list[str] = []   # RFC 1091: each type the client named, at most MAX_TTYPES
+        self.window: tuple[int, int] | None = None   # RFC 1073 NAWS: (columns, rows)
         self.closed = False
         self.blocked = False            # our socket is past its high-water mark
-        self._holding = False           # this writer holds the device's reading
+        self._stopped = False           # the worker knows this client is not reading
+        self.spoke_telnet = False       # the client has sent a Telnet command (it will answer DO TIMING-MARK)
         self.suspended = False          # RFC 2217 FLOWCONTROL-SUSPEND
         self._pending: deque[bytes] = deque()
         self._pending_size = 0
         self._dropped_unreported = 0
         self._told_watcher = False
         self._stall_handle: asyncio.TimerHandle | None = None
-        self.welcome_timer: asyncio.TimerHandle | None = None  # banner + history once negotiation settles
         self.welcomed = False           # output is held until the banner and history are out
         # Client input is handled in order; async device operations (settings,
         # break) queue the input that follows them until they are done.
         self._work: deque[Callable[[], object]] = deque()
         self._work_task: asyncio.Task[None] | None = None
-        self.break_queued = False
         # Why reading this client is paused: "socket" (it does not read what we
         # send), "device" (the device's write buffer is full), "work" (too many
         # queued requests). Reading resumes when no reason is left.
         self._read_pauses: set[str] = set()
-        self.comport: ComPortState | None = None  # set when the client speaks RFC 2217
-        self.inband: InbandBreak | None = None    # the port's break_sequence detector, if any
+        self._comport: ComPortState | None = None  # once the client speaks RFC 2217
+        sequence = worker.config.break_sequence
+        # The port's break_sequence detector, if any (its state is this client's typing).
+        self.inband: InbandBreak | None = InbandBreak(sequence.encode("latin-1")) if sequence else None
+
+    # ----------------------------------------------------------- who owns what
+    @property
+    def access(self) -> str:
+        """"writer" or "watcher"; changed only through grant_write / revoke_write."""
+        return self._access
+
+    def grant_write(self, tell: bool = False) -> None:
+        """Make this client a writer (``tell``: say so to it)."""
+        self._access = WRITER
+        if tell:
+            self.message("you now have write access")
+
+    def revoke_write(self) -> None:
+        """Make this client a watcher."""
+        self._access = WATCHER
+
+    @property
+    def comport(self) -> ComPortState | None:
+        """What the client negotiated of RFC 2217, once it speaks it (None before)."""
+        return self._comport
+
+    def start_comport(self, modem_lines: bool) -> ComPortState:
+        """The client speaks RFC 2217: give it a clean 8-bit stream and a first modem state.
+
+        RFC 2217 clients (pyserial, esptool) send and expect raw bytes without
+        ever asking for BINARY, so the server asks for it both ways; and
+        pyserial's ``cts``/``dsr`` fail until a NOTIFY-MODEMSTATE has arrived
+        (``modem_lines`` False: one saying all lines are low, as on unwired lines).
+        """
+        from bridge.port.linecontrol import ComPortState
+        if self._comport is not None:
+            return self._comport
+        self._comport = ComPortState()
+        conn = self.conn
+        if conn is not None:
+            conn.request_enable(Opt.BINARY, Side.US)
+            conn.request_enable(Opt.BINARY, Side.HIM)
+            if not modem_lines:
+                conn.notify_modemstate(0)
+            self.flush()
+        return self._comport
+
+    def set_linestate_mask(self, mask: int) -> None:
+        """RFC 2217 SET-LINESTATE-MASK: keep it and answer it."""
+        self._comport = self.start_comport(modem_lines=True)
+        self._comport.linestate_mask = mask & 0xFF
+        if self.conn is not None:
+            self.conn.ack_linestate_mask(self._comport.linestate_mask)
+
+    def set_modemstate_mask(self, mask: int) -> None:
+        """RFC 2217 SET-MODEMSTATE-MASK: keep it and answer it."""
+        self._comport = self.start_comport(modem_lines=True)
+        self._comport.modemstate_mask = mask & 0xFF
+        if self.conn is not None:
+            self.conn.ack_modemstate_mask(self._comport.modemstate_mask)
+
+    def hold_break(self, on: bool) -> None:
+        """This client holds (or released) a break with SET-CONTROL BREAK-ON."""
+        if self._comport is not None:
+            self._comport.holds_break = on
+
+    def notify_linestate(self, bit: int) -> None:
+        """NOTIFY-LINESTATE ``bit`` (RFC 2217), if this client's mask asks for it."""
+        comport, conn = self._comport, self.conn
+        if comport is not None and conn is not None and comport.linestate_mask & bit and not self.closed:
+            conn.notify_linestate(bit)
+            self.flush()
+
+    def notify_modemstate(self, value: int) -> None:
+        """NOTIFY-MODEMSTATE, masked by this client's mask (RFC 2217)."""
+        comport, conn = self._comport, self.conn
+        if comport is not None and conn is not None and comport.modemstate_mask and not self.closed:
+            conn.notify_modemstate(value & comport.modemstate_mask)
+            self.flush()
+
+    def request_timing_mark(self) -> None:
+        """Send DO TIMING-MARK (the opening's question, RFC 860)."""
+        if self.conn is not None:
+            self.conn.request_timing_mark()
+            self.flush()
 
     # ----------------------------------------------------------------- asyncio
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -127,10 +227,14 @@ class ClientSession(asyncio.BufferedProtocol):
             try:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                # Urgent data in band (RFC 854 Synch): the IAC or DM a client
+                # sends as urgent data stays in its place in the stream, where
+                # the engine sees IAC DM as a command instead of a lone 0xF2.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
             except OSError:
                 pass
         peer = transport.get_extra_info("peername")
-        if isinstance(peer, tuple):
+        if isinstance(peer, tuple) and not self._named:
             host = peer[0]
             self.peer = f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
         self.transport.set_write_buffer_limits(high=SOCKET_HIGH_WATER)
@@ -141,7 +245,7 @@ class ClientSession(asyncio.BufferedProtocol):
             self.conn.request_enable(Opt.SGA, Side.HIM)
             self.conn.request_enable(Opt.TTYPE, Side.HIM)  # RFC 1091, asked by SERVER_POLICY (issue 10)
             self.conn.request_enable(Opt.NAWS, Side.HIM)   # RFC 1073 (issue 10)
-            self._flush_conn()
+            self.flush()
         self.worker.session_opened(self)
 
     def get_buffer(self, sizehint: int) -> memoryview:
@@ -155,9 +259,16 @@ class ClientSession(asyncio.BufferedProtocol):
     def data_received(self, data: bytes) -> None:
         """Bytes from the client: decode, then hand data and commands to the worker."""
         self.last_input = time.monotonic()
+        # The keystroke path: data goes straight to the worker unless earlier
+        # requests still wait in the work queue (then it queues behind them).
         if self.conn is None:
-            self._submit_data(data)
+            if self._work:
+                self._queue_work(lambda: self.worker.client_data(self, data))
+            else:
+                self.worker.client_data(self, data)
             return
+        if not self.spoke_telnet and b"\xff" in data:
+            self.spoke_telnet = True
         try:
             events = self.conn.receive_data(data)
         except Exception as exc:  # RemoteProtocolError: the stream is unusable
@@ -166,8 +277,11 @@ class ClientSession(asyncio.BufferedProtocol):
             self.close("bad telnet stream")
             return
         for event in events:
-            self._dispatch(event)
-        self._flush_conn()
+            if type(event) is DataReceived and not self._work:
+                self.worker.client_data(self, event.data)
+            else:
+                self._dispatch(event)
+        self.flush()
 
     def eof_received(self) -> bool | None:
         """The client closed its side: end the session."""
@@ -177,11 +291,11 @@ class ClientSession(asyncio.BufferedProtocol):
         """The socket is gone: leave the port."""
         self.closed = True
         self._cancel_stall()
-        if self.welcome_timer is not None:
-            self.welcome_timer.cancel()
         if self._work_task is not None:
             self._work_task.cancel()
         self.worker.session_closed(self)
+        if self._on_close is not None:
+            self._on_close()
 
     def pause_input(self, reason: str) -> None:
         """Stop reading this client (for ``reason``) until resume_input(reason)."""
@@ -199,39 +313,43 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def pause_writing(self) -> None:
         """Our socket buffer is full: a client that does not read is not read
-        either (its requests would pile up answers), and a writer holds the device."""
+        either (its requests would pile up answers)."""
         self.blocked = True
         self.pause_input("socket")
-        self._update_hold()
+        self.report_reading()
 
     def resume_writing(self) -> None:
         """Our socket buffer drained."""
         self.blocked = False
         self._drain_pending()
-        self._update_hold()
+        self.report_reading()
         self.resume_input("socket")
 
-    def _update_hold(self) -> None:
-        """A writer that cannot take output (socket full, or RFC 2217 suspend)
-        holds the device's reading, for at most ``stall_timeout`` seconds."""
-        holding = self.access == WRITER and (self.blocked or self.suspended) and not self.closed
-        if holding == self._holding:
-            return
-        self._holding = holding
-        if holding:
-            self.worker.writer_blocked(self)
+    @property
+    def reading(self) -> bool:
+        """Whether the client takes output now (not blocked, suspended, or in its opening)."""
+        return self.welcomed and not (self.blocked or self.suspended) and not self.closed
+
+    def report_reading(self) -> None:
+        """Tell the worker when this client stops or starts reading; a client
+        that does not read for ``stall_timeout`` seconds is disconnected."""
+        stopped = not self.reading and not self.closed
+        stalled = (self.blocked or self.suspended) and not self.closed
+        if stalled and self._stall_handle is None:
             loop = asyncio.get_running_loop()
             self._stall_handle = loop.call_later(self.worker.config.stall_timeout, self._stalled)
-        else:
+        elif not stalled:
             self._cancel_stall()
-            self.worker.writer_unblocked(self)
+        if stopped != self._stopped:
+            self._stopped = stopped
+            self.worker.client_reading(self, not stopped)
 
     # ------------------------------------------------------------ the output
     def deliver(self, data: bytes) -> None:
         """Device output for this client (already in history and log)."""
         if self.closed:
             return
-        if not self.welcomed or self.blocked and self.access == WATCHER or self.suspended or self._pending:
+        if self._pending or not self.welcomed or self.blocked or self.suspended:
             self._queue(data)
             return
         self._write_out(data)
@@ -243,14 +361,12 @@ class ClientSession(asyncio.BufferedProtocol):
             self.transport.write(data)
             return
         self.conn.send_data(data)
-        self._flush_conn()
+        self.flush()
 
     def _queue(self, data: bytes) -> None:
         self._pending.append(data)
         self._pending_size += len(data)
-        if self.access == WRITER:
-            return  # lossless: the worker pauses the device instead
-        while self._pending_size > WATCHER_QUEUE_BYTES and self._pending:
+        while self._pending_size > OUTPUT_QUEUE_BYTES and self._pending:
             old = self._pending.popleft()
             self._pending_size -= len(old)
             self.dropped += len(old)
@@ -266,6 +382,7 @@ class ClientSession(asyncio.BufferedProtocol):
         if backlog:
             self._write_out(backlog)
         self._drain_pending()
+        self.report_reading()
 
     def _drain_pending(self) -> None:
         if self.suspended or self.closed or not self.welcomed:
@@ -273,15 +390,41 @@ class ClientSession(asyncio.BufferedProtocol):
         if self._dropped_unreported:
             self.message(f"{self._dropped_unreported} bytes dropped")
             self._dropped_unreported = 0
-        while self._pending and not (self.blocked and self.access == WATCHER):
+        while self._pending and not self.blocked:
             chunk = self._pending.popleft()
             self._pending_size -= len(chunk)
             self._write_out(chunk)
 
     def abort_output(self) -> None:
-        """IAC AO: drop what is queued for this client."""
+        """IAC AO: drop what is queued for this client and answer with a Synch
+        (RFC 854: IAC DM, the DM sent as TCP urgent data)."""
         self._pending.clear()
         self._pending_size = 0
+        self.send_synch()
+
+    def send_synch(self) -> None:
+        """A Synch to the client: IAC DM with the DM as urgent data (RFC 854).
+
+        Urgent data cannot pass through the transport's buffer, so when
+        output is still buffered the DM goes in band (the client then reads
+        an ordinary IAC DM, which it ignores).
+        """
+        if self.conn is None or self.transport is None or self.closed:
+            return
+        self.flush()
+        sock = self.transport.get_extra_info("socket")
+        wire = bytes((Cmd.IAC, Cmd.DM))
+        plain = self.transport.get_extra_info("ssl_object") is None   # never beside TLS's own stream
+        if sock is not None and plain and self.transport.get_write_buffer_size() == 0:
+            try:
+                with socket.socket(fileno=os.dup(sock.fileno())) as dup:
+                    dup.send(wire[:1])
+                    wire = wire[1:]
+                    dup.send(wire, socket.MSG_OOB)
+                return
+            except OSError:
+                pass   # a full socket: the rest in band below
+        self.transport.write(wire)
 
     def set_suspended(self, suspended: bool) -> None:
         """RFC 2217 flow control from the client: hold its output, losing nothing
@@ -289,34 +432,42 @@ class ClientSession(asyncio.BufferedProtocol):
         self.suspended = suspended
         if not suspended:
             self._drain_pending()
-        self._update_hold()
+        self.report_reading()
 
     def message(self, text: str) -> None:
-        """A short bracketed notice, for telnet clients only.
+        """A short bracketed notice, for telnet clients and SSH terminals only.
 
-        Raw streams and RFC 2217 clients (esptool, pyserial) get none: their
-        data stream must stay exactly what the device sent.
+        Raw streams, SSH sessions without a terminal (scripts) and RFC 2217
+        clients (esptool, pyserial) get none: their data stream must stay
+        exactly what the device sent.
         """
-        if self.conn is None or self.comport is not None or self.closed or self.transport is None:
+        if self.closed or self.transport is None:
+            return
+        if self.conn is None:   # issue 11: a person at an SSH terminal (a pty was requested)
+            if self.kind == "ssh" and (self.terminal is not None or self.window is not None):
+                self.transport.write(f"\r\n[serial-bridge: {text}]\r\n".encode())
+            return
+        if self.comport is not None:
             return
         self.conn.send_data(f"\r\n[serial-bridge: {text}]\r\n".encode())
-        self._flush_conn()
+        self.flush()
 
     def send_raw_line(self, text: str) -> None:
         """A line of text without brackets (banner, AYT answer), telnet only."""
         if self.conn is None or self.comport is not None or self.closed:
             return
         self.conn.send_data(text.encode() + b"\r\n")
-        self._flush_conn()
+        self.flush()
 
     def send_command(self, cmd: Cmd) -> None:
         """A Telnet command to the client (IAC BRK for a break from the device)."""
         if self.conn is None or self.closed:
             return
         self.conn.send_command(cmd)
-        self._flush_conn()
+        self.flush()
 
-    def _flush_conn(self) -> None:
+    def flush(self) -> None:
+        """Send what the engine has queued for the wire."""
         if self.conn is None or self.transport is None or self.closed:
             return
         wire = self.conn.data_to_send()
@@ -333,7 +484,7 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def _stalled(self) -> None:
         self._stall_handle = None
-        log.warning("port %s: session %d (%s): writer stalled %.0f s, disconnecting",
+        log.warning("port %s: session %d (%s): not reading for %.0f s, disconnecting",
                     self.worker.name, self.id, self.peer, self.worker.config.stall_timeout)
         self.closed = True
         if self.transport is not None:
@@ -383,7 +534,7 @@ class ClientSession(asyncio.BufferedProtocol):
             except Exception:
                 log.exception("port %s: session %d: request failed", self.worker.name, self.id)
             self._work.popleft()
-            self._flush_conn()
+            self.flush()
             if len(self._work) <= WORK_LIMIT // 2:
                 self.resume_input("work")
 
@@ -412,12 +563,22 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def _on_ttype(self, event: Event) -> None:
         assert isinstance(event, TerminalTypeReceived)
-        self.terminal = event.name
+        self.terminal = event.name   # RFC 1091: the type sent last is the one in use
+        if event.name not in self.terminal_types and len(self.terminal_types) < MAX_TTYPES:
+            self.terminal_types.append(event.name)
+
+    def _on_window(self, event: Event) -> None:
+        assert isinstance(event, WindowSizeChanged)
+        self.window = (event.width, event.height)
 
     def _on_closed(self, event: Event) -> None:
         pass
 
     # ---------------------------------------------------------------- status
+    def count_input(self, nbytes: int) -> None:
+        """``nbytes`` of this client's input reached the device."""
+        self.bytes_in += nbytes
+
     def tell_watcher(self) -> None:
         """Say once why a watcher's keys go nowhere."""
         if not self._told_watcher:
@@ -431,7 +592,7 @@ class ClientSession(asyncio.BufferedProtocol):
             access=self.access, connected_at=self.connected_at,
             bytes_in=self.bytes_in, bytes_out=self.bytes_out, dropped=self.dropped,
             rfc2217=self.comport is not None, terminal=self.terminal,
-            user=self.user, window=self.window,
+            terminal_types=tuple(self.terminal_types), user=self.user, window=self.window,
         )
 
 
@@ -448,5 +609,6 @@ _HANDLERS: dict[type, Callable[[ClientSession, Event], None]] = {
     OptionDisabled: ClientSession._on_option_disabled,
     TimingMarkRequested: ClientSession._on_timing_mark,
     TerminalTypeReceived: ClientSession._on_ttype,
+    WindowSizeChanged: ClientSession._on_window,
     ConnectionClosed: ClientSession._on_closed,
 }

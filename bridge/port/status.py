@@ -29,9 +29,10 @@ class SessionStatus:
     bytes_out: int = 0          # from the device to the client
     dropped: int = 0            # bytes of output dropped for this client (watchers)
     rfc2217: bool = False       # the client negotiated COM-PORT-OPTION
-    terminal: str | None = None  # TTYPE, when the client told us
+    terminal: str | None = None  # TTYPE, when the client told us (the last it sent: the one in use)
+    terminal_types: tuple[str, ...] = ()   # every type it named (RFC 1091 cycling), in order
     user: str | None = None     # SSH login or TLS client certificate (issue 11)
-    window: tuple[int, int] | None = None   # columns, rows (SSH pty request; issue 11)
+    window: tuple[int, int] | None = None   # columns, rows: Telnet NAWS (RFC 1073) or an SSH pty request
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,3 +77,50 @@ class PortStatus:
     device_opens: int = 0
     device_losses: int = 0
     alerts: tuple[AlertStatus, ...] = ()
+
+
+# ------------------------------------------------------------------ events
+# What a port tells the control API as it happens. port/ defines them and
+# imports nothing of bridge.control; the control layer turns them into its
+# wire events (bridge.control.target.BridgeEvent.from_port_event).
+
+@dataclass(frozen=True, slots=True)
+class PortStateChanged:
+    """The port's state changed (one of PORT_STATES), with its last problem."""
+
+    port: str
+    state: str
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionOpened:
+    """A client joined the port."""
+
+    port: str
+    id: int
+    peer: str
+    access: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    """A client left the port."""
+
+    port: str
+    id: int
+    peer: str
+    access: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChanged:
+    """The line settings in force changed; ``restored``: back to the configured ones
+    because the last client that asked for others left."""
+
+    port: str
+    settings: LineSettings
+    restored: bool = False
+
+
+PortEvent = PortStateChanged | SessionOpened | SessionClosed | SettingsChanged

@@ -1,10 +1,13 @@
 """What a telnet session's negotiation and commands mean for its port.
 
-* The welcome: the banner and the history go out once the client's opening
-  negotiation is in. Every client answers a ``DO TIMING-MARK`` after the
-  requests it sent on connect, so by then an RFC 2217 client (esptool,
-  pyserial) is known and gets a clean stream instead; a client that never
-  answers is welcomed after ``WELCOME_AFTER`` seconds.
+* The welcome: the banner (and the history, where the port replays it) go
+  out once the client's opening negotiation is in. Every Telnet client
+  answers a ``DO TIMING-MARK`` after the requests it sent on connect, so by
+  then an RFC 2217 client (esptool, pyserial) is known and gets a clean
+  stream instead. A client that has sent no Telnet command ``RAW_AFTER``
+  seconds after connecting (``nc``, a script's socket) will not answer: it
+  is welcomed then; one that has is waited for, at most ``WELCOME_AFTER``.
+  Output that arrives meanwhile waits in the session's bounded queue.
 * Commands (RFC 854) through the port's break map: BRK, IP, DM, EC, EL go to
   the device as the port's config says; AYT gets a one-line answer; AO drops
   what is queued for that client.
@@ -21,43 +24,58 @@ from bridge.port.status import UP
 from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, Side, TimingMarkReceived
 
 if TYPE_CHECKING:
-    from bridge.port.worker import PortWorker
+    from bridge.port.roles import TelnetPort
 
-WELCOME_AFTER = 1.0
+RAW_AFTER = 0.15       # s: a client silent this long gets output at once (INTERFACE.md: within 250 ms)
+WELCOME_AFTER = 1.0    # s: the longest wait for a Telnet client's TIMING-MARK answer
 
 
 class TelnetSide:
     """The telnet-specific part of one port worker."""
 
-    def __init__(self, worker: PortWorker) -> None:
+    def __init__(self, worker: TelnetPort) -> None:
         self.worker = worker
         self._backlogs: dict[int, bytes] = {}   # history kept at connect, until the welcome
+        self._openings: dict[int, asyncio.TimerHandle] = {}   # sessions in their opening: the deadline
+        self._breaks_queued: set[int] = set()   # sessions with a break waiting in their queue
 
     def forget(self, session: ClientSession) -> None:
         """The session left: drop what was kept for it."""
         self._backlogs.pop(session.id, None)
+        self._breaks_queued.discard(session.id)
+        timer = self._openings.pop(session.id, None)
+        if timer is not None:
+            timer.cancel()
 
     def greet(self, session: ClientSession) -> None:
-        backlog = self.worker.history.snapshot()
+        backlog = self.worker.history.snapshot() if self.worker.config.replay else b""
         if session.conn is None:
             session.welcome(None, backlog)
             return
         # The banner and the history go out once the client's opening
         # negotiation is in: an RFC 2217 client (esptool, pyserial) must get a
-        # clean stream. Every client answers a DO TIMING-MARK after the
-        # requests it sent on connect; one that never answers is welcomed in 1 s.
-        session.conn.request_timing_mark()
-        session._flush_conn()
+        # clean stream. Every Telnet client answers a DO TIMING-MARK after the
+        # requests it sent on connect; a silent one is welcomed at RAW_AFTER.
+        session.request_timing_mark()
         loop = asyncio.get_running_loop()
-        session.welcome_timer = loop.call_later(WELCOME_AFTER, self._welcome, session)
+        self._openings[session.id] = loop.call_later(RAW_AFTER, self._opening_deadline, session)
         self._backlogs[session.id] = backlog
 
+    def _opening_deadline(self, session: ClientSession) -> None:
+        """RAW_AFTER: a client that spoke Telnet gets until WELCOME_AFTER to answer the mark."""
+        if session.id not in self._openings or session.closed:
+            return
+        if session.spoke_telnet:
+            loop = asyncio.get_running_loop()
+            self._openings[session.id] = loop.call_later(WELCOME_AFTER - RAW_AFTER, self._welcome, session)
+        else:
+            self._welcome(session)
+
     def _welcome(self, session: ClientSession) -> None:
-        timer = session.welcome_timer
+        timer = self._openings.pop(session.id, None)
         if timer is None or session.closed:
             return
         timer.cancel()
-        session.welcome_timer = None
         backlog = self._backlogs.pop(session.id, b"")
         if session.comport is not None:
             session.welcome(None, b"")
@@ -67,7 +85,7 @@ class TelnetSide:
     def banner_for(self, session: ClientSession) -> str:
         """The connect banner: port, device, settings, access, who else is here."""
         others = [f"{s.peer} ({s.access})" for s in self.worker.sessions if s is not session]
-        state = "" if self.worker.state == UP else f", {self.worker.state}"
+        state = "" if self.worker.state == UP or self.worker.on_demand else f", {self.worker.state}"
         text = (f"[serial-bridge: port {self.worker.name} on {self.worker.config.device}, {self.worker.settings.short()}"
                 f"{state}; you are the {session.access}")
         text += f"; also connected: {', '.join(others)}]" if others else "]"
@@ -82,25 +100,11 @@ class TelnetSide:
                 self._start_comport(session)
         elif isinstance(event, TimingMarkReceived):
             self._welcome(session)
-        else:
-            self.worker.line.handle(session, event)
 
     def _start_comport(self, session: ClientSession) -> None:
-        """A client speaks RFC 2217: give it a clean 8-bit stream and a first modem state.
-
-        RFC 2217 clients (pyserial, esptool) send and expect raw bytes without
-        ever asking for BINARY, so the server asks for it both ways; and
-        pyserial's ``cts``/``dsr`` fail until a NOTIFY-MODEMSTATE has arrived.
-        """
-        from bridge.port.linecontrol import ComPortState
-        session.comport = ComPortState()
-        conn = session.conn
-        assert conn is not None
-        conn.request_enable(Opt.BINARY, Side.US)
-        conn.request_enable(Opt.BINARY, Side.HIM)
-        if self.worker.device is None or not self.worker.device.has_modem_lines:
-            conn.notify_modemstate(0)   # no modem lines: as on unwired lines
-        session._flush_conn()
+        """A client speaks RFC 2217: the session sets itself up; modem polling may start."""
+        device = self.worker.device
+        session.start_comport(modem_lines=device is not None and device.has_modem_lines)
         self.worker.update_modem_polling()
 
     def _command(self, session: ClientSession, cmd: Cmd) -> None:
@@ -128,12 +132,12 @@ class TelnetSide:
     def _queue_break(self, session: ClientSession) -> None:
         """Queue a timed break; breaks asked for while one is still queued are
         one break (a storm of IAC BRK would otherwise hold the line for minutes)."""
-        if session.break_queued:
+        if session.id in self._breaks_queued:
             return
-        session.break_queued = True
+        self._breaks_queued.add(session.id)
 
         async def send() -> None:
-            session.break_queued = False
+            self._breaks_queued.discard(session.id)
             await self.worker.send_break()
         session.submit(send)
 

@@ -30,21 +30,34 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bridge.control.target import BridgeEvent
 from bridge.device.backend import Device, DeviceError, DeviceMissing, OpenOptions
 from bridge.device.settings import LineSettings
 from bridge.port.history import History
-from bridge.port.inband import BREAK, InbandBreak
+from bridge.port.inband import BREAK
 from bridge.port.admission import Admission
 from bridge.port.counters import PortCounters
 from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, ModemPoller
 from bridge.port.session import WRITER, ClientSession
 from bridge.port.telnetside import TelnetSide
-from bridge.port.status import DISABLED, STARTING, STOPPED, UP, WAITING, PortStatus
+from bridge.port.status import (
+    DISABLED,
+    STARTING,
+    STOPPED,
+    UP,
+    WAITING,
+    PortEvent,
+    PortStateChanged,
+    PortStatus,
+    SessionClosed,
+    SessionOpened,
+    SettingsChanged,
+)
 from bridge.telnet import Cmd, Event
 
 if TYPE_CHECKING:
@@ -59,6 +72,7 @@ DeviceWaiter = Callable[[str], Awaitable[None]]
 # TLS), which hands the connection on with PortWorker.accept.
 Guard = Callable[["PortWorker", bool], asyncio.BaseProtocol]
 
+OPEN_HOLD_BYTES = 64 * 1024   # client input held while the device opens
 RETRY_MIN = 0.5
 RETRY_MAX = 30.0
 
@@ -79,7 +93,7 @@ def _default_opener() -> tuple[DeviceOpener, DeviceWaiter]:
 class PortWorker:
     """Bridges one serial device to its TCP listeners."""
 
-    def __init__(self, config: PortConfig, emit: Callable[[BridgeEvent], None] | None = None,
+    def __init__(self, config: PortConfig, emit: Callable[[PortEvent], None] | None = None,
                  opener: DeviceOpener | None = None, waiter: DeviceWaiter | None = None,
                  guard: Guard | None = None) -> None:
         self.config = config
@@ -104,8 +118,11 @@ class PortWorker:
         self.dtr = config.dtr_on_open != "off"
         self.rts = config.rts_on_open != "off"
         self.break_on = False
-        self.settings_owner: int | None = None   # the session whose settings are in force
+        self._settings_askers: set[int] = set()   # sessions that asked for the settings in force
         self._told_no_device = False
+        self.on_demand = False   # closed only because no client needs it (hold_open = false)
+        self._held_input: list[bytes] = []   # client input while the device opens (bounded)
+        self._held_size = 0
         self._dtr_set = False   # a client set DTR/RTS: re-apply them when the device returns
         self._rts_set = False
         self.line = LineControl(self)
@@ -117,7 +134,7 @@ class PortWorker:
         self._task: asyncio.Task[None] | None = None
         self._lost = asyncio.Event()
         self._wake = asyncio.Event()
-        self._blocked_writers: set[int] = set()
+        self._not_reading: set[int] = set()   # sessions that take no output now
         self._clients_paused = False
         self.modem = ModemPoller(self)
         self._tails: list[Callable[[bytes], None]] = []
@@ -135,6 +152,7 @@ class PortWorker:
             lambda: self._protocol(False), cfg.listen_host, cfg.listen_port,
             backlog=128, reuse_address=True)
         self._servers.append(main)
+        _urgent_inline(main)
         self._bound = _bound_port(main, cfg.listen_port)
         if cfg.listen_readonly is not None:
             try:
@@ -146,6 +164,7 @@ class PortWorker:
                 self._servers.remove(main)
                 raise
             self._servers.append(ro)
+            _urgent_inline(ro)
             self._bound_ro = _bound_port(ro, cfg.listen_readonly_port or 0)
         # The session log (a thread) only once listening: a start that fails leaves nothing behind.
         if cfg.log_dir and cfg.log != "off" and self.session_log is None:
@@ -173,13 +192,13 @@ class PortWorker:
         ``user`` is who the access layer vouches for (SSH login, TLS client
         certificate). ``can_write=False`` makes a watcher, as the read-only
         listener does. Admission applies as to any client: the session may be
-        closed at once (port full, in use); check ``session.closed``.
+        closed at once (port full, in use, port stopping): then
+        ``transport.is_closing()`` is true.
         """
         session = ClientSession(self, readonly=not can_write, kind=kind, user=user)
         transport.set_protocol(session)
-        if self._stopping:
+        if self._stopping:   # a TLS handshake that ended after stop(): never joins
             transport.close()
-            session.closed = True
             return session
         session.connection_made(transport)
         return session
@@ -237,6 +256,7 @@ class PortWorker:
             await self._wait_wake()
             return delay
         if not self.config.hold_open and not self.sessions:
+            self.on_demand = True
             self._set_state(WAITING, "opened when a client connects")
             await self._wait_wake()
             return delay
@@ -298,10 +318,13 @@ class PortWorker:
         self._lost.clear()
         self.settings = device.settings
         device.start(self)
+        self._update_device_reading()
         await self._reapply_lines(device)
-        was_waiting = self.state == WAITING
+        was_waiting = self.state == WAITING and not self.on_demand
+        self.on_demand = False
         self._set_state(UP)
         log.info("port %s: device %s open (%s)", self.name, device.path, self.settings.short())
+        self._release_held_input()
         if was_waiting:
             self._tell_all("device is back")
         if self.first_open is not None and not self.first_open.done():
@@ -320,9 +343,11 @@ class PortWorker:
             log.debug("port %s: re-applying DTR/RTS: %s", self.name, exc)
 
     def _report_open_failure(self, message: str) -> None:
+        self.on_demand = False
         if self.state != WAITING or self.error != message:
             log.warning("port %s: waiting for device: %s", self.name, message)
         self._set_state(WAITING, message)
+        self._release_held_input()
         if self.first_open is not None and not self.first_open.done():
             self.first_open.set_result(message)
 
@@ -341,12 +366,12 @@ class PortWorker:
         self.state = state
         self.error = error
         self.since = time.time()
-        self.emit("port-state", state=state, error=error)
+        self.emit(PortStateChanged(port=self.name, state=state, error=error))
 
-    def emit(self, kind: str, **data: Any) -> None:
+    def emit(self, event: PortEvent) -> None:
         """Push an event to the control API's subscribers."""
         if self._emit_cb is not None:
-            self._emit_cb(BridgeEvent(kind=kind, port=self.name, data=data))
+            self._emit_cb(event)
 
     async def set_enabled(self, enabled: bool) -> None:
         """Enable or disable the port (disabling closes the device, keeps the listener)."""
@@ -377,19 +402,13 @@ class PortWorker:
         self.counters.breaks_from_device += 1
         for session in self.sessions:
             session.send_command(Cmd.BRK)
-            self._notify_linestate(session, LS_BREAK)
+            session.notify_linestate(LS_BREAK)
 
     def device_line_error(self, kind: str) -> None:
         """Parity, framing or overrun error reported by the line."""
         bit = LINE_ERROR_BITS.get(kind, 0)
         for session in self.sessions:
-            self._notify_linestate(session, bit)
-
-    def _notify_linestate(self, session: ClientSession, bit: int) -> None:
-        comport = session.comport
-        if comport is not None and session.conn is not None and comport.linestate_mask & bit:
-            session.conn.notify_linestate(bit)
-            session._flush_conn()
+            session.notify_linestate(bit)
 
     def device_lost(self, exc: BaseException | None) -> None:
         """The device vanished: clients stay, and are told."""
@@ -425,16 +444,15 @@ class PortWorker:
         self.sessions.append(session)
         log.info("port %s: client %s connected (session %d, %s)", self.name, session.peer,
                  session.id, session.access)
-        self.emit("session-open", id=session.id, peer=session.peer, access=session.access)
+        self.emit(SessionOpened(port=self.name, id=session.id, peer=session.peer, access=session.access))
         if not cfg.hold_open:
             self._wake.set()
         if self._clients_paused:
             session.pause_input("device")
         if cfg.idle_timeout > 0:
             self.admission.arm_idle(session, cfg.idle_timeout)
-        if cfg.break_sequence:
-            session.inband = InbandBreak(cfg.break_sequence.encode("latin-1"))
         self.telnet.greet(session)
+        session.report_reading()
 
     def session_closed(self, session: ClientSession) -> None:
         """A client left: hand over write access, restore what it changed."""
@@ -443,54 +461,62 @@ class PortWorker:
         self.sessions.remove(session)
         self.counters.session_left(session.status())
         self.telnet.forget(session)
-        self._blocked_writers.discard(session.id)
+        self._not_reading.discard(session.id)
         self._update_device_reading()
         log.info("port %s: client %s disconnected (session %d)", self.name, session.peer, session.id)
-        self.emit("session-close", id=session.id, peer=session.peer, access=session.access)
+        self.emit(SessionClosed(port=self.name, id=session.id, peer=session.peer, access=session.access))
         if session.access == WRITER and self.config.access == "first":
             self.admission.promote_watcher()
         comport = session.comport
         if comport is not None:
             if comport.holds_break and self.break_on:
                 asyncio.get_running_loop().create_task(self.set_break(False, by=None))
-            # The settings last as long as the session of whoever set them last:
-            # a client leaving restores nothing that another client set since.
-            if (comport.changed_settings and self.config.restore_settings
-                    and self.settings_owner == session.id):
-                self.settings_owner = None
-                asyncio.get_running_loop().create_task(self._restore_settings())
             self.update_modem_polling()
+        # Settings asked for by clients last while any client that asked for
+        # them is connected; the configured ones return when the last leaves.
+        if session.id in self._settings_askers:
+            self._settings_askers.discard(session.id)
+            if not self._settings_askers and self.config.restore_settings:
+                asyncio.get_running_loop().create_task(self._restore_settings())
         if not self.config.hold_open and not self.sessions:
             self._lost.set()
 
     async def _restore_settings(self) -> None:
-        if self.settings != self.config.settings:
-            await self.change_settings(_as_changes(self.config.settings), by=None)
+        """The last client that asked for settings left: back to the configured ones."""
+        if self._settings_askers or self.settings == self.config.settings:
+            return
+        await self._apply_settings(self.config.settings, by=None, restore=True)
 
     def may_write(self, session: ClientSession | None) -> bool:
         """Whether this session may change the device."""
         return session is None or (session.access == WRITER and not session.closed)
 
-    def writer_blocked(self, session: ClientSession) -> None:
-        """A lossless writer's socket is full: stop reading the device."""
-        self._blocked_writers.add(session.id)
-        self._update_device_reading()
-
-    def writer_unblocked(self, session: ClientSession) -> None:
-        self._blocked_writers.discard(session.id)
+    def client_reading(self, session: ClientSession, reading: bool) -> None:
+        """A client stopped (``reading`` False) or started taking output again."""
+        if reading:
+            self._not_reading.discard(session.id)
+        else:
+            self._not_reading.add(session.id)
         self._update_device_reading()
 
     def _update_device_reading(self) -> None:
-        if self.device is None:
+        """Stop reading the device only when every client has stopped reading
+        and the line can hold the data without loss (flow control, or a
+        pseudo-terminal); otherwise read on, so history and log lose nothing
+        and each slow client loses its own oldest output."""
+        device = self.device
+        if device is None:
             return
-        if self._blocked_writers:
-            self.device.pause_reading()
+        ids = {s.id for s in self.sessions}
+        if ids and ids <= self._not_reading and _can_hold(device, self.settings):
+            device.pause_reading()
         else:
-            self.device.resume_reading()
+            device.resume_reading()
 
     def telnet_event(self, session: ClientSession, event: Event) -> None:
-        """Commands and option changes from a telnet client."""
-        self.telnet.handle(session, event)
+        """Commands, option changes and RFC 2217 requests from a telnet client."""
+        if not self.line.handle(session, event):
+            self.telnet.handle(session, event)
 
     # ============================================================ client input
     def client_data(self, session: ClientSession, data: bytes) -> None:
@@ -519,14 +545,24 @@ class PortWorker:
             newline = self.config.newline
             if newline != "crlf":
                 data = data.replace(b"\r\n", b"\r" if newline == "cr" else b"\n")
-        session.bytes_in += len(data)
+        session.count_input(len(data))
         self.write_device(data)
         if self.session_log is not None:
             self.session_log.client_input(data, session.peer)
 
     def write_device(self, data: bytes) -> None:
-        """Write to the device if it is there (dropped, with a debug line, if not)."""
+        """Write to the device if it is there; while it is being opened (the
+        port starting, or opening on demand) input is held, at most
+        ``OPEN_HOLD_BYTES``, and written once it is open; otherwise it is
+        dropped (clients are told once)."""
         device = self.device
+        if device is None and (self.state == STARTING or self.on_demand) and not self._stopping:
+            if self._held_size + len(data) <= OPEN_HOLD_BYTES:
+                self._held_input.append(data)
+                self._held_size += len(data)
+            else:
+                log.debug("port %s: %d bytes dropped: the device is still opening", self.name, len(data))
+            return
         if device is None:
             log.debug("port %s: %d bytes dropped: no device", self.name, len(data))
             if not self._told_no_device:
@@ -541,6 +577,12 @@ class PortWorker:
             self._clients_paused = True
             for s in self.sessions:
                 s.pause_input("device")
+
+    def _release_held_input(self) -> None:
+        """The open ended: write what clients typed meanwhile (or drop it, telling them)."""
+        held, self._held_input, self._held_size = self._held_input, [], 0
+        if held:
+            self.write_device(b"".join(held))
 
     # ========================================================== line control
     async def send_break(self, ms: int | None = None) -> None:
@@ -564,8 +606,8 @@ class PortWorker:
         if on and not self.break_on:
             self.counters.breaks_to_device += 1
         self.break_on = on
-        if by is not None and by.comport is not None:
-            by.comport.holds_break = on
+        if by is not None:
+            by.hold_break(on)
         if self.device is not None:
             await self._device_call("set the break", self.device.set_break(on))
 
@@ -596,10 +638,25 @@ class PortWorker:
             log.warning("port %s: cannot %s: %s", self.name, what, exc)
 
     async def change_settings(self, changes: dict[str, Any], by: ClientSession | None) -> bool:
-        """Apply line settings; returns whether anything changed. Others are told."""
+        """Apply line settings; returns whether anything changed. Others are told.
+
+        ``by`` is the client that asked (None: the operator). A client that
+        asks, even for the value in force, keeps the settings in force while
+        it is connected; the operator's change ends every client's claim.
+        A field the device refuses is one WARNING line naming the port, the
+        key, the value asked for and the value in force.
+        """
+        if by is not None:
+            self._settings_askers.add(by.id)
+        else:
+            self._settings_askers.clear()
         wanted = self.settings.with_changes(**changes)
         if wanted == self.settings:
             return False
+        return await self._apply_settings(wanted, by=by)
+
+    async def _apply_settings(self, wanted: LineSettings, by: ClientSession | None,
+                              restore: bool = False) -> bool:
         if self.device is not None:
             try:
                 actual = await self.device.apply_settings(wanted)
@@ -608,31 +665,28 @@ class PortWorker:
                 return False
         else:
             actual = wanted
+        refused = [f"{key}={getattr(wanted, key)!r} (in force: {getattr(actual, key)!r})"
+                   for key in _SETTING_KEYS if getattr(wanted, key) != getattr(actual, key)]
+        if refused:
+            log.warning("port %s: the device refused %s", self.name, ", ".join(refused))
         if actual == self.settings:
             return False
         self.settings = actual
-        self.settings_owner = by.id if by is not None else None
-        who = by.peer if by is not None else "the operator"
-        log.info("port %s: settings now %s (by %s)", self.name, actual.short(), who)
-        self.emit("settings", **_as_changes(actual))
+        if restore:
+            who = "restore"
+            log.info("port %s: settings restored to the configured %s (the last client that set them left)",
+                     self.name, actual.short())
+            notice = f"settings restored to the configured {actual.short()}"
+        else:
+            who = by.peer if by is not None else "the operator"
+            log.info("port %s: settings now %s (by %s)", self.name, actual.short(), who)
+            notice = f"settings changed by {who}: {actual.short()}"
+        self.emit(SettingsChanged(port=self.name, settings=actual, restored=restore))
+        self._update_device_reading()   # flow control decides whether the line can be held
         for session in self.sessions:
-            if session is by:
-                continue
-            session.message(f"settings changed by {who}: {actual.short()}")
-            self._announce_settings(session)
+            if session is not by:
+                session.message(notice)
         return True
-
-    def _announce_settings(self, session: ClientSession) -> None:
-        from bridge.port.linecontrol import PARITY_VALUES, STOP_VALUES
-        conn = session.conn
-        if session.comport is None or conn is None:
-            return
-        s = self.settings
-        conn.ack_baud_rate(s.baud)
-        conn.ack_data_size(s.bytesize)
-        conn.ack_parity(PARITY_VALUES[s.parity])
-        conn.ack_stop_size(STOP_VALUES.get(s.stopbits, 1))
-        session._flush_conn()
 
     # ======================================================== modem polling
     def update_modem_polling(self) -> None:
@@ -667,6 +721,30 @@ class PortWorker:
         )
 
 
+_PTY_MAJORS = range(136, 144)   # Unix98 pseudo-terminal slaves (Documentation/admin-guide/devices.txt)
+
+
+def _can_hold(device: Device, settings: LineSettings) -> bool:
+    """Whether the line holds data the bridge does not read, losing none: flow
+    control stops the sender, and a pseudo-terminal's writer blocks."""
+    if settings.flow != "none":
+        return True
+    try:
+        return os.major(os.stat(device.path).st_rdev) in _PTY_MAJORS
+    except (OSError, ValueError):
+        return False
+
+
+def _urgent_inline(server: asyncio.AbstractServer) -> None:
+    """SO_OOBINLINE on a listener, inherited by the sockets it accepts (each
+    session sets it again): a Synch sent at once is read in band too."""
+    for sock in getattr(server, "sockets", None) or ():
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
+        except OSError:
+            pass
+
+
 def _bound_port(server: asyncio.AbstractServer, configured: int) -> int:
     sockets = getattr(server, "sockets", None) or ()
     for sock in sockets:
@@ -676,6 +754,9 @@ def _bound_port(server: asyncio.AbstractServer, configured: int) -> int:
 
 def _address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+_SETTING_KEYS = ("baud", "bytesize", "parity", "stopbits", "flow")
 
 
 def _as_changes(settings: LineSettings) -> dict[str, Any]:

@@ -25,7 +25,9 @@ the wrong length is malformed and reported, never guessed at.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bridge.telnet.constants import IAC_BYTE, IAC_IAC, SERVER_OFFSET, Cmd, ComPortCmd, Opt
 from bridge.telnet.errors import LocalProtocolError
@@ -149,3 +151,150 @@ def baud_value(baud: int) -> bytes:
     if not 0 <= baud < 1 << 32:
         raise LocalProtocolError(f"baud rate must be 0..4294967295, not {baud}")
     return baud.to_bytes(4, "big")
+
+
+# ---------------------------------------------------------------------------
+# What the values of the SET commands mean (RFC 2217, section "Com Port
+# Configuration Commands"), decoded once into typed values. The engine's
+# events carry the raw codes; the port layer calls these to learn what a
+# client asked for and to encode the answer, "the value actually in use".
+# A code outside a table decodes to None: the answer is then the value in
+# force, unchanged (as for the query value 0).
+
+PARITY_BY_CODE: dict[int, str] = {1: "none", 2: "odd", 3: "even", 4: "mark", 5: "space"}
+"""SET-PARITY codes -> parity names (LineSettings.parity)."""
+PARITY_CODE: dict[str, int] = {name: code for code, name in PARITY_BY_CODE.items()}
+
+STOPBITS_BY_CODE: dict[int, float] = {1: 1, 2: 2, 3: 1.5}
+"""SET-STOPSIZE codes -> stop bits."""
+STOPBITS_CODE: dict[float, int] = {bits: code for code, bits in STOPBITS_BY_CODE.items()}
+
+DATASIZES = frozenset({5, 6, 7, 8})
+"""SET-DATASIZE values that name a data size (the code is the size in bits)."""
+
+
+def decode_parity(code: int) -> str | None:
+    """The parity a SET-PARITY value asks for; None for 0 (a query) or a code outside the table."""
+    return PARITY_BY_CODE.get(code)
+
+
+def decode_stopsize(code: int) -> float | None:
+    """The stop bits a SET-STOPSIZE value asks for (1, 2 or 1.5); None for a query or an unknown code."""
+    return STOPBITS_BY_CODE.get(code)
+
+
+def decode_datasize(code: int) -> int | None:
+    """The data size in bits a SET-DATASIZE value asks for; None for a query or an unknown size."""
+    return code if code in DATASIZES else None
+
+
+def parity_code(parity: str) -> int:
+    """The SET-PARITY answer for a parity in force."""
+    return PARITY_CODE.get(parity, 1)
+
+
+def stopsize_code(stopbits: float) -> int:
+    """The SET-STOPSIZE answer for the stop bits in force."""
+    return STOPBITS_CODE.get(stopbits, 1)
+
+
+class ControlGroup(enum.Enum):
+    """The setting a SET-CONTROL value is about."""
+
+    OUTBOUND_FLOW = "outbound flow control"
+    INBOUND_FLOW = "inbound flow control"
+    BREAK = "break"
+    DTR = "DTR"
+    RTS = "RTS"
+
+
+@dataclass(frozen=True, slots=True)
+class ControlRequest:
+    """One SET-CONTROL value, decoded.
+
+    Attributes:
+        group: what it is about.
+        wanted: the state asked for: a flow name (``"none"``, ``"xonxoff"``,
+            ``"rtscts"``) for the flow groups, True/False for BREAK, DTR and
+            RTS; None when the value only asks for the state in force (a
+            query, or a setting the port does not implement).
+    """
+
+    group: ControlGroup
+    wanted: str | bool | None
+
+
+_OUT, _IN = ControlGroup.OUTBOUND_FLOW, ControlGroup.INBOUND_FLOW
+SET_CONTROL: dict[int, ControlRequest] = {
+    0: ControlRequest(_OUT, None),
+    1: ControlRequest(_OUT, "none"),
+    2: ControlRequest(_OUT, "xonxoff"),
+    3: ControlRequest(_OUT, "rtscts"),
+    4: ControlRequest(ControlGroup.BREAK, None),
+    5: ControlRequest(ControlGroup.BREAK, True),
+    6: ControlRequest(ControlGroup.BREAK, False),
+    7: ControlRequest(ControlGroup.DTR, None),
+    8: ControlRequest(ControlGroup.DTR, True),
+    9: ControlRequest(ControlGroup.DTR, False),
+    10: ControlRequest(ControlGroup.RTS, None),
+    11: ControlRequest(ControlGroup.RTS, True),
+    12: ControlRequest(ControlGroup.RTS, False),
+    13: ControlRequest(_IN, None),
+    14: ControlRequest(_IN, "none"),
+    15: ControlRequest(_IN, "xonxoff"),
+    16: ControlRequest(_IN, "rtscts"),
+    # DCD (outbound), DTR (inbound) and DSR (outbound) flow control: not
+    # implemented by the port; answered with the flow control in force.
+    17: ControlRequest(_OUT, None),
+    18: ControlRequest(_IN, None),
+    19: ControlRequest(_OUT, None),
+}
+"""SET-CONTROL values 0..19 of RFC 2217's table."""
+
+
+def decode_control(value: int) -> ControlRequest:
+    """What a SET-CONTROL value asks for.
+
+    A value above 19 (not in RFC 2217) is taken as a query of the outbound
+    flow control, so that it too is answered with a value in force.
+    """
+    return SET_CONTROL.get(value, ControlRequest(_OUT, None))
+
+
+_FLOW_ANSWERS: dict[ControlGroup, dict[str, int]] = {
+    _OUT: {"none": 1, "xonxoff": 2, "rtscts": 3, "dsrdtr": 19},
+    _IN: {"none": 14, "xonxoff": 15, "rtscts": 16, "dsrdtr": 18},
+}
+_ON_OFF_ANSWERS: dict[ControlGroup, tuple[int, int]] = {
+    ControlGroup.BREAK: (5, 6), ControlGroup.DTR: (8, 9), ControlGroup.RTS: (11, 12),
+}
+
+
+def control_answer(group: ControlGroup, state: str | bool) -> int:
+    """The SET-CONTROL answer for a state in force.
+
+    Args:
+        group: what the answer is about.
+        state: a flow name (LineSettings.flow) for the flow groups, the
+            line's state (True: on) for BREAK, DTR and RTS.
+    """
+    if group in _FLOW_ANSWERS:
+        return _FLOW_ANSWERS[group].get(str(state), _FLOW_ANSWERS[group]["none"])
+    on, off = _ON_OFF_ANSWERS[group]
+    return on if state else off
+
+
+@dataclass(frozen=True, slots=True)
+class Purge:
+    """A PURGE-DATA request: which of the device's buffers to discard."""
+
+    receive: bool
+    transmit: bool
+
+
+PURGE_BY_CODE: dict[int, Purge] = {
+    1: Purge(receive=True, transmit=False),
+    2: Purge(receive=False, transmit=True),
+    3: Purge(receive=True, transmit=True),
+}
+"""PURGE-DATA values 1..3; anything else purges nothing (and is echoed back)."""

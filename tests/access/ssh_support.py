@@ -57,7 +57,8 @@ class SshBridge:
             time.sleep(0.1)
 
 
-def start_ssh_bridge(start_daemon: Start, make_pty: MakePty, folder: Path, extra_bridge: str = "") -> SshBridge:
+def start_ssh_bridge(start_daemon: Start, make_pty: MakePty, folder: Path, extra_bridge: str = "",
+                     extra_core: str = "") -> SshBridge:
     """rtr1 (alice writes; spy:// records breaks), lab-a (alice watches), core (not hers)."""
     folder.mkdir(parents=True, exist_ok=True)
     rtr1, lab, core = make_pty(), make_pty(), make_pty()
@@ -105,7 +106,9 @@ mode = "raw"
 name = "core"
 device = "{core.path}"
 listen = 0
+{extra_core}
 '''
+    (folder / "config.toml").write_text(text)    # for tests that reload an edited copy
     daemon = start_daemon(text)
     line = daemon.wait_log(r"SSH: listening on 127\.0\.0\.1:\d+")
     port = int(line.split("127.0.0.1:")[1].split(",")[0])

@@ -31,13 +31,17 @@ def test_a_port_refuses_a_source_outside_its_allow_list_before_any_byte(start_da
     logged once a minute; a port allowing it works as before."""
     shut, open_ = make_pty(), make_pty()
     daemon = start_daemon(bridge_block()
-                          + port_block("shut", shut.path, mode="telnet", extra='allow = ["192.0.2.0/24"]')
+                          + port_block("shut", shut.path, mode="telnet",
+                                       extra='allow = ["192.0.2.0/24"]\nlisten_readonly = "127.0.0.1:0"')
                           + port_block("open", open_.path, extra='allow = ["127.0.0.0/8", "::1"]'))
     daemon.wait_log(r"port open: device .* open")
     for _ in range(3):
         sock = connect(daemon.port_of("shut"))
         assert closed_without_a_byte(sock)
         sock.close()
+    sock = connect(daemon.port_of("shut", readonly=True))    # the read-only listener too
+    assert closed_without_a_byte(sock)
+    sock.close()
     ok = connect(daemon.port_of("open"))
     open_.write(b"hello from open\r\n")
     assert b"hello from open" in recv_until(ok, b"hello from open")

@@ -170,11 +170,11 @@ def test_exec_requests_list_ports_or_connect_and_nothing_else(bridge: SshBridge)
 
 
 def test_the_port_closing_ends_the_ssh_session(bridge: SshBridge) -> None:
-    """An operator's kick ends the channel; the client sees the channel close."""
+    """An operator's kick ends the channel: a terminal is told why, then the channel closes."""
 
     async def scenario() -> None:
         async with await connect(bridge, "bob:core", password="bobs password") as conn:
-            proc = await conn.create_process(encoding=None)
+            proc = await conn.create_process(term_type="xterm", encoding=None)
             await read_until(proc.stdout, b"leaves]\r\n")
             status = await asyncio.to_thread(bridge.status)
             session_id = status["core"]["sessions"][0]["id"]
@@ -183,6 +183,8 @@ def test_the_port_closing_ends_the_ssh_session(bridge: SshBridge) -> None:
             await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "bridge", "ctl", "--control",
                                                      str(bridge.control), "kick", "core", str(session_id)],
                                     check=True, capture_output=True, timeout=WAIT)
+            assert b"[serial-bridge: disconnected by the operator]" in await read_until(
+                proc.stdout, b"operator]")     # a person at a terminal is told why, as on Telnet
             await proc.wait_closed()
             assert proc.exit_status == 0
 
@@ -199,3 +201,52 @@ def test_bridge_allow_refuses_ssh_before_the_version_line(start_daemon: Start, m
     sock.close()
     bridge.daemon.wait_log(r"SSH: refused 127\.0\.0\.1")
     bridge.daemon.stop()
+
+
+def test_a_port_allow_list_applies_to_ssh_sessions_and_users_reload(start_daemon: Start, make_pty: MakePty,
+                                                                    tmp_path: Path) -> None:
+    """A port whose allow list leaves out 127.0.0.1 refuses bob over SSH too (exit 1, one line);
+    a user added to the config logs in after SIGHUP."""
+    bridge = start_ssh_bridge(start_daemon, make_pty, tmp_path / "ssh", extra_core='allow = ["192.0.2.0/24"]')
+    carol = asyncssh.generate_private_key("ssh-ed25519")
+
+    async def refused() -> None:
+        async with await connect(bridge, "bob:core", password="bobs password") as conn:
+            result = await conn.run(encoding=None)
+            assert result.exit_status == 1
+            assert result.stderr == b"serial-bridge: port core does not take connections from 127.0.0.1\r\n"
+        with pytest.raises(asyncssh.PermissionDenied):
+            await connect(bridge, "carol:rtr1", key=carol)
+
+    run(refused())
+    text = (bridge.folder / "config.toml").read_text()
+    bridge.daemon.reload(text + f'''
+[[user]]
+name = "carol"
+keys = ["{carol.export_public_key().decode().strip()}"]
+ports = ["rtr1"]
+''')
+    bridge.daemon.wait_log(r"reload: ")
+
+    async def carol_in() -> None:
+        async with await connect(bridge, "carol:rtr1", key=carol) as conn:
+            proc = await conn.create_process(encoding=None)
+            assert b"carol (writer)" in await read_until(proc.stdout, b"leaves]\r\n")
+
+    run(carol_in())
+    bridge.daemon.stop()
+
+
+def test_stopping_the_bridge_ends_ssh_sessions_cleanly(bridge: SshBridge) -> None:
+    """SIGTERM with an SSH session open: the client sees its channel close; the daemon exits 0, no traceback."""
+
+    async def scenario() -> None:
+        async with await connect(bridge, "alice:rtr1", key=bridge.alice) as conn:
+            proc = await conn.create_process(encoding=None)
+            await read_until(proc.stdout, b"leaves]\r\n")
+            code = await asyncio.to_thread(bridge.daemon.stop)
+            assert code == 0
+            await proc.wait_closed()
+
+    run(scenario())
+    assert "Traceback" not in "\n".join(bridge.daemon.lines), "\n".join(bridge.daemon.lines)

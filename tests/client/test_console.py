@@ -105,6 +105,8 @@ def test_help_status_ayt_and_unknown_commands(start_daemon: Start, make_pty: Mak
         assert re.search(rb"ours: .*COM_PORT", screen)
         assert b"line: 9600 baud 8N1, flow none, DTR on, RTS on" in screen
         assert b"modem lines: CTS off, DSR off, RI off, CD off" in screen
+        client.command("ayt")  # now silent: a TIMING-MARK after it shows no answer came
+        client.expect(r"\[no answer to AYT; a serial-bridge port answers none on an RFC 2217 session\]")
         client.send("k")  # the session goes on after each command
         assert dev.read(1) == b"k"
         client.command("quit")
@@ -218,6 +220,7 @@ def test_send_streams_a_file_byte_exact(start_daemon: Start, make_pty: MakePty, 
         client.expect(r"\[line set: baud 921600\]")
         reader.start()
         client.command(f"send {path}")
+        client.expect(r"firmware\.bin .*/65\.5 kB")  # rich's progress bar
         client.expect(rf"\[sent {re.escape(str(path))}: 65536 bytes in [\d.]+ s at 921600 baud\]", timeout=4 * WAIT)
         reader.join(4 * WAIT)
         assert got and got[0] == payload
@@ -319,6 +322,41 @@ def test_raw_tcp_has_no_telnet_and_says_so(start_daemon: Start, make_pty: MakePt
         client.expect(r"\[baud: a raw TCP connection \(tcp://\) carries no RFC 2217\]")
         client.command("status")
         client.expect(r"mode: raw TCP")
+        client.command("quit")
+        assert client.wait_exit() == 0
+    finally:
+        client.close()
+        daemon.stop()
+
+
+def test_output_is_held_while_the_prompt_is_open(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """Device output arriving at an open prompt is logged at once and shown after the command's answer."""
+    daemon, dev, port, _ = start_bridge(start_daemon, make_pty, tmp_path)
+    log = tmp_path / "held.log"
+    client = Client([f"127.0.0.1:{port}", "--log", str(log)], tmp_path)
+    try:
+        client.expect("Escape key")
+        client.send(ESC)
+        client.expect("serial-bridge> ")
+        dev.write(b"HELD-OUTPUT\r\n")
+        wait_for_text(log, "HELD-OUTPUT", count=1)  # it has reached the client
+        client.send("help\r")
+        screen = client.expect("HELD-OUTPUT")
+        assert b"quit" in screen and screen.index(b"close the connection") < screen.index(b"HELD-OUTPUT")
+        client.command("quit")
+        assert client.wait_exit() == 0
+    finally:
+        client.close()
+        daemon.stop()
+
+
+def test_a_raw_port_by_name_is_reached_as_raw_tcp(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    daemon, dev, port, control = start_bridge(start_daemon, make_pty, tmp_path, mode="raw")
+    client = Client(["rtr1", "--control", str(control)], tmp_path)
+    try:
+        client.expect(rf"Connected to rtr1 \(tcp://127\.0\.0\.1:{port}\)")
+        client.send(b"\xff\xfd\x01")  # IAC DO ECHO typed on a raw port is three data bytes
+        assert dev.read(3) == b"\xff\xfd\x01"
         client.command("quit")
         assert client.wait_exit() == 0
     finally:

@@ -9,6 +9,7 @@ import pytest
 
 from bridge.client.lineedit import LineEditor
 from bridge.client.logfile import DeviceLog
+from bridge.client.remote import same_host
 from bridge.client.rfc2217 import LineView
 from bridge.client.target import PortName, Target, matching_port, parse_target, target_from_port
 from bridge.telnet import ComPortCmd
@@ -66,6 +67,10 @@ def test_line_editor_edits_and_ends_lines() -> None:
     edit = editor.feed(b"one two\x17\x15x\x03")
     assert edit.cancelled and edit.line is None
     assert editor.feed(b"\x04").cancelled  # Ctrl-D on an empty line
+    edit = editor.feed(b"st\x1b[Aat\x1bOPus\r")  # cursor up and F1 are swallowed, even split across reads
+    assert edit.line == b"status" and edit.echo == b"status\r\n"
+    editor.feed(b"a\x1b[")
+    assert editor.feed(b"1;5Db\r").line == b"ab"
 
 
 def test_device_log_appends_bytes_as_received(tmp_path: Path) -> None:
@@ -103,3 +108,12 @@ def test_line_view_reads_rfc2217_answers() -> None:
     assert (view.baud, view.framing, view.flow, view.dtr, view.rts) == (115200, "7E1.5", "rtscts", False, True)
     assert view.modem_text() == "CTS on, DSR off, RI off, CD on"
     assert view.char_bits() == 11
+
+
+def test_history_asks_only_a_bridge_on_the_targets_host() -> None:
+    assert same_host("127.0.0.1", "/run/serial-bridge/control.sock")
+    assert same_host("localhost", "/tmp/x/control.sock")
+    assert not same_host("bridge.lab", "/run/serial-bridge/control.sock")
+    assert same_host("bridge.lab", "bridge.lab:7100")
+    assert same_host("::1", "127.0.0.1:7100")
+    assert not same_host("10.0.0.5", "127.0.0.1:7100")

@@ -58,7 +58,7 @@ async def test_action_keys_reach_the_bridge() -> None:
     async with dashboard() as (app, pilot, (target,)):
         await pilot.press("i")
         await until(pilot, lambda: len(target.calls) == 1)
-        await pilot.press("d")
+        await pilot.press("d", "y")   # disabling asks first
         await until(pilot, lambda: len(target.calls) == 2)
         await pilot.press("e")
         await until(pilot, lambda: len(target.calls) == 3)
@@ -72,7 +72,7 @@ async def test_action_keys_reach_the_bridge() -> None:
 async def test_state_change_raises_a_notification_and_recolours_the_row() -> None:
     """A port going to waiting-for-device is announced and shown in the table."""
     async with dashboard() as (app, pilot, (target,)):
-        await pilot.press("down", "d")
+        await pilot.press("down", "d", "y")
         await until(pilot, lambda: ("warning", "", "sw1 is disabled") in app.notices)
         await until(pilot, lambda: str(app.main_screen.table.get_row_at(1)[2]) == "disabled")
 
@@ -117,7 +117,7 @@ async def test_kick_in_detail_disconnects_the_session_under_the_cursor() -> None
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen)
                     and app.screen.selected_session == 1)
-        await pilot.press("k")
+        await pilot.press("k", "y")   # kicking asks first
         await until(pilot, lambda: target.calls)
         assert target.calls == [("kick", "rtr1", "1")]
 

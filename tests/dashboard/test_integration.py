@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from textual import events
 from textual.widgets import Input
 
 from bridge.dashboard.app import DashboardApp, make_dashboard
@@ -135,7 +136,7 @@ async def test_kick_disconnects_a_real_client() -> None:
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, DetailScreen)
                     and app.screen.selected_session is not None)
-        await pilot.press("k")
+        await pilot.press("k", "y")
         async with asyncio.timeout(5):
             while await reader.read(4096):
                 pass
@@ -189,3 +190,98 @@ async def test_console_types_to_the_device_and_shows_its_screen() -> None:
         screen = app.screen
         assert isinstance(screen, ConsoleScreen)
         await until(pilot, lambda: screen.terminal.display_lines()[2][4:8] == "MENU")
+
+
+def _read_master(master: int, count: int, timeout: float) -> Any:
+    """A coroutine: exactly ``count`` bytes written to the device, read from the pty master (bounded)."""
+    async def read() -> bytes:
+        received = bytearray()
+        arrived = asyncio.Event()
+
+        def on_readable() -> None:
+            try:
+                received.extend(os.read(master, 65536))
+            except BlockingIOError:
+                return
+            if len(received) >= count:
+                arrived.set()
+
+        loop = asyncio.get_running_loop()
+        loop.add_reader(master, on_readable)
+        try:
+            async with asyncio.timeout(timeout):
+                await arrived.wait()
+        finally:
+            loop.remove_reader(master)
+        return bytes(received)
+    return read()
+
+
+def test_console_delivers_a_thousand_keys_in_order_typed_before_and_after_attaching(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """1,000 keys fed at full speed (no wait between them), the first 500 while the attach is still
+    under way (the real bridge's attach held at a gate until then): every one reaches the device,
+    in order (issue 13); Ctrl-] then leaves."""
+    from bridge.server import BridgeServer
+
+    keys = [("abcdefghijklmnopqrstuvwxyz0123456789"[i % 36]) for i in range(1000)]
+    gate = asyncio.Event()
+    attach = BridgeServer.attach
+
+    async def gated_attach(self: BridgeServer, *args: Any, **kwargs: Any) -> Any:
+        await gate.wait()
+        return await attach(self, *args, **kwargs)
+
+    monkeypatch.setattr(BridgeServer, "attach", gated_attach)
+
+    async def main() -> None:
+        async with real_bridge() as (control, _, master, _), dashboard_on(control) as (app, pilot):
+            reading = asyncio.ensure_future(_read_master(master, len(keys), timeout=20))
+            await pilot.press("a")
+            screen = app.screen
+            assert isinstance(screen, ConsoleScreen) and screen.session is None
+            for key in keys[:500]:
+                app.post_message(events.Key(key, key))
+            await until(pilot, lambda: screen._input.qsize() == 500)
+            gate.set()
+            await until(pilot, lambda: screen.session is not None)
+            for key in keys[500:]:
+                app.post_message(events.Key(key, key))
+            received = await reading
+            assert received == "".join(keys).encode()
+            await pilot.press("ctrl+right_square_bracket")
+            await until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+
+    async def bounded() -> None:
+        async with asyncio.timeout(60):
+            await main()
+    asyncio.run(bounded())
+
+
+def test_console_leaves_at_once_while_the_attach_is_under_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-] while the attach is held up leaves at once; the session the bridge opens after is closed."""
+    from bridge.server import BridgeServer
+
+    gate = asyncio.Event()
+    servers: list[BridgeServer] = []
+    attach = BridgeServer.attach
+
+    async def gated_attach(self: BridgeServer, *args: Any, **kwargs: Any) -> Any:
+        await gate.wait()
+        servers.append(self)
+        return await attach(self, *args, **kwargs)
+
+    monkeypatch.setattr(BridgeServer, "attach", gated_attach)
+
+    async def main() -> None:
+        async with real_bridge() as (control, _, _, _), dashboard_on(control) as (app, pilot):
+            await pilot.press("a", "ctrl+right_square_bracket")
+            await until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+            gate.set()
+            await until(pilot, lambda: bool(servers))
+            await until(pilot, lambda: servers[0].workers["board"].sessions == [])
+
+    async def bounded() -> None:
+        async with asyncio.timeout(60):
+            await main()
+    asyncio.run(bounded())

@@ -10,6 +10,7 @@ from bridge.dashboard.messages import PortKey, PortView
 from bridge.dashboard.store import PortStore
 from bridge.dashboard.widgets.output_log import printable
 from bridge.dashboard.widgets.port_table import state_text
+from tests.control.helpers import async_test
 
 
 @pytest.mark.parametrize(("key", "character", "app_mode", "expected"), [
@@ -67,3 +68,23 @@ def test_state_cell_is_coloured_by_state(state: str, online: bool, text: str, st
     view = PortView(key=PortKey(0, "p"), host="h", info=PortInfo(name="p", state=state), online=online)
     cell = state_text(view)
     assert (cell.plain, str(cell.style)) == (text, style)
+
+
+@async_test
+async def test_session_table_shows_terminal_type_and_window() -> None:
+    """A session's TTYPE and NAWS window follow its kind in the session table (issue 10)."""
+    from textual.app import App, ComposeResult
+
+    from bridge.control.model import SessionInfo
+    from bridge.dashboard.widgets.session_table import SessionTable
+
+    class One(App[None]):
+        def compose(self) -> ComposeResult:
+            yield SessionTable(id="t")
+
+    async with One().run_test() as pilot:
+        table = pilot.app.query_one(SessionTable)
+        table.show((SessionInfo(id=1, peer="127.0.0.1:5", terminal="XTERM", window=(132, 43)),
+                    SessionInfo(id=2, peer="127.0.0.1:6")))
+        assert table.get_row("1")[2] == "telnet XTERM 132x43"
+        assert table.get_row("2")[2] == "telnet"

@@ -101,4 +101,5 @@ def test_udev_is_a_declared_extra() -> None:
     data = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     extras = data["project"]["optional-dependencies"]
     assert any(req.startswith("pyudev") for req in extras["udev"])
-    assert any(req.startswith("pyudev") for req in extras["test"])
+    assert any(req.startswith("pyudev") or (req.startswith("serial-bridge[") and "udev" in req)
+               for req in extras["test"])

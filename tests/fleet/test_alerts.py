@@ -143,7 +143,7 @@ def test_placeholders_are_substituted_in_each_argument_without_a_shell(tmp_path:
         m = _matcher(AlertConfig(name="note", pattern="say", action="exec", cooldown=0, command=(
             sys.executable, "-c", "import sys; open(sys.argv[1], 'w').write('|'.join(sys.argv[2:]))",
             str(out), "{port}", "{alert}", "line={line}")))
-        await _feed(m, b"say $(rm -rf /); `x` {alert}\n")
+        await _feed(m, b"say $(rm -rf /); `x` {alert}\x00\n")   # a NUL cannot be in an argument: dropped
         async with asyncio.timeout(10):
             while not out.exists() or not out.read_text():
                 await asyncio.sleep(0.05)
@@ -186,3 +186,16 @@ def test_closing_the_runner_kills_a_running_command(tmp_path: "object") -> None:
     pid = asyncio.run(run())
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_utf8_lines_match_as_text_and_binary_noise_does_not_hide_ascii() -> None:
+    """A UTF-8 line matches a non-ASCII pattern; a block with invalid bytes still matches ASCII patterns."""
+    async def run() -> AlertMatcher:
+        m = _matcher(AlertConfig(name="temp", pattern="température", cooldown=0),
+                     AlertConfig(name="panic", pattern="^Kernel panic", cooldown=0))
+        await _feed(m, "alerte: température haute\r\n".encode())
+        await _feed(m, b"\xff\xfe\x00garbage\r\nKernel panic - x\r\n")
+        return m
+    temp, panic = asyncio.run(run()).statuses()
+    assert (temp.matches, temp.last_line) == (1, "alerte: température haute")
+    assert (panic.matches, panic.last_line) == (1, "Kernel panic - x")

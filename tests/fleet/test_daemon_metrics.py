@@ -3,7 +3,13 @@ and an unplug happen, parsed with prometheus-client's parser."""
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+import sys
+import threading
 from collections.abc import Callable
+from pathlib import Path
 
 from bridge.telnet import Cmd
 from tests.fleet.helpers import get, metrics_port, port_block, scrape, value, wait_until
@@ -97,4 +103,38 @@ def test_only_metrics_is_served(start_daemon: Start, make_pty: MakePty) -> None:
     for path in ("/", "/metrics/", "/favicon.ico", "/metricsx"):
         assert get(mport, path)[0] == 404, path
     assert get(mport, "/metrics", method="POST")[0] == 405
+    assert daemon.stop() == 0
+
+
+def test_bytes_dropped_for_a_watcher_that_never_reads_are_counted(
+        start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """A read-only watcher that never reads loses output; the metric is what the sessions report dropped."""
+    dev = make_pty()
+    bridge = BRIDGE.replace('control = ""', f'control = "{tmp_path / "c.sock"}"')
+    daemon = start_daemon(bridge + port_block("flood", dev.path, 'mode = "raw"\nhistory = 0\nlisten_readonly = 0'))
+    mport = metrics_port(daemon)
+    daemon.wait_log(r"port flood: device .* open")
+    writer = connect(int(daemon.port_of("flood")))
+    watcher = connect(int(daemon.port_of("flood", readonly=True)))
+    watcher.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    daemon.wait_log(r"port flood: client .* connected", count=2)
+    got = bytearray()
+    reader = threading.Thread(target=lambda: got.extend(recv_until(writer, b"END\n", timeout=60)))
+    reader.start()
+    chunk = b"y" * 65535 + b"\n"
+    for _ in range(256):   # 16 MiB
+        dev.write(chunk)
+    dev.write(b"END\n")
+    reader.join(60)
+    assert got.endswith(b"END\n")
+    samples = scrape(mport)
+    dropped = value(samples, "serial_bridge_client_dropped_bytes_total", port="flood")
+    assert dropped > 0
+    out = subprocess.run([sys.executable, "-m", "bridge", "status", "--json", "--control", str(tmp_path / "c.sock")],
+                         capture_output=True, text=True, timeout=30)
+    (port,) = json.loads(out.stdout)["ports"]
+    assert dropped == sum(s["dropped"] for s in port["sessions"]) == port["dropped_bytes"]
+    assert value(samples, "serial_bridge_clients", port="flood", access="watcher") == 1
+    writer.close()
+    watcher.close()
     assert daemon.stop() == 0

@@ -209,6 +209,9 @@ class TelnetClient:
 
     def __init__(self, port: int) -> None:
         self.sock = connect(port)
+        # Urgent data in band, as netkit telnet reads it: a Synch's DM (the
+        # answer to IAC AO) stays in the stream where the engine expects it.
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_OOBINLINE, 1)
         self.conn = TelnetConnection(server=False, policy=CLIENT_POLICY)
         self.events: list[object] = []
         self.data = bytearray()

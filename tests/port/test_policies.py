@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from bridge.device.settings import LineSettings
+from bridge.port.admission import CONNECT_BURST
 from bridge.telnet import ComPortCmd
 from tests.port.helpers import Harness, until
 
@@ -43,16 +44,17 @@ def test_an_idle_client_is_disconnected_after_idle_timeout() -> None:
     run(scenario())
 
 
-def test_connection_attempts_beyond_connect_rate_are_refused() -> None:
-    """More than connect_rate attempts a minute from one address are refused with a message."""
+def test_connection_attempts_beyond_the_burst_are_refused() -> None:
+    """An address's bucket holds CONNECT_BURST minutes of connect_rate: the next attempt is
+    refused with a message."""
     async def scenario() -> None:
-        async with Harness("connect_rate = 2") as h:
-            first, second = await h.client(), await h.client()
-            third = await h.client()
-            await third.read_until(b"too many connections")
-            await third.wait_closed()
-            assert len(h.worker.sessions) == 2
-            for c in (first, second):
+        async with Harness(f"connect_rate = 1\nmax_connections = {CONNECT_BURST + 2}") as h:
+            admitted = [await h.client() for _ in range(CONNECT_BURST)]
+            extra = await h.client()
+            await extra.read_until(b"too many connections")
+            await extra.wait_closed()
+            assert len(h.worker.sessions) == CONNECT_BURST
+            for c in admitted:
                 await c.close()
     run(scenario())
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -13,7 +13,7 @@ from bridge.control.client import ControlError
 from bridge.control.schema import b64decode
 from bridge.dashboard.messages import PortKey, PortView
 from bridge.dashboard.source import StatusSource
-from bridge.dashboard.screens.main import PORT_BINDINGS
+from bridge.dashboard.screens.main import PORT_BINDINGS, hand_on_typed_ahead
 from bridge.dashboard.widgets.output_log import OutputLog
 from bridge.dashboard.widgets.port_summary import PortSummary
 from bridge.dashboard.widgets.session_table import SessionTable
@@ -49,6 +49,10 @@ class DetailScreen(Screen[None]):
             yield Input(placeholder="search the output (Enter: find, Esc: close)", id="search")
         yield SessionTable(id="sessions")
         yield Footer()
+
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed ahead of a screen pushed over this one go to it."""
+        hand_on_typed_ahead(self, event)
 
     def on_mount(self) -> None:
         """Start with the output focused and the search bar hidden."""
@@ -89,9 +93,13 @@ class DetailScreen(Screen[None]):
             self.query_one(SessionTable).show(view.info.sessions)
 
     def show_history(self, data: bytes) -> None:
-        """Start the output over with the port's history."""
-        self.output.clear()
-        self.output.feed(data)
+        """Start the output over with the port's history, showing its newest line."""
+        output = self.output
+        output.clear()
+        output.feed(data)
+        output.follow()
+        # The first layout may come after this: scroll to the end once it has been done.
+        self.call_after_refresh(output.follow)
 
     def action_back(self) -> None:
         """Back to the ports table (or close the search bar first)."""

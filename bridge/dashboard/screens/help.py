@@ -14,13 +14,13 @@ HELP_TEXT = """\
 [b]Ports table[/b]
   Up/Down     move          Enter   port detail
   b  break    i  interrupt (IP)     s  line settings
-  e  enable   d  disable            r  reload the config
+  e  enable   d  disable (asks)     r  reload the config
   a  attach a console               ?  this help
-  Ctrl-P  command palette           Ctrl-Q  quit
+  Ctrl-P  command palette           q / Ctrl-Q  quit
 
 [b]Port detail[/b]  (the same keys, and)
   /  search the output   n / N  next / previous match
-  f  follow new output   k  kick the session under the cursor
+  f  follow new output   k  kick the session under the cursor (asks)
   Tab  output / sessions Esc   back
 
 [b]Console (attach)[/b]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from textual import on
+from typing import Any
+
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
@@ -25,10 +27,19 @@ PORT_BINDINGS: list[BindingType] = [
 ]
 
 
+def hand_on_typed_ahead(screen: Screen[Any], event: events.Key) -> None:
+    """Keys typed in one burst after s or a (before the form or console they open is up)
+    are kept by the app for that screen, instead of acting on the ports here."""
+    type_ahead = getattr(screen.app, "type_ahead", None)
+    if type_ahead is not None and type_ahead(event):
+        event.stop()
+        event.prevent_default()
+
+
 class MainScreen(Screen[None]):
     """The table of ports of every bridge."""
 
-    BINDINGS = PORT_BINDINGS
+    BINDINGS = [*PORT_BINDINGS, Binding("q", "app.quit", "Quit")]
 
     def compose(self) -> ComposeResult:
         """The table, a line of connection state, the footer."""
@@ -39,11 +50,18 @@ class MainScreen(Screen[None]):
         yield Static("connecting...", id="connection")
         yield Footer()
 
+    def on_key(self, event: events.Key) -> None:
+        """Keys typed ahead of a screen pushed over this one go to it."""
+        hand_on_typed_ahead(self, event)
+
     def on_mount(self) -> None:
-        """Show the program's log in its pane, when it has one."""
+        """Show what the app knows already, and the program's log in its pane when it has one."""
         lines = getattr(self.app, "log_lines", None)
         if isinstance(lines, LogLines):
             lines.show_in(self.query_one(LogPane))
+        refresh = getattr(self.app, "refresh_views", None)
+        if refresh is not None:
+            self.call_after_refresh(refresh)
 
     def on_unmount(self) -> None:
         """Stop feeding the pane."""

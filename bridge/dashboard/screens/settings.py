@@ -51,8 +51,14 @@ class SettingsScreen(ModalScreen[dict[str, Any] | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        """Start in the baud field."""
-        self.query_one("#baud", Input).focus()
+        """Start in the baud field, its text selected (typing replaces it), with any keys
+        typed ahead of the form."""
+        baud = self.query_one("#baud", Input)
+        baud.focus()
+        baud.select_all()
+        take = getattr(self.app, "take_typed_ahead", None)
+        if take is not None:
+            take(baud)
 
     def changes(self) -> dict[str, Any]:
         """The settings that differ from the current ones, checked.

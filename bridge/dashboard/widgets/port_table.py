@@ -19,7 +19,7 @@ STATE_STYLES = {
     "stopped": "dim",
     "failed": "bold red",
 }
-COLUMNS = ("Port", "Device", "State", "Settings", "Cl", "Rx/s", "Tx/s", "Last")
+COLUMNS = ("Port", "Device", "State", "Settings", "Cl", "Rx/s", "Tx/s", "Last", "Listen")
 
 
 def state_text(view: PortView) -> Text:
@@ -29,6 +29,14 @@ def state_text(view: PortView) -> Text:
     state = view.info.state
     short = "waiting" if state == "waiting-for-device" else state
     return Text(short, style=STATE_STYLES.get(state, ""))
+
+
+def listen_text(listen: str) -> str:
+    """Where the port listens, short: ``127.0.0.1:7001``; ``*:7001`` for every address."""
+    host, _, port = listen.rpartition(":")
+    if host in ("0.0.0.0", "[::]", "::"):
+        return f"*:{port}"
+    return listen
 
 
 def name_text(view: PortView) -> Text | str:
@@ -98,6 +106,6 @@ def _rows(views: list[PortView], multi_host: bool, now: float) -> list[tuple[str
         info = view.info
         cells += [name_text(view), info.device, state_text(view), info.settings_short,
                   str(len(info.sessions)), rate_text(view.rx_rate), rate_text(view.tx_rate),
-                  human_age(info.last_activity, now)]
+                  human_age(info.last_activity, now), listen_text(info.listen)]
         rows.append((view.key.row_key, cells))
     return rows

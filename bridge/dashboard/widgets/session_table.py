@@ -10,7 +10,8 @@ from bridge.control.model import SessionInfo, human_age, human_bytes
 
 
 class SessionTable(DataTable[str]):
-    """One row per client session: id, peer, kind, access, age, bytes both ways."""
+    """One row per client session: id, peer, kind (with its terminal type and size, when
+    the client told them), access, age, bytes both ways."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row")
@@ -23,6 +24,11 @@ class SessionTable(DataTable[str]):
         now = time.time()
         for s in sessions:
             kind = f"{s.kind}+2217" if s.rfc2217 else s.kind
+            # What the client told of its terminal (TTYPE, NAWS or an SSH pty), when it did.
+            if s.terminal:
+                kind += f" {s.terminal}"
+            if s.window is not None:
+                kind += f" {s.window[0]}x{s.window[1]}"
             peer = f"{s.user}@{s.peer}" if s.user else s.peer
             self.add_row(str(s.id), peer, kind, s.access, human_age(s.connected_at, now),
                          human_bytes(s.bytes_in), human_bytes(s.bytes_out), key=str(s.id))

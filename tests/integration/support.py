@@ -1,4 +1,4 @@
-"""Helpers for the adversarial review: configs, daemon health, memory, raw Telnet bytes."""
+"""Helpers for whole-bridge tests of hostile and odd clients: configs, daemon health, memory, raw Telnet bytes."""
 
 from __future__ import annotations
 

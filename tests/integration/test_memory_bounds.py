@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import select
 import socket
+import threading
 import time
 
 
 from bridge.telnet import Cmd, ComPortCmd, Opt
 from tests.integration.helpers import WAIT, PtyDevice, connect
-from tests.review.support import IAC, MakePty, Start, assert_healthy, comport, read_for, rss_kib, two_ports
+from tests.integration.support import IAC, MakePty, Start, assert_healthy, comport, read_for, rss_kib, two_ports
 
 MIB = 1024 * 1024
 LIMIT_KIB = 8 * 1024   # growth allowed: far below what each attack pushes (24 MiB or more)
@@ -105,14 +106,34 @@ def test_a_suspended_rfc2217_writer_does_not_make_the_daemon_hold_device_output(
 
 
 def test_a_stalled_raw_watcher_costs_bounded_memory(start_daemon: Start, make_pty: MakePty) -> None:
-    """A read-only raw client that never reads while the device sends 32 MiB costs at most 8 MiB."""
+    """A read-only raw client that never reads while the device sends 32 MiB to another client,
+    which reads, costs at most 8 MiB."""
     daemon, dev, port, other, other_port = two_ports(start_daemon, make_pty, "listen_readonly = 0", mode="raw")
     ro = connect(daemon.port_of("con", readonly=True))
     ro.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     daemon.wait_log(r"con: client .* connected .*watcher")
+    reader = connect(port)
+    daemon.wait_log(r"con: client .* connected .*writer")
+    done = threading.Event()
+
+    def drain() -> None:
+        reader.settimeout(0.5)
+        while not done.is_set():
+            try:
+                if not reader.recv(1 << 20):
+                    return
+            except (TimeoutError, OSError):
+                continue
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
     before = rss_kib(daemon)
-    assert push_device(dev, 32 * MIB) >= 32 * MIB
+    try:
+        assert push_device(dev, 32 * MIB) >= 32 * MIB
+    finally:
+        done.set()
+        drainer.join(WAIT)
     grown = rss_kib(daemon) - before
+    reader.close()
     ro.close()
     assert grown < LIMIT_KIB, f"daemon grew {grown} KiB"
     assert_healthy(daemon, other, other_port)

@@ -10,7 +10,7 @@ import threading
 
 from bridge.telnet import Cmd, Opt
 from tests.integration.helpers import WAIT, connect, free_port
-from tests.review.support import IAC, MakePty, Start, assert_no_traceback, closed_by_peer, config, port_block, \
+from tests.integration.support import IAC, MakePty, Start, assert_no_traceback, closed_by_peer, config, port_block, \
     read_for, welcomed
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from bridge.telnet import Cmd
 from tests.integration.helpers import TelnetClient, connect
-from tests.review.support import (
+from tests.integration.support import (
     IAC,
     MakePty,
     Start,

@@ -12,7 +12,7 @@ import pytest
 
 from bridge.telnet import Cmd, ComPortCmd, Opt, SERVER_OFFSET
 from tests.integration.helpers import connect
-from tests.review.support import (
+from tests.integration.support import (
     IAC,
     MakePty,
     Start,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 
 from tests.integration.helpers import connect, free_port
-from tests.review.support import MakePty, Start, assert_healthy, config, port_block, read_for
+from tests.integration.support import MakePty, Start, assert_healthy, config, port_block, read_for
 
 
 def test_a_directory_or_dev_null_as_device_waits_with_a_reason(start_daemon: Start, make_pty: MakePty,

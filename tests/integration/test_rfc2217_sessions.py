@@ -10,7 +10,7 @@ import serial
 
 from bridge.telnet import Cmd, ComPortCmd, Opt, SERVER_OFFSET
 from tests.integration.helpers import WAIT, connect
-from tests.review.support import IAC, MakePty, Start, assert_no_traceback, comport, read_for, started
+from tests.integration.support import IAC, MakePty, Start, assert_no_traceback, comport, read_for, started
 
 
 def ack(cmd: ComPortCmd, value: bytes) -> bytes:
@@ -35,7 +35,8 @@ def test_one_client_leaving_does_not_revert_another_clients_settings(start_daemo
 
 
 def test_the_last_client_leaving_restores_the_configured_settings(start_daemon: Start, make_pty: MakePty) -> None:
-    """A and B both change the baud rate; when both have left the device is back at the configured 9600."""
+    """A and B both change the baud rate; when both have left the device is back at the configured
+    9600, announced as a restore (never as the operator's change)."""
     daemon, dev, port = started(start_daemon, make_pty, "baud = 9600")
     a = serial.serial_for_url(f"rfc2217://127.0.0.1:{port}", baudrate=57600, timeout=WAIT)
     b = serial.serial_for_url(f"rfc2217://127.0.0.1:{port}", baudrate=19200, timeout=WAIT)
@@ -43,8 +44,9 @@ def test_the_last_client_leaving_restores_the_configured_settings(start_daemon: 
     a.close()
     b.close()
     daemon.wait_log(r"con: client .* disconnected", count=2)
-    daemon.wait_log(r"settings now 9600 .* \(by the operator\)")
+    daemon.wait_log(r"settings restored to the configured 9600")
     assert termios.tcgetattr(dev.master)[5] == termios.B9600
+    assert not any("by the operator" in line for line in daemon.lines)
     assert_no_traceback(daemon)
     daemon.stop()
 

@@ -1,0 +1,99 @@
+"""What each helper of a port worker may ask of it: narrow Protocols.
+
+The worker (bridge.port.worker.PortWorker) owns the device, the sessions list,
+the settings in force and the policy; its helpers (admission, line control,
+modem polling, the Telnet side) get one of these views instead of the whole
+worker, so that what each one reads and asks for is written down here and
+checked by mypy. None of them sets the worker's attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from bridge.config.model import PortConfig
+    from bridge.device.backend import Device
+    from bridge.device.settings import LineSettings
+    from bridge.port.history import History
+    from bridge.port.session import ClientSession
+    from bridge.telnet import Event
+
+
+class PortView(Protocol):
+    """What every helper reads: the port's name, config and sessions."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def config(self) -> PortConfig: ...
+    @property
+    def sessions(self) -> Sequence[ClientSession]: ...
+
+
+class AdmissionPort(PortView, Protocol):
+    """What admission (limits, access policy, idle timeout) needs: the view only."""
+
+
+class ModemPort(PortView, Protocol):
+    """What modem-state polling needs: the device, while it is open."""
+
+    @property
+    def device(self) -> Device | None: ...
+
+
+class LinePort(ModemPort, Protocol):
+    """What RFC 2217 line control needs: the line state in force and the calls that change it."""
+
+    @property
+    def settings(self) -> LineSettings: ...
+    @property
+    def break_on(self) -> bool: ...
+    @property
+    def dtr(self) -> bool: ...
+    @property
+    def rts(self) -> bool: ...
+
+    def may_write(self, session: ClientSession | None) -> bool: ...
+    async def change_settings(self, changes: dict[str, Any], by: ClientSession | None) -> bool: ...
+    async def set_break(self, on: bool, by: ClientSession | None) -> None: ...
+    async def set_dtr(self, on: bool) -> None: ...
+    async def set_rts(self, on: bool) -> None: ...
+    async def purge(self, receive: bool, transmit: bool) -> None: ...
+    def update_modem_polling(self) -> None: ...
+
+
+class TelnetPort(ModemPort, Protocol):
+    """What the Telnet side (opening, commands, AYT) needs."""
+
+    @property
+    def settings(self) -> LineSettings: ...
+    @property
+    def history(self) -> History: ...
+    @property
+    def state(self) -> str: ...
+    @property
+    def error(self) -> str | None: ...
+    @property
+    def on_demand(self) -> bool: ...
+
+    def write_device(self, data: bytes) -> None: ...
+    async def send_break(self, ms: int | None = None) -> None: ...
+    def update_modem_polling(self) -> None: ...
+
+
+class SessionPort(Protocol):
+    """What a client session tells its port (and reads of it)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def config(self) -> PortConfig: ...
+
+    def session_opened(self, session: ClientSession) -> None: ...
+    def session_closed(self, session: ClientSession) -> None: ...
+    def client_data(self, session: ClientSession, data: bytes) -> None: ...
+    def client_reading(self, session: ClientSession, reading: bool) -> None: ...
+    def telnet_event(self, session: ClientSession, event: Event) -> None: ...
+    async def send_break(self, ms: int | None = None) -> None: ...   # an SSH "break" request (issue 11)
