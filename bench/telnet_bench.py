@@ -9,7 +9,7 @@ Each figure is the best of five timed runs. 1 MB = 10**6 bytes.
 
 Then the keystroke path (issue 10): calls per second (in thousands) of
 ``receive_data`` on small reads as an interactive client sends them, and of
-``send_data`` + ``data_to_send`` on small device reads, in NVT mode (the
+``send_data`` + ``data_to_send`` (and the one-call ``encode``) on small device reads, in NVT mode (the
 engine's slow mode for CR) and with BINARY both ways, per second of the
 process's CPU time. ``--only small`` runs
 just these. The last two columns count the Python-level and C-level function
@@ -193,6 +193,15 @@ def _small(seconds: float) -> None:
                 c.data_to_send()
 
             _small_row(name, binary, write, seconds)
+    print(f"{'small write (encode)':<26} {header}")
+    for name, payload in SMALL_WRITES.items():
+        for binary in (False, True):
+            conn = _connection(binary)
+
+            def encode(c: TelnetConnection = conn, p: bytes = payload) -> None:
+                c.encode(p)
+
+            _small_row(name, binary, encode, seconds)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,7 +24,7 @@ from bridge.control.target import AttachedSession, BridgeEvent
 from bridge.device.settings import LineSettings, check_line_changes
 from bridge.errors import RuntimeFailure
 from bridge.fleet.fleet import Fleet
-from bridge.port.status import FAILED, PortStatus, UP, WAITING
+from bridge.port.status import FAILED, UP, WAITING, PortStateChanged, PortStatus
 from bridge.port.worker import DeviceOpener, DeviceWaiter, PortWorker
 
 if TYPE_CHECKING:
@@ -90,8 +90,7 @@ class BridgeServer:
         """Start one port's worker; a port that cannot listen is kept as failed and
         retried with back-off (None), unless it is required and the bridge is
         starting (RuntimeFailure: serve exits 1)."""
-        worker = PortWorker(port, emit=lambda event: self._emit(BridgeEvent.from_port_event(event)),
-                            opener=self._opener, waiter=self._waiter, guard=self.access.guard)
+        worker = self._new_worker(port)
         try:
             await worker.start()
         except OSError as exc:
@@ -105,13 +104,18 @@ class BridgeServer:
         self.fleet.port_started(worker)
         return worker
 
+    def _new_worker(self, port: PortConfig) -> PortWorker:
+        """A port's worker, not started (a first start and every listen retry build one)."""
+        return PortWorker(port, emit=lambda event: self._emit(BridgeEvent.from_port_event(event)),
+                          opener=self._opener, waiter=self._waiter, guard=self.access.guard)
+
     def _fail_port(self, worker: PortWorker, reason: str) -> None:
         self._forget_failed(worker.name)
         failed = FailedPort(worker, reason, time.time())
         self.failed[worker.name] = failed
         failed.retry = asyncio.get_running_loop().create_task(
             self._retry_listen(failed), name=f"listen-retry-{worker.name}")
-        self._emit(BridgeEvent(kind="port-state", port=worker.name, data={"state": FAILED, "error": reason}))
+        self._emit(BridgeEvent.from_port_event(PortStateChanged(worker.name, FAILED, reason)))
 
     def _forget_failed(self, name: str) -> None:
         """Stop retrying a failed port (removed, changed, or shutting down)."""
@@ -128,9 +132,7 @@ class BridgeServer:
             async with self._reload_lock:   # a reload or shutdown decides first
                 if self._shutting_down or self.failed.get(name) is not failed:
                     return
-                worker = PortWorker(failed.worker.config,
-                                    emit=lambda event: self._emit(BridgeEvent.from_port_event(event)),
-                                    opener=self._opener, waiter=self._waiter, guard=self.access.guard)
+                worker = self._new_worker(failed.worker.config)
                 try:
                     await worker.start()
                 except OSError as exc:
@@ -138,8 +140,7 @@ class BridgeServer:
                     if reason != failed.reason:
                         log.error("port %s: %s", name, reason)
                         failed.reason = reason
-                        self._emit(BridgeEvent(kind="port-state", port=name,
-                                               data={"state": FAILED, "error": reason}))
+                        self._emit(BridgeEvent.from_port_event(PortStateChanged(name, FAILED, reason)))
                     log.debug("port %s: still cannot listen; next try in %.0f s", name, delay)
                     continue
                 del self.failed[name]

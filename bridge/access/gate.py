@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from bridge.access.allow import AllowList, RefusalLog, peer_host
 from bridge.access.tls import peer_user
@@ -48,7 +48,8 @@ class PortGate(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         """Refuse, hand over, or start TLS."""
-        assert isinstance(transport, asyncio.Transport)
+        # Not an isinstance check: uvloop's transports are no asyncio.Transport subclass (issue 10).
+        transport = cast(asyncio.Transport, transport)
         host, port = peer_host(transport.get_extra_info("peername"))
         if not self.allow.permits(host):
             self.refusals.refused(f"port {self.worker.name}", host, port)

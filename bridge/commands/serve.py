@@ -25,18 +25,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "auto, the default, takes uvloop when it is installed")
 
 
-def loop_factory(choice: str) -> tuple[Callable[[], asyncio.AbstractEventLoop], str]:
+def loop_factory(choice: str, *, tls: bool = False) -> tuple[Callable[[], asyncio.AbstractEventLoop], str]:
     """The event loop factory for ``--loop`` and the name to log for it.
 
     Args:
         choice: ``"auto"`` (uvloop when importable, else asyncio's), ``"asyncio"`` or ``"uvloop"``.
+        tls: some port has ``tls = true``. Those ports start TLS on an accepted
+            connection (``loop.start_tls``); under uvloop the client's first TLS
+            record can be read before the handshake takes the connection, which
+            then hangs, so ``auto`` keeps asyncio's loop for such a config.
 
     Returns:
         ``(factory, name)``, for example ``(uvloop.new_event_loop, "uvloop 0.23.0")``.
 
     Raises:
-        UserError: for ``"uvloop"`` when uvloop is not installed.
+        UserError: for ``"uvloop"`` when uvloop is not installed, or with TLS ports.
     """
+    if tls and choice != "asyncio":
+        if choice == "uvloop":
+            raise UserError("--loop uvloop: ports with tls = true need asyncio's loop (--loop asyncio)")
+        return asyncio.new_event_loop, "asyncio (the standard library's; ports with tls = true need it)"
     if choice != "asyncio":
         try:
             uvloop = importlib.import_module("uvloop")
@@ -63,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from bridge.systemd import with_watchdog
 
-    factory, name = loop_factory(getattr(args, "loop", "auto"))
+    factory, name = loop_factory(getattr(args, "loop", "auto"), tls=any(port.tls for port in config.ports))
     server = make_bridge(config, reloader=lambda: load_config(args.config))
     log.info("event loop: %s", name)
     with asyncio.Runner(loop_factory=factory) as runner:

@@ -216,8 +216,10 @@ class DashboardApp(App[None]):
             handler(self, message.source, message.event)
 
     def refresh_views(self) -> None:
-        """Push the store's views down to the screens."""
+        """Push the store's views down to the screens (not to one being built or torn down)."""
         main = self.main_screen
+        if not main.is_mounted or not main.query("#connection"):
+            return   # an update that comes while the app starts or exits
         main.show_ports(self.store.views(), self.store.multi_host)
         online = sum(self.store.online)
         parts = [f"{s.label}: {'connected' if self.store.online[i] else 'reconnecting'}"

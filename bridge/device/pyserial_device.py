@@ -19,14 +19,7 @@ import serial
 
 from bridge.device import termio
 from bridge.device.backend import DeviceError, DeviceListener
-from bridge.device.settings import (
-    BYTESIZES,
-    FLOWS,
-    PARITIES,
-    STOPBITS,
-    LineSettings,
-    ModemLines,
-)
+from bridge.device.settings import LineSettings, ModemLines, check_line_setting
 
 if TYPE_CHECKING:
     from bridge.device.lock import UucpLock
@@ -43,13 +36,16 @@ _FLOW_FLAGS = {"none": (False, False, False), "xonxoff": (True, False, False),
                "rtscts": (False, True, False), "dsrdtr": (False, False, True)}
 _FLOW_ATTRS = ("xonxoff", "rtscts", "dsrdtr")
 _FIELDS = ("baud", "bytesize", "parity", "stopbits", "flow")
-_VALID: dict[str, Callable[[object], bool]] = {
-    "baud": lambda value: isinstance(value, int) and value > 0,
-    "bytesize": lambda value: value in BYTESIZES,
-    "parity": lambda value: value in PARITIES,
-    "stopbits": lambda value: value in STOPBITS,
-    "flow": lambda value: value in FLOWS,
-}
+
+
+def _valid(field: str, value: object) -> bool:
+    """Whether a value passes the one line-settings validator (bridge.device.settings)."""
+    try:
+        check_line_setting(field, value)
+    except ValueError:
+        return False
+    return True
+
 # pyserial's posix Serial and its URL handlers share no typed base that has
 # every attribute used here (modem lines, buffers, in_waiting).
 SerialPort = Any
@@ -81,7 +77,7 @@ def set_fields(port: SerialPort, old: LineSettings, new: LineSettings,
     for field in _FIELDS:
         if getattr(old, field) == getattr(new, field):
             continue
-        if not _VALID[field](getattr(new, field)):
+        if not _valid(field, getattr(new, field)):
             log.info("%s: %s=%r is not a valid value; kept %r", port.name, field,
                      getattr(new, field), getattr(old, field))
             continue

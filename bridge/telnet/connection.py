@@ -60,8 +60,6 @@ from bridge.telnet.events import (
 from bridge.telnet.options import REPLY_VERB, VERB_INPUT, Input, Note, OptionTable, Reply
 from bridge.telnet.parser import (
     AnomalyToken,
-    CommandToken,
-    DataToken,
     NegotiationToken,
     Parser,
     SubnegToken,
@@ -258,8 +256,8 @@ class TelnetConnection:
         events: list[Event] = []
         pending: list[bytes] = []
         for token in self._parser.feed(data):
-            if type(token) is DataToken:
-                piece = token.data
+            if type(token) is bytes:
+                piece = token
                 if not self._peer_binary and (self._after_cr or CR in piece):
                     piece = self._inbound(piece)
                 if piece:
@@ -310,8 +308,8 @@ class TelnetConnection:
             self._counts["bad_eol"] += len(followers) - escaped
         return run.replace(CR_NUL, CR) if escaped else run
 
-    def _on_command(self, token: CommandToken, events: list[Event]) -> None:
-        events.append(CommandReceived(command=token.command))
+    def _on_command(self, token: Cmd, events: list[Event]) -> None:
+        events.append(CommandReceived(command=token))
 
     def _on_anomaly(self, token: AnomalyToken, events: list[Event]) -> None:
         self._counts[token.kind.value] += 1
@@ -456,6 +454,34 @@ class TelnetConnection:
             if len(data) > _SHORT or data.count(CR) != data.count(CR_LF):
                 data = _BARE_CR.sub(CR_NUL, data)
         self._out.append(data)
+
+    def encode(self, data: bytes) -> bytes:
+        """``send_data(data)`` then ``data_to_send()``, in one call: the keystroke path for output.
+
+        Args:
+            data: application data (for the bridge, a device read), as for :meth:`send_data`.
+
+        Returns:
+            Everything queued before (negotiation answers, notifications), then
+            ``data`` with IAC doubled and, unless our side is BINARY, a bare CR
+            as CR NUL; ``b""`` when there is nothing. Nothing is left queued. A
+            read with no IAC and no CR, with nothing queued, comes back as the
+            same object.
+        """
+        if type(data) is not bytes:
+            data = bytes(data)
+        if IAC_BYTE in data:
+            data = data.replace(IAC_BYTE, IAC_IAC)
+        if CR in data and not self._our_binary:
+            if len(data) > _SHORT or data.count(CR) != data.count(CR_LF):
+                data = _BARE_CR.sub(CR_NUL, data)
+        out = self._out
+        if not out:
+            return data
+        self._out = []
+        if data:
+            out.append(data)
+        return out[0] if len(out) == 1 else b"".join(out)
 
     def synch(self) -> tuple[bytes, bytes]:
         """Prepare a Synch (RFC 854, "The Synch"), for example to answer IAC AO.
@@ -645,7 +671,7 @@ class TelnetConnection:
 
 _TokenHandler = Callable[[TelnetConnection, Token, list[Event]], None]
 _TOKEN_HANDLERS: dict[type, _TokenHandler] = {
-    CommandToken: TelnetConnection._on_command,  # type: ignore[dict-item]
+    Cmd: TelnetConnection._on_command,  # type: ignore[dict-item]
     AnomalyToken: TelnetConnection._on_anomaly,  # type: ignore[dict-item]
     NegotiationToken: TelnetConnection._on_negotiation,  # type: ignore[dict-item]
     SubnegToken: TelnetConnection._on_subneg,  # type: ignore[dict-item]

@@ -1,9 +1,10 @@
 """Bytes to tokens: the Telnet command layer of RFC 854, with no policy.
 
-The parser splits a byte stream into data runs (IAC IAC already collapsed to
-one 0xFF), bare commands, option negotiations and complete sub-negotiations.
-It knows nothing of option state, end-of-line rules or what an option means;
-:mod:`bridge.telnet.connection` gives the tokens their meaning.
+The parser splits a byte stream into data runs (``bytes``, IAC IAC already
+collapsed to one 0xFF), bare commands (``Cmd``), option negotiations and
+complete sub-negotiations. It knows nothing of option state, end-of-line
+rules or what an option means; :mod:`bridge.telnet.connection` gives the
+tokens their meaning.
 
 Speed: plain data is located with ``bytes.find`` and one compiled regular
 expression that swallows any number of escaped ``IAC IAC`` pairs in C, so a
@@ -50,20 +51,6 @@ class Anomaly(Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class DataToken:
-    """A run of application data, IAC escapes removed."""
-
-    data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class CommandToken:
-    """IAC followed by one of NOP, DM, BRK, IP, AO, AYT, EC, EL, GA."""
-
-    command: Cmd
-
-
-@dataclass(frozen=True, slots=True)
 class NegotiationToken:
     """IAC WILL/WONT/DO/DONT <option>."""
 
@@ -87,7 +74,10 @@ class AnomalyToken:
     detail: str
 
 
-Token = DataToken | CommandToken | NegotiationToken | SubnegToken | AnomalyToken
+Token = bytes | Cmd | NegotiationToken | SubnegToken | AnomalyToken
+"""A data run is a plain ``bytes`` (IAC escapes removed) and a bare command its
+``Cmd`` member (NOP, DM, BRK, IP, AO, AYT, EC, EL or GA): no wrapper object on
+the paths every keystroke takes."""
 
 
 def _paired_until(data: bytes, first: int) -> int:
@@ -165,7 +155,7 @@ class Parser:
     def _data(self, data: bytes, pos: int, out: list[Token]) -> int:
         first = data.find(IAC_BYTE, pos)
         if first < 0:
-            out.append(DataToken(data[pos:] if pos else data))
+            out.append(data[pos:] if pos else data)
             return len(data)
         # The bulk count looks at the whole rest of the read: worth it once per
         # read (all-escaped data), never per run, or a read full of commands
@@ -176,7 +166,7 @@ class Parser:
             stop = _ESCAPED_RUN.match(data, first).end()  # type: ignore[union-attr]
         if stop > pos:
             run = data[pos:stop] if pos or stop < len(data) else data
-            out.append(DataToken(run.replace(IAC_IAC, IAC_BYTE) if stop > first else run))
+            out.append(run.replace(IAC_IAC, IAC_BYTE) if stop > first else run)
         if stop < len(data):
             self._state = _State.IAC  # data[stop] is a lone IAC
             return stop + 1
@@ -185,7 +175,7 @@ class Parser:
     def _command(self, byte: int, out: list[Token]) -> None:
         self._state = _State.DATA
         if byte == _IAC:  # the second half of an IAC IAC cut by a read boundary
-            out.append(DataToken(IAC_BYTE))
+            out.append(IAC_BYTE)
         elif _WILL <= byte <= _DONT:
             self._verb = _COMMAND_OF[byte]
             self._state = _State.VERB
@@ -196,7 +186,7 @@ class Parser:
         elif byte == _SE:
             out.append(AnomalyToken(Anomaly.STRAY_SE, "IAC SE outside a sub-negotiation, ignored"))
         elif byte >= _FIRST_COMMAND:
-            out.append(CommandToken(_COMMAND_OF[byte]))
+            out.append(_COMMAND_OF[byte])
         else:
             out.append(AnomalyToken(Anomaly.UNKNOWN_COMMAND, f"unknown command IAC {byte}, ignored"))
 

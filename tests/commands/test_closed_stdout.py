@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -31,9 +32,15 @@ def run_into_closed_pipe(argv: list[str]) -> subprocess.CompletedProcess[str]:
         os.close(writer)
 
 
-@pytest.mark.parametrize("argv", [["profiles"], ["profiles", "--json"], ["--help"]])
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.mark.parametrize("argv", [
+    ["profiles"], ["profiles", "--json"], ["--help"], ["ports", "--json"], ["doctor"], ["service"],
+    ["import", "ser2net", str(DATA / "ser2net" / "ser2net-example-v2.yaml")],
+])
 def test_local_commands_end_quietly(argv: list[str]) -> None:
-    """profiles (text and JSON) into a closed pipe: no BrokenPipeError traceback."""
+    """Commands that print without a running bridge, into a closed pipe: no BrokenPipeError traceback."""
     done = run_into_closed_pipe(argv)
     assert "Traceback" not in done.stderr
     assert "BrokenPipeError" not in done.stderr

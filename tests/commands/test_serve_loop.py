@@ -41,3 +41,14 @@ def test_without_uvloop_auto_falls_back_and_uvloop_is_one_clear_error(monkeypatc
     assert factory is asyncio.new_event_loop and name.startswith("asyncio")
     with pytest.raises(UserError, match=r"serial-bridge\[fast\]"):
         loop_factory("uvloop")
+
+
+@pytest.mark.parametrize("installed", [True, False], ids=["uvloop installed", "not installed"])
+def test_tls_ports_keep_asyncios_loop(installed: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ports with tls = true: auto takes asyncio's loop, and --loop uvloop is one clear error."""
+    if not installed:
+        monkeypatch.setitem(sys.modules, "uvloop", None)
+    factory, name = loop_factory("auto", tls=True)
+    assert factory is asyncio.new_event_loop and "tls" in name
+    with pytest.raises(UserError, match="tls = true"):
+        loop_factory("uvloop", tls=True)

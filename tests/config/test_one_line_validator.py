@@ -51,3 +51,28 @@ def test_ctl_words_reach_the_same_validator() -> None:
     """`ctl set` words are checked by it too: a baud rate past the limit is refused."""
     with pytest.raises(ValueError, match="^baud: must be at most 20000000, got 30000000$"):
         parse_setting_words(["baud=30000000"])
+
+
+def test_the_device_layer_refuses_what_the_validator_refuses(tmp_path: object) -> None:
+    """A line change reaching the device (an RFC 2217 SET-BAUDRATE, say) past the validator's limit
+    is kept at the value in force, as the config and the control API would refuse it."""
+    import asyncio
+    import os
+
+    from bridge.device.backend import OpenOptions, open_device
+    from bridge.device.settings import LineSettings
+
+    async def main() -> None:
+        master, slave = os.openpty()
+        try:
+            device = await open_device(os.ttyname(slave), LineSettings(baud=9600),
+                                       OpenOptions(lock_files=False))
+            applied = await device.apply_settings(LineSettings(baud=30_000_000))
+            assert applied.baud == 9600
+            applied = await device.apply_settings(LineSettings(baud=19200))
+            assert applied.baud == 19200
+            await device.close()
+        finally:
+            os.close(master)
+            os.close(slave)
+    asyncio.run(main())

@@ -146,11 +146,13 @@ async def test_search_finds_a_line_of_output() -> None:
 
 @async_test
 async def test_help_screen_lists_the_keys() -> None:
-    """? shows the help with the console's leave key; Esc closes it."""
+    """? shows the help with the console's escape key (the prompt); Esc closes it."""
     async with dashboard() as (app, pilot, _):
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpScreen))
-        assert "Ctrl-]  leave the console" in str(app.screen.query_one("#help-text", Static).render())
+        text = str(app.screen.query_one("#help-text", Static).render())
+        assert "Ctrl-]  the prompt: quit leaves, help lists" in text
+        assert "Ctrl-] Ctrl-]  send Ctrl-] itself" in text
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
 

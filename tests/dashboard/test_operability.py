@@ -107,3 +107,19 @@ async def test_detail_output_opens_at_the_newest_line() -> None:
         assert isinstance(app.screen, DetailScreen)
         output = app.screen.output
         await until(pilot, lambda: output.max_scroll_y > 0 and output.scroll_y == output.max_scroll_y)
+
+
+@async_test
+async def test_a_failed_port_is_listed_as_failed_with_its_reason() -> None:
+    """A port that could not listen shows as failed in the table, and the notification says why."""
+    from dataclasses import replace
+
+    from bridge.control.target import BridgeEvent
+    from bridge.port.status import FAILED
+
+    reason = "cannot listen on 127.0.0.1:7002: Address already in use"
+    async with dashboard() as (app, pilot, (target,)):
+        target.ports["sw1"] = replace(target.ports["sw1"], state=FAILED, error=reason)
+        target.emit(BridgeEvent("port-state", "sw1", {"state": FAILED, "error": reason}))
+        await until(pilot, lambda: str(app.main_screen.table.get_row_at(1)[2]) == "failed")
+        await until(pilot, lambda: ("warning", "", f"sw1 is failed: {reason}") in app.notices)

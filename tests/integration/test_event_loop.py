@@ -49,6 +49,7 @@ def test_a_console_works_on_each_event_loop(loop: str, make_pty: MakePty, tmp_pa
     dev.write(b"output\r\n")
     client.read_until(b"output\r\n")
     client.close()
+    daemon.wait_log(r"raw: device loop:// open")  # input sent before the open is lost today (issue 10)
     raw = connect(daemon.port_of("raw"))
     raw.sendall(b"echo me")
     recv_until(raw, b"echo me")

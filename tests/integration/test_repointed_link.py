@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,4 +34,18 @@ def test_a_client_follows_the_link_to_its_new_device(start_daemon: Start, make_p
         recv_until(client, b"from B\n")
         client.sendall(b"to B\r")
         assert b"to B" in new.read_until(b"to B")
+    assert daemon.stop() == 0
+
+
+def test_a_directory_as_device_is_one_clear_line(start_daemon: Start, tmp_path: Path) -> None:
+    """device = a directory: one WARNING naming it as a directory (no doubled errno), not
+    repeated while the port retries (issue 13)."""
+    folder = tmp_path / "notadevice"
+    folder.mkdir()
+    daemon = start_daemon(f'[bridge]\ncontrol = ""\n[[port]]\nname = "d"\ndevice = "{folder}"\n'
+                          f'listen = 0\nlock_files = false\n')
+    line = daemon.wait_log(r"port d: waiting for device")
+    assert line == f"WARNING: port d: waiting for device: {folder} is a directory, not a serial device"
+    time.sleep(2.0)   # the port retried meanwhile (after 0.5 s, then 1 s): nothing more is said
+    assert len([x for x in daemon.lines if "port d:" in x and "directory" in x]) == 1, daemon.lines
     assert daemon.stop() == 0

@@ -194,3 +194,13 @@ def test_a_cr_before_binary_goes_on_and_off_does_not_eat_a_later_nul() -> None:
     assert not conn.peer_binary
     assert conn.receive_data(b"\x00") == [DataReceived(data=b"\x00")]
     assert conn.anomalies.bad_eol == 0
+
+
+def test_encode_passes_a_plain_read_on_as_the_same_object() -> None:
+    """The output keystroke path: nothing queued, no IAC, no CR: no copy."""
+    conn = TelnetConnection(policy=NOTHING)
+    read = b"Router#"
+    assert conn.encode(read) is read
+    conn.send_command(Cmd.NOP)
+    assert conn.encode(b"x\r") == b"\xff\xf1x\r\x00"
+    assert conn.encode(b"") == b""

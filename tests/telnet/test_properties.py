@@ -150,8 +150,10 @@ def test_send_then_receive_returns_the_data_exactly(pieces: list[bytes], binary:
 
 
 OPTIONS = [Opt.BINARY, Opt.ECHO, Opt.SGA, Opt.STATUS, Opt.TTYPE, Opt.NAWS, Opt.COM_PORT, 42, Opt.LINEMODE]
+plain_policies = st.builds(OptionPolicy, us=st.frozensets(st.sampled_from(OPTIONS)),
+                           him=st.frozensets(st.sampled_from(OPTIONS)))
 policies = st.builds(OptionPolicy, us=st.frozensets(st.sampled_from(OPTIONS)),
-                     him=st.frozensets(st.sampled_from(OPTIONS)))
+                     him=st.frozensets(st.sampled_from(OPTIONS)), ask_terminal_type=st.booleans())
 requests = st.lists(st.tuples(st.booleans(), st.booleans(), st.sampled_from(OPTIONS),
                               st.sampled_from([Side.US, Side.HIM]), st.booleans()), max_size=30)
 
@@ -194,7 +196,7 @@ negotiations = st.lists(st.tuples(st.sampled_from([Cmd.WILL, Cmd.WONT, Cmd.DO, C
 
 
 @BOUNDED
-@given(policy=policies, commands=negotiations, asks=requests)
+@given(policy=plain_policies, commands=negotiations, asks=requests)
 def test_a_hostile_negotiator_gets_at_most_one_answer_per_command(
         policy: OptionPolicy, commands: list[tuple[Cmd, int]],
         asks: list[tuple[bool, bool, int, Side, bool]]) -> None:
@@ -222,3 +224,34 @@ def test_end_of_line_handling_does_not_depend_on_the_split(data: bytes, cuts: li
     split = feed_in_pieces(many, data, cuts) + many.receive_data(b"")
     assert merge_data(split) == merge_data(whole)
     assert one.anomalies == many.anomalies
+
+
+@BOUNDED
+@given(pieces=st.lists(st.binary(max_size=300) | special_bytes.map(b"".join), max_size=5),
+       binary=st.booleans(), queued=st.booleans())
+def test_encode_is_send_data_then_data_to_send(pieces: list[bytes], binary: bool, queued: bool) -> None:
+    """encode(data) gives exactly what send_data(data) + data_to_send() give, queue included."""
+    policy = OptionPolicy(us=frozenset({Opt.BINARY}), him=frozenset())
+    one, two = TelnetConnection(policy=policy), TelnetConnection(policy=policy)
+    for conn in (one, two):
+        if binary:
+            conn.receive_data(b"\xff\xfd\x00")
+            assert conn.our_binary
+        if not queued:
+            conn.data_to_send()
+    for piece in pieces:
+        one.send_data(piece)
+        assert two.encode(piece) == one.data_to_send()
+        assert two.data_to_send() == b""
+
+
+@BOUNDED
+@given(commands=negotiations)
+def test_asking_for_terminal_types_adds_at_most_one_send_per_will(commands: list[tuple[Cmd, int]]) -> None:
+    """RFC 1091 asking against a hostile negotiator: one SEND per WILL TTYPE that puts it in force, no more."""
+    policy = OptionPolicy(us=frozenset(), him=frozenset({Opt.TTYPE}), ask_terminal_type=True)
+    conn = TelnetConnection(policy=policy)
+    conn.receive_data(b"".join(bytes((Cmd.IAC, verb, option)) for verb, option in commands))
+    replies = conn.data_to_send()
+    sends = replies.count(b"\xff\xfa\x18\x01\xff\xf0")
+    assert sends <= sum(1 for verb, option in commands if verb is Cmd.WILL and option == Opt.TTYPE)

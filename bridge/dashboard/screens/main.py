@@ -55,10 +55,13 @@ class MainScreen(Screen[None]):
         hand_on_typed_ahead(self, event)
 
     def on_mount(self) -> None:
-        """Show the program's log in its pane, when it has one."""
+        """Show what the app knows already, and the program's log in its pane when it has one."""
         lines = getattr(self.app, "log_lines", None)
         if isinstance(lines, LogLines):
             lines.show_in(self.query_one(LogPane))
+        refresh = getattr(self.app, "refresh_views", None)
+        if refresh is not None:
+            self.call_after_refresh(refresh)
 
     def on_unmount(self) -> None:
         """Stop feeding the pane."""
