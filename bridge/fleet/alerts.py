@@ -4,9 +4,10 @@ Theory of operation
 -------------------
 The port worker hands every device read to ``AlertMatcher.feed`` (a device
 tail, ``PortWorker.add_tail``), which only appends the bytes to a list and,
-once per loop iteration, schedules ``_drain`` with ``loop.call_soon``: O(1)
-Python work per read, no regular expression on the data path, and a port
-with no alert has no tail at all.
+unless one is pending, schedules ``_drain`` ``DRAIN_DELAY`` (20 ms) later:
+O(1) Python work per read, no regular expression on the data path, the
+reads of 20 ms matched in one batch (a console sending small reads costs
+one drain, not one per read), and a port with no alert has no tail at all.
 
 ``_drain`` joins what came since the last drain to the unfinished line kept
 from before (so a line split across reads is matched whole), cuts it at the
@@ -49,6 +50,8 @@ from bridge.port.status import AlertStatus
 
 log = logging.getLogger("bridge.alert")
 
+DRAIN_DELAY = 0.02         # seconds: reads are batched this long before they are matched
+EARLY_DRAIN = 256 * 1024   # bytes waiting that are matched at the next loop turn, not the timer
 MAX_LINE = 4096            # bytes: a longer line is matched in parts of this size
 MAX_PENDING = 1 << 20      # bytes waiting for a drain before the oldest are skipped
 MAX_RUNNING = 4            # exec commands running at once, for the whole bridge
@@ -215,7 +218,8 @@ class AlertMatcher:
         self._pending: list[bytes] = []
         self._pending_size = 0
         self._partial = b""
-        self._scheduled = False
+        self._timer: asyncio.Handle | None = None   # the pending drain
+        self._early = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.skipped = 0   # bytes never matched because the drain fell behind
 
@@ -226,11 +230,14 @@ class AlertMatcher:
         self._pending_size += len(data)
         if self._pending_size > MAX_PENDING:
             self._skip_oldest()
-        if not self._scheduled:
-            self._scheduled = True
+        if self._timer is None:
             if self._loop is None:
                 self._loop = asyncio.get_running_loop()
-            self._loop.call_soon(self._drain)
+            self._timer = self._loop.call_later(DRAIN_DELAY, self._drain)
+        elif self._pending_size > EARLY_DRAIN and not self._early:   # a fast stream: do not wait
+            self._early = True
+            self._timer.cancel()
+            self._timer = self._loop.call_soon(self._drain)   # type: ignore[union-attr]
 
     def _skip_oldest(self) -> None:
         while self._pending_size > MAX_PENDING and len(self._pending) > 1:
@@ -241,7 +248,10 @@ class AlertMatcher:
 
     # ------------------------------------------------------- off the hot path
     def _drain(self) -> None:
-        self._scheduled = False
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._early = False
         data = self._partial + b"".join(self._pending)
         self._pending.clear()
         self._pending_size = 0

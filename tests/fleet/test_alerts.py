@@ -23,7 +23,12 @@ async def _feed(matcher: AlertMatcher, *reads: bytes) -> None:
     for data in reads:
         matcher.feed(data)
         await asyncio.sleep(0)   # one loop turn per read, as device reads come
-    await asyncio.sleep(0)
+    await _drained()
+
+
+async def _drained() -> None:
+    """Long enough for the batch of reads to be matched."""
+    await asyncio.sleep(alerts_module.DRAIN_DELAY * 3)
 
 
 def test_a_line_split_across_reads_is_matched_whole(caplog: pytest.LogCaptureFixture) -> None:
@@ -101,7 +106,7 @@ def test_a_port_with_a_busy_loop_skips_the_oldest_bytes_within_its_bound(monkeyp
         for _ in range(30):
             m.feed(b"y" * 99 + b"\n")   # no loop turn in between: nothing drains
         m.feed(b"END\n")
-        await asyncio.sleep(0)
+        await _drained()
         return m
     m = asyncio.run(run())
     assert m.skipped > 0 and m.skipped % 100 == 0
@@ -199,3 +204,18 @@ def test_utf8_lines_match_as_text_and_binary_noise_does_not_hide_ascii() -> None
     temp, panic = asyncio.run(run()).statuses()
     assert (temp.matches, temp.last_line) == (1, "alerte: température haute")
     assert (panic.matches, panic.last_line) == (1, "Kernel panic - x")
+
+
+def test_a_fast_stream_is_matched_without_waiting_for_the_timer() -> None:
+    """Past EARLY_DRAIN bytes waiting, the batch is matched at the next loop turn, not 20 ms later."""
+    async def run() -> tuple[int, int]:
+        m = _matcher(AlertConfig(name="p", pattern="^END", cooldown=0))
+        m.feed(b"END small\n")
+        await asyncio.sleep(0)
+        before = m.statuses()[0].matches       # the timer has not fired yet
+        m.feed((b"z" * 1023 + b"\n") * 300)    # 300 KiB
+        m.feed(b"END big\n")
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return before, m.statuses()[0].matches
+    assert asyncio.run(run()) == (0, 2)

@@ -44,7 +44,7 @@ def test_a_break_from_the_device_and_an_alert_reach_the_metrics() -> None:
             device = opener.devices[-1]
             device.inject_break()
             device.inject_data(b"U-Boot 2024.01\r\n")
-            await asyncio.sleep(0)
+            await asyncio.sleep(0.1)   # reads are matched in batches of 20 ms
             samples = await _scrape(address)
             assert value(samples, "serial_bridge_breaks_total", port="con", direction="from_device") == 1
             assert value(samples, "serial_bridge_breaks_total", port="con", direction="to_device") == 0
