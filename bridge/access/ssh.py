@@ -351,8 +351,21 @@ class ChannelTransport(asyncio.Transport):
             self.chan.close()
 
     def abort(self) -> None:
+        """Drop the client now (a stalled one): the whole SSH connection, not just the channel.
+
+        A channel's close (RFC 4254 section 5.3) needs the client's own close
+        in reply, which a client that stopped reading may never send; so the
+        connection's TCP socket is closed at once and the port session ends
+        without waiting for it.
+        """
+        if self._lost:
+            return
         self._closing = True
+        conn = self.chan.get_extra_info("connection")
         self.chan.abort()
+        if isinstance(conn, asyncssh.SSHServerConnection):
+            conn.abort()
+        self.lost(None)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._closing:
