@@ -503,7 +503,7 @@ class SshSession(asyncssh.SSHServerSession[bytes]):
             self.server.access.refusals.refused(f"port {name} (SSH)", self.peer_host)
             self.end(1, f"port {name} does not take connections from {self.peer_host}")
             return
-        if cfg.banner:
+        if cfg.banner and self.pty:   # without a terminal the stream is the device's bytes only
             self.write(f"[serial-bridge: port {name} on {cfg.device}, {worker.settings.short()}, {worker.state}; "
                        f"{self.user.name} ({role}); ~B sends a break, ~. leaves]\n")
         self.transport = ChannelTransport(self.chan)
@@ -517,7 +517,7 @@ class SshSession(asyncssh.SSHServerSession[bytes]):
         session.set_terminal(self.term, self.window)
         log.info("SSH: %s from %s on port %s (session %d, %s)", self.user.name, self.peer, name,
                  session.id, session.access)
-        if session.access == WATCHER and role == WRITER:
+        if session.access == WATCHER and role == WRITER and self.pty:
             self.write("[serial-bridge: another client writes; you are watching]\n")
 
     @property
@@ -550,10 +550,13 @@ class SshSession(asyncssh.SSHServerSession[bytes]):
         return True
 
     def eof_received(self) -> bool:
-        """The client sent EOF (ssh's stdin ended): leave the port, exit status 0."""
-        if self.session is not None and not self.session.closed:
-            self.session.close()
-        else:
+        """The client sent EOF (RFC 4254 section 5.3; ssh's stdin ended).
+
+        On a port it is a half-close: her input ends, the device's output
+        keeps coming until she closes the channel (like ``nc`` or ser2net).
+        In the menu it leaves, exit status 0.
+        """
+        if self.session is None:
             self.end(0)
         return True
 

@@ -53,3 +53,30 @@ def test_a_stalled_ssh_client_is_dropped_and_leaves_the_port(start_daemon: Start
 
     run(scenario())
     bridge.daemon.stop()
+
+
+def test_without_a_terminal_the_stream_is_the_devices_bytes_and_eof_is_a_half_close(
+        start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """uat 3: `ssh -T alice:rtr1@host </dev/null > out` and `ssh alice@host rtr1 </dev/null`: no banner,
+    no notices, only the device's bytes; EOF on stdin ends her input only: device output sent after it
+    still arrives, and the session stays on the port until the client closes the channel."""
+    bridge = start_ssh_bridge(start_daemon, make_pty, tmp_path / "ssh")
+
+    async def one(username: str, command: str | None, line: bytes) -> None:
+        async with await connect(bridge, username, key=bridge.alice) as conn:
+            proc = await conn.create_process(command, encoding=None)     # no pty request
+            await asyncio.to_thread(bridge.wait_status, lambda s: len(s["rtr1"]["sessions"]) == 1)
+            proc.stdin.write_eof()
+            await asyncio.sleep(0.5)   # the EOF has reached the bridge (and used to end the session there)
+            await asyncio.to_thread(bridge.rtr1.write, line)
+            got = await read_until(proc.stdout, line)
+            assert got == line, got            # nothing but the device's bytes
+            status = await asyncio.to_thread(bridge.status)
+            assert len(status["rtr1"]["sessions"]) == 1
+            proc.close()
+            await proc.wait_closed()
+        await asyncio.to_thread(bridge.wait_status, lambda s: s["rtr1"]["sessions"] == [])
+
+    run(one("alice:rtr1", None, b"late output 1\r\n"))
+    run(one("alice", "rtr1", b"late output 2\r\n"))
+    bridge.daemon.stop()
