@@ -80,3 +80,54 @@ def test_without_a_terminal_the_stream_is_the_devices_bytes_and_eof_is_a_half_cl
     run(one("alice:rtr1", None, b"late output 1\r\n"))
     run(one("alice", "rtr1", b"late output 2\r\n"))
     bridge.daemon.stop()
+
+
+def test_the_menu_lists_only_ports_this_address_may_use(start_daemon: Start, make_pty: MakePty,
+                                                        tmp_path: Path) -> None:
+    """uat 9: core's allow list leaves out 127.0.0.1, so bob's menu (and `ports`) from there does not
+    offer it; naming it anyway is one line and the menu again, not the end of the session."""
+    bridge = start_ssh_bridge(start_daemon, make_pty, tmp_path / "ssh", extra_core='allow = ["192.0.2.0/24"]')
+
+    async def scenario() -> None:
+        async with await connect(bridge, "bob", password="bobs password") as conn:
+            listing = await conn.run("ports", encoding=None)
+            assert isinstance(listing.stdout, bytes)
+            assert [line.split()[0] for line in listing.stdout.decode().splitlines()] == ["rtr1", "lab-a"]
+            proc = await conn.create_process(term_type="xterm", encoding=None)
+            menu = await read_until(proc.stdout, b"port> ")
+            assert b"rtr1" in menu and b"lab-a" in menu and b"core" not in menu
+            proc.stdin.write(b"core\r")
+            assert b"no port 'core'" in await read_until(proc.stdout, b"port> ")
+            proc.stdin.write(b"2\r")
+            assert b"port lab-a on" in await read_until(proc.stdout, b"leaves]\r\n")
+            await asyncio.to_thread(bridge.lab.write, b"lab says hi\r\n")
+            await read_until(proc.stdout, b"lab says hi")
+
+    run(scenario())
+    bridge.daemon.stop()
+
+
+def test_a_port_refusing_the_session_returns_to_the_menu(start_daemon: Start, make_pty: MakePty,
+                                                          tmp_path: Path) -> None:
+    """uat 9: a port that refuses her (full) says so, and the menu comes back; she picks another."""
+    bridge = start_ssh_bridge(start_daemon, make_pty, tmp_path / "ssh", extra_core="max_connections = 1")
+
+    async def scenario() -> None:
+        async with await connect(bridge, "bob", password="bobs password") as first, \
+                await connect(bridge, "bob", password="bobs password") as second:
+            holder = await first.create_process("core", encoding=None)    # core is now full
+            await asyncio.to_thread(bridge.wait_status, lambda s: len(s["core"]["sessions"]) == 1)
+            proc = await second.create_process(term_type="xterm", encoding=None)
+            menu = await read_until(proc.stdout, b"port> ")
+            assert b"core" in menu
+            proc.stdin.write(b"core\r")
+            assert b"port core refused the session" in await read_until(proc.stdout, b"port> ")
+            assert not proc.channel.is_closing()
+            proc.stdin.write(b"rtr1\r")
+            assert b"port rtr1 on" in await read_until(proc.stdout, b"leaves]\r\n")
+            proc.stdin.write(b"after refusal")
+            assert await asyncio.to_thread(bridge.rtr1.read, 13) == b"after refusal"
+            holder.close()
+
+    run(scenario())
+    bridge.daemon.stop()
