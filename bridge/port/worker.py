@@ -602,9 +602,17 @@ class PortWorker:
             self.write_device(b"\x03")
 
     async def set_break(self, on: bool, by: ClientSession | None) -> None:
-        """Hold or release a break (RFC 2217 SET-CONTROL BREAK-ON/OFF)."""
+        """Hold or release a break (RFC 2217 SET-CONTROL BREAK-ON/OFF); ``by`` None:
+        the holder left. Logged like every break (uat 8)."""
         if on and not self.break_on:
             self.counters.breaks_to_device += 1
+            log.info("port %s: sending break (held by session %s, RFC 2217)", self.name,
+                     by.id if by is not None else "?")
+        elif not on and self.break_on:
+            if by is not None:
+                log.info("port %s: break released by session %d", self.name, by.id)
+            else:
+                log.info("port %s: break released: the session that held it left", self.name)
         self.break_on = on
         if by is not None:
             by.hold_break(on)
