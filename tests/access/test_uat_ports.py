@@ -39,3 +39,43 @@ def test_rfc2217_breaks_are_logged(start_daemon: Start, make_pty: MakePty, tmp_p
     daemon.wait_log(r"port com1: break released: the session that held it left")
     _wait_until(lambda: spy_log.read_text().count("BRK  inactive") >= 2, "the device never saw the breaks end")
     daemon.stop()
+
+
+def test_tls_and_the_read_only_listener_show_in_the_log_and_status(start_daemon: Start, make_pty: MakePty,
+                                                                   tmp_path: Path) -> None:
+    """uat 10: the listening line names TLS and the read-only listener; `status` and `status --json` show
+    both (a plain port says neither)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.access.certs import make_pki
+
+    make_pki(tmp_path / "pki")
+    secure, plain = make_pty(), make_pty()
+    control = tmp_path / "control.sock"
+    daemon = start_daemon(
+        f'[bridge]\ncontrol = "{control}"\ntls_cert = "{tmp_path}/pki/cert.pem"\ntls_key = "{tmp_path}/pki/key.pem"\n'
+        + port_block("secure", secure.path, extra='tls = true\nlisten_readonly = "127.0.0.1:0"')
+        + port_block("plain", plain.path))
+    line = daemon.wait_log(r"port secure: listening on ")
+    assert "TLS" in line and "read-only on 127.0.0.1:" in line, line
+    plain_line = daemon.wait_log(r"port plain: listening on ")
+    assert "TLS" not in plain_line and "read-only" not in plain_line, plain_line
+    daemon.wait_log(r"port secure: device .* open")
+
+    def status(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "bridge", "status", *args, "--control", str(control)],
+                              capture_output=True, text=True, timeout=WAIT)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    ports = {p["name"]: p for p in json.loads(status("--json"))["ports"]}
+    readonly = ports["secure"]["listen_readonly"]
+    assert readonly.startswith("127.0.0.1:") and not readonly.endswith(":0")
+    assert ports["secure"]["tls"] is True and ports["plain"]["tls"] is False
+    assert ports["plain"]["listen_readonly"] is None
+    rows = {row.split()[0]: row for row in status().splitlines()[1:]}
+    assert f"{ports['secure']['listen']} tls, read-only {readonly}" in rows["secure"], rows["secure"]
+    assert "tls" not in rows["plain"] and "read-only" not in rows["plain"]
+    daemon.stop()
