@@ -172,3 +172,44 @@ def test_ssh_without_a_terminal_and_stdin_at_eof_captures_the_device(bridge: Ssh
         child.terminate()
         child.wait(WAIT)
     bridge.daemon.stop()
+
+
+def test_ssh_that_stops_reading_is_dropped(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """uat 1: `ssh -tt bob:core@host > pipe` whose pipe nobody reads is disconnected after stall_timeout:
+    the session leaves the port and ssh itself ends (its connection is closed), without reading again."""
+    import subprocess
+    import threading
+    bridge = start_ssh_bridge(start_daemon, make_pty, tmp_path / "ssh", "stall_timeout = 1")
+    host_key = (bridge.folder / "host_key.pub").read_text().split()
+    known = bridge.folder / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{bridge.port} {host_key[0]} {host_key[1]}\n")
+    assert SSH is not None
+    child = subprocess.Popen(
+        [SSH, "-F", "/dev/null", "-tt", "-p", str(bridge.port), "-o", f"UserKnownHostsFile={known}",
+         "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+         "-o", "PasswordAuthentication=no", "-o", "LogLevel=ERROR", "-i", str(bridge.alice_key),
+         "alice:rtr1@127.0.0.1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    stop = threading.Event()
+
+    def flood() -> None:
+        end = time.monotonic() + 20
+        while not stop.is_set() and time.monotonic() < end:
+            try:
+                bridge.rtr1.write(b"w" * 4096)
+            except TimeoutError:
+                pass
+    feeder = threading.Thread(target=flood, daemon=True)
+    try:
+        bridge.wait_status(lambda s: len(s["rtr1"]["sessions"]) == 1)
+        feeder.start()
+        bridge.daemon.wait_log(r"port rtr1: session \d+ .*not reading for 1 s", timeout=20)
+        bridge.daemon.wait_log(r"port rtr1: client .* disconnected")
+        bridge.wait_status(lambda s: s["rtr1"]["sessions"] == [])
+        child.wait(WAIT)          # ssh's connection was closed by the bridge
+    finally:
+        stop.set()
+        if feeder.is_alive():
+            feeder.join(WAIT)
+        child.kill()
+        child.wait(WAIT)
+    bridge.daemon.stop()

@@ -32,6 +32,8 @@ def test_a_stalled_ssh_client_is_dropped_and_leaves_the_port(start_daemon: Start
             except TimeoutError:
                 pass
 
+    feeder = threading.Thread(target=flood, daemon=True)
+
     async def scenario() -> None:
         conn = await connect(bridge, "bob:core", password="bobs password")
         closed = asyncio.ensure_future(conn.wait_closed())
@@ -39,7 +41,6 @@ def test_a_stalled_ssh_client_is_dropped_and_leaves_the_port(start_daemon: Start
             proc = await conn.create_process(term_type="xterm", encoding=None)
             await read_until(proc.stdout, b"leaves]\r\n")
             # from here on nothing reads proc.stdout: asyncssh stops opening the channel's window
-            feeder = threading.Thread(target=flood, daemon=True)
             feeder.start()
             await asyncio.to_thread(bridge.daemon.wait_log, r"port core: session \d+ .*not reading for 1 s",
                                     1, 15)
@@ -52,6 +53,8 @@ def test_a_stalled_ssh_client_is_dropped_and_leaves_the_port(start_daemon: Start
             conn.abort()
 
     run(scenario())
+    if feeder.is_alive():
+        feeder.join(WAIT)
     bridge.daemon.stop()
 
 
