@@ -280,7 +280,8 @@ class BridgeServer:
             return await self._reload()
 
     async def _reload(self) -> dict[str, list[str]]:
-        result: dict[str, list[str]] = {"added": [], "removed": [], "changed": [], "errors": []}
+        result: dict[str, list[str]] = {"added": [], "removed": [], "changed": [], "bridge": [],
+                                        "errors": [], "rejected": []}
         if self._shutting_down:
             result["errors"].append("the bridge is shutting down")
             return result
@@ -293,11 +294,14 @@ class BridgeServer:
             for line in str(exc).splitlines() or [repr(exc)]:
                 log.error("reload: %s", line)
                 result["errors"].append(line)
+                result["rejected"].append(line)   # nothing of the file was taken
+            log.error("reload: the configuration file was rejected; the bridge runs on as before")
             return result
         for line in self.access.reload(new):
             log.error("reload: %s", line)
             result["errors"].append(line)
-        from bridge.config.model import port_differences
+        from bridge.config.model import bridge_differences, port_differences
+        result["bridge"] = bridge_differences(self.config, new)
         old_ports = {w.name: w.config for w in self.workers.values()}
         new_ports = {p.name: p for p in new.ports}
         for name, failed in list(self.failed.items()):   # ports still trying to listen

@@ -179,3 +179,25 @@ def port_differences(old: PortConfig, new: PortConfig) -> set[str]:
     An empty set means the port is untouched (SIGHUP keeps its sessions).
     """
     return {f.name for f in fields(PortConfig) if getattr(old, f.name) != getattr(new, f.name)}
+
+
+def bridge_differences(old: BridgeConfig, new: BridgeConfig) -> list[str]:
+    """What a reload changes outside the ports, one phrase each, for the reload summary.
+
+    Users are matched by name (``user carol added``, ``user alice removed``,
+    ``user bob changed``); any other ``[bridge]`` key that differs is named
+    (``[bridge] allow``). Ports are not compared (see ``port_differences``).
+    """
+    changes: list[str] = []
+    old_users = {u.name: u for u in old.users}
+    new_users = {u.name: u for u in new.users}
+    for name in new_users:
+        if name not in old_users:
+            changes.append(f"user {name} added")
+        elif new_users[name] != old_users[name]:
+            changes.append(f"user {name} changed")
+    changes.extend(f"user {name} removed" for name in old_users if name not in new_users)
+    skip = {"source", "ports", "users"}
+    changes.extend(f"[bridge] {f.name}" for f in fields(BridgeConfig)
+                   if f.name not in skip and getattr(old, f.name) != getattr(new, f.name))
+    return changes
