@@ -75,6 +75,8 @@ class BridgeServer:
     # ============================================================ lifecycle
     async def startup(self) -> None:
         """Start every port; raises RuntimeFailure when a required port cannot open."""
+        for note in self.config.notes:   # what the config asks for and this install lacks
+            log.warning("%s", note)
         for port in self.config.ports:
             await self._start_port(port, at_startup=True)
         if self.config.ports and not self.workers:
@@ -297,6 +299,8 @@ class BridgeServer:
                 result["rejected"].append(line)   # nothing of the file was taken
             log.error("reload: the configuration file was rejected; the bridge runs on as before")
             return result
+        for note in new.notes:
+            log.warning("reload: %s", note)
         for line in self.access.reload(new):
             log.error("reload: %s", line)
             result["errors"].append(line)

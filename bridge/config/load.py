@@ -112,11 +112,17 @@ class _Loader:
         if problems:
             raise ConfigError(problems)
         ports = tuple(PortConfig(**values, bind=bind) for values in good)
+        from bridge.config.extras import missing_extras   # UAT 7: check and serve say the same
+        missing = missing_extras(bridge_only)
+        notes = tuple(Problem(self.file, self.where.key(_BRIDGE, key), None, key, message)
+                      for key, message in missing.items())
         return BridgeConfig(source=None, bind=bind, control=bridge_only["control"],
                             control_token=bridge_only["control_token"],
                             profiles_dir=profiles_dir, ports=ports, allow=defaults.get("allow"),
-                            users=users, metrics=bridge_only.get("metrics"),
-                            mdns=bridge_only.get("mdns", False), **access_keys)
+                            users=users,
+                            metrics=None if "metrics" in missing else bridge_only.get("metrics"),
+                            mdns=False if "mdns" in missing else bridge_only.get("mdns", False),
+                            notes=notes, **access_keys)
 
     # -- top level and [bridge] ------------------------------------------------
 
