@@ -154,7 +154,8 @@ async def run_client(target: Target | PortName, options: ClientOptions) -> int:
     """Connect and run the console until the user quits or the connection ends.
 
     Returns:
-        0 when the user quits, the server closes or a signal stops it; 1 when the connection failed.
+        0 when the user quits, the server closes or a signal stops it; 1 when the connection failed
+        or the server closed it without having sent a byte (a TLS-only port, a refusal).
 
     Raises:
         RuntimeFailure: the connection could not be made (one line).

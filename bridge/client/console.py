@@ -31,6 +31,7 @@ import contextlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -69,6 +70,22 @@ class ClientOptions:
     tls_ca: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+
+
+def closed_without_a_byte(link: Link) -> str:
+    """The reason for a server that closed the connection without ever sending a byte (exit 1).
+
+    No Telnet server does that (it negotiates at once), and a raw port of the bridge with
+    ``tls = true`` does it to a client that never starts TLS, once its handshake timeout
+    passes: so the line names TLS first, then a refusal of this address or of our certificate.
+    """
+    seconds = max(0.0, time.time() - link.connected_at)
+    where = link.target.address
+    if link.writer.get_extra_info("sslcontext") is not None:
+        return (f"{where} closed the TLS connection after {seconds:.1f} s without sending a byte: "
+                "it may refuse this address or our certificate")
+    return (f"{where} closed the connection after {seconds:.1f} s without sending a byte: "
+            "the port may take only TLS (then use --tls), or may refuse this address")
 
 
 class Exit(Exception):
@@ -319,7 +336,10 @@ class Console:
                     return
                 if not data:
                     self.link.receive(b"")
-                    self.finish(0, "connection closed by the server")
+                    if self.link.bytes_in == 0:
+                        self.finish(1, closed_without_a_byte(self.link))
+                    else:
+                        self.finish(0, "connection closed by the server")
                     return
                 shown = self.link.receive(data)
                 if shown:

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import socket
+import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
+
+from bridge.access.gate import HANDSHAKE_TIMEOUT
 
 from tests.access.certs import make_pki
 from tests.client.helpers import Client
 from tests.client.test_errors import fails
-from tests.integration.helpers import Daemon, PtyDevice
+from tests.integration.helpers import WAIT, Daemon, PtyDevice
 
 Start = Callable[[str], Daemon]
 MakePty = Callable[[], PtyDevice]
 
 
 def tls_bridge(start_daemon: Start, make_pty: MakePty, tmp_path: Path, *, client_ca: bool = False,
-               ) -> tuple[Daemon, PtyDevice, int]:
+               mode: str = "telnet") -> tuple[Daemon, PtyDevice, int]:
     make_pki(tmp_path / "pki")
     dev = make_pty()
     pki = tmp_path / "pki"
@@ -23,7 +30,7 @@ def tls_bridge(start_daemon: Start, make_pty: MakePty, tmp_path: Path, *, client
     if client_ca:
         extra += f'tls_client_ca = "{pki}/ca.pem"\n'
     daemon = start_daemon(f'[bridge]\ncontrol = ""\n{extra}\n[[port]]\nname = "sec"\ndevice = "{dev.path}"\n'
-                          'listen = 0\nmode = "telnet"\nlock_files = false\ntls = true\n')
+                          f'listen = 0\nmode = "{mode}"\nlock_files = false\ntls = true\n')
     daemon.wait_log(r"port sec: device .* open")
     return daemon, dev, daemon.port_of("sec")
 
@@ -106,3 +113,54 @@ def test_an_allow_list_refusal(start_daemon: Start, make_pty: MakePty, tmp_path:
         daemon.wait_log(r"port shut: refused 127\.0\.0\.1")
     finally:
         daemon.stop()
+
+
+def test_raw_tcp_to_a_tls_port(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """`tcp://` to a raw port with tls = true: the bridge waits for a ClientHello that never comes and closes
+    after its handshake timeout without a byte; the client says so in one line naming TLS, exit 1 (not 0)."""
+    daemon, dev, port = tls_bridge(start_daemon, make_pty, tmp_path, mode="raw")
+    client = Client([f"tcp://127.0.0.1:{port}"], tmp_path)
+    try:
+        client.expect("Escape key")  # silence is normal for a raw port: the session starts
+        screen = client.expect(r"serial-bridge: .*\r?\n", timeout=HANDSHAKE_TIMEOUT + WAIT)
+        assert client.wait_exit() == 1
+        assert client.terminal_restored()
+        line = screen.splitlines()[-1].decode()
+        assert re.fullmatch(rf"serial-bridge: 127\.0\.0\.1:{port} closed the connection after \d+\.\d s without "
+                            r"sending a byte: the port may take only TLS \(then use --tls\), or may refuse this "
+                            r"address", line.strip()), line
+        assert b"closed by the server" not in screen + client.tail
+        daemon.wait_log(rf"port sec: TLS handshake with 127\.0\.0\.1:\d+ failed: ")
+    finally:
+        client.close()
+        daemon.stop()
+
+
+def test_a_raw_server_that_closes_without_a_byte_in_a_pipe(tmp_path: Path) -> None:
+    """The same rule without TLS, in a pipe: standard output stays empty, one line on standard error, exit 1."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
+
+    def serve() -> None:
+        listener.settimeout(WAIT)
+        with contextlib.suppress(OSError):
+            sock, _ = listener.accept()
+            sock.settimeout(WAIT)
+            with contextlib.suppress(OSError):
+                sock.recv(4096)  # the piped bytes, then close
+            sock.close()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        proc = subprocess.run([*Client.command_prefix(), f"tcp://127.0.0.1:{port}"], input=b"hello\r",
+                              capture_output=True, timeout=WAIT * 2)
+    finally:
+        thread.join(WAIT)
+        listener.close()
+    assert proc.returncode == 1
+    assert proc.stdout == b""
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 1 and re.fullmatch(
+        rf"serial-bridge: 127\.0\.0\.1:{port} closed the connection after \d+\.\d s without sending a byte: .*--tls.*",
+        lines[0]), lines
+
