@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import socket
 import ssl
 import sys
@@ -110,8 +111,9 @@ async def open_connection(target: Target, context: ssl.SSLContext | None = None,
 
 def _tls_reason(exc: ssl.SSLError) -> str:
     reason = str(exc.reason or exc).replace("_", " ").lower()
-    if reason.startswith("tlsv13 alert ") or reason.startswith("sslv3 alert "):
-        reason = "the server's alert: " + reason.split("alert ", 1)[1]
+    alert = re.match(r"(sslv3|tlsv1\d*) alert ", reason)  # OpenSSL names the alert by the version that added it
+    if alert:
+        reason = "the server's alert: " + reason[alert.end():]
     return reason
 
 
@@ -120,8 +122,11 @@ def _refused_at_once(where: str) -> str:
             "(the port's allow list), or the port takes only TLS (then use --tls)")
 
 
-async def settle(reader: asyncio.StreamReader, link: Link) -> bytes:
+async def settle(reader: asyncio.StreamReader, link: Link, client_cert: str | None = None) -> bytes:
     """Wait briefly for the server's first bytes, so a refusal is seen before the terminal changes.
+
+    Args:
+        client_cert: the ``--tls-cert`` file we offered, or None: it names the likely refusal.
 
     Returns:
         The first bytes read (possibly empty when the server is silent).
@@ -130,24 +135,33 @@ async def settle(reader: asyncio.StreamReader, link: Link) -> bytes:
         RuntimeFailure: the server closed or reset at once, or speaks TLS.
     """
     where = link.target.address
-    refused = _refused_at_once(where)
     tls = link.writer.get_extra_info("sslcontext") is not None
     try:
         first = await asyncio.wait_for(reader.read(65536), SETTLE_SECONDS)
     except TimeoutError:
         return b""
-    except ssl.SSLError as exc:  # TLS 1.3: a refused client certificate is told after the handshake
-        raise RuntimeFailure(f"{where} refused our TLS connection: {_tls_reason(exc)} "
-                             "(--tls-cert and --tls-key give a client certificate)") from None
+    except ssl.SSLError as exc:  # TLS 1.3: the server's verdict on our certificate comes after the handshake
+        help_text = (f"our certificate: {client_cert}" if client_cert
+                     else "--tls-cert and --tls-key give a client certificate")
+        raise RuntimeFailure(f"{where} refused our TLS connection: {_tls_reason(exc)} ({help_text})") from None
     except OSError:
-        raise RuntimeFailure(refused if not tls else f"{where} closed the TLS connection at once: "
-                             "this address may not connect, or our certificate was refused") from None
+        first = b""
     if not first:
-        raise RuntimeFailure(refused if not tls else f"{where} closed the TLS connection at once: "
-                             "this address may not connect, or our certificate was refused")
+        raise RuntimeFailure(_refused_at_once(where) if not tls else _tls_closed_at_once(where, client_cert))
     if not tls and first[0] in TLS_RECORD_TYPES and first[1:2] == b"\x03":
         raise RuntimeFailure(f"{where} speaks TLS (a port with tls = true): connect with --tls")
     return first
+
+
+def _tls_closed_at_once(where: str, client_cert: str | None) -> str:
+    """A TLS server that completed the handshake and closed without a word (no alert: serial-bridge's
+    asyncio server does not send the one OpenSSL makes): on TLS 1.3 the client certificate is checked
+    after our side of the handshake ends, so that is the likely reason."""
+    if client_cert:
+        return (f"{where} closed the TLS connection at once: the port may not accept our certificate "
+                f"({client_cert}: is it signed by a CA in the port's tls_client_ca?), or may refuse this address")
+    return (f"{where} closed the TLS connection at once: the port may want a client certificate "
+            "(--tls-cert and --tls-key give one), or may refuse this address")
 
 
 async def run_client(target: Target | PortName, options: ClientOptions) -> int:
@@ -171,7 +185,7 @@ async def run_client(target: Target | PortName, options: ClientOptions) -> int:
                 comport=resolved.kind == "rfc2217" or any(v is not None for v in line_options))
     try:
         link.open()
-        first = await settle(reader, link)
+        first = await settle(reader, link, options.tls_cert)
     except BaseException:
         writer.close()
         raise
