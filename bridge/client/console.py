@@ -4,7 +4,8 @@ Theory of operation
 -------------------
 
 Everything runs on one asyncio loop. Standard input is watched with
-``add_reader`` and read with one ``os.read`` per wake-up; the socket is read
+``add_reader`` and read with one ``os.read`` per wake-up (a regular file or
+/dev/null, which epoll refuses, is read once per turn of the loop instead); the socket is read
 by one task; the screen is written with blocking writes (a terminal, or a
 pipe whose reader sets the pace).
 
@@ -126,6 +127,7 @@ class Console:
         self._held_dropped = 0
         self._done: asyncio.Future[tuple[int, str]] | None = None
         self._reading_stdin = False
+        self._stdin_polled = False  # standard input is a file, read on each turn of the loop (no add_reader)
         self._stdin_eof = False
         self._linger: asyncio.TimerHandle | None = None
 
@@ -300,13 +302,29 @@ class Console:
             self._start_stdin()
 
     def _start_stdin(self) -> None:
-        if not self._reading_stdin:
-            asyncio.get_running_loop().add_reader(self.stdin, self._on_stdin)
-            self._reading_stdin = True
+        if self._reading_stdin:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_reader(self.stdin, self._on_stdin)
+            self._stdin_polled = False
+        except PermissionError:  # a regular file or /dev/null: epoll refuses it, and it is always readable
+            self._stdin_polled = True
+            loop.call_soon(self._poll_stdin)
+        self._reading_stdin = True
+
+    def _poll_stdin(self) -> None:
+        """Standard input from a file: one read per turn of the loop while reading is on."""
+        if not self._reading_stdin or self._done is None or self._done.done():
+            return
+        self._on_stdin()
+        if self._reading_stdin:
+            asyncio.get_running_loop().call_soon(self._poll_stdin)
 
     def _stop_stdin(self) -> None:
         if self._reading_stdin:
-            asyncio.get_running_loop().remove_reader(self.stdin)
+            if not self._stdin_polled:
+                asyncio.get_running_loop().remove_reader(self.stdin)
             self._reading_stdin = False
 
     # -------------------------------------------------------------- running

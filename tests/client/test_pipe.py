@@ -86,3 +86,33 @@ def test_telnet_in_a_pipe_is_8_bit_clean(start_daemon: Start, make_pty: MakePty,
             proc.kill()
             proc.wait(WAIT)
         daemon.stop()
+
+
+def test_standard_input_from_a_file_or_dev_null(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """`connect ... < FILE` and `< /dev/null` (which epoll refuses to watch): the file's bytes reach the device,
+    the device's reach standard output, exit 0; no internal error."""
+    daemon, dev, port, _ = start_bridge(start_daemon, make_pty, tmp_path, mode="raw")
+    commands = tmp_path / "commands.txt"
+    commands.write_bytes(b"show version\r" * 1000)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    try:
+        for source, expected in ((commands, commands.read_bytes()), (Path(os.devnull), b"")):
+            with source.open("rb") as stdin:
+                proc = subprocess.Popen([sys.executable, "-m", "bridge", "connect", f"tcp://127.0.0.1:{port}",
+                                         "--linger", "3"], stdin=stdin, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, env=env, cwd=str(ROOT))
+                try:
+                    if expected:
+                        assert dev.read(len(expected)) == expected
+                    daemon.wait_log(r"rtr1: client .* connected", count=1 if expected else 2)
+                    dev.write(b"answer\r\n")
+                    out, err = proc.communicate(timeout=WAIT)
+                finally:
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait(WAIT)
+            assert proc.returncode == 0, err
+            assert out == b"answer\r\n", (source, out, err)
+            assert b"internal error" not in err
+    finally:
+        daemon.stop()
