@@ -27,6 +27,8 @@ from bridge.errors import RuntimeFailure, UserError
 CONNECT_TIMEOUT = 10.0
 SETTLE_SECONDS = 0.3
 TLS_RECORD_TYPES = (0x15, 0x16)  # TLS alert, handshake: the first byte of a TLS server's record
+NOT_TLS_REASONS = frozenset({"WRONG_VERSION_NUMBER", "PACKET_LENGTH_TOO_LONG", "RECORD_LAYER_FAILURE",
+                             "UNKNOWN_PROTOCOL", "HTTP_REQUEST"})  # OpenSSL's reasons for bytes that are no TLS
 
 
 async def resolve(target: Target | PortName, control: str | None) -> Target:
@@ -79,27 +81,18 @@ async def open_connection(target: Target, context: ssl.SSLContext | None = None,
         RuntimeFailure: unknown host, refused, unreachable, timed out, TLS refused (one line).
     """
     where = target.address
+    writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(CONNECT_TIMEOUT):
-            reader, writer = await asyncio.open_connection(
-                target.host, target.port, limit=1 << 20, ssl=context,
-                server_hostname=target.host if context else None)
-    except ssl.SSLCertVerificationError as exc:
-        raise RuntimeFailure(f"cannot connect to {where}: TLS: the server's certificate is not trusted "
-                             f"({exc.verify_message}; --tls-ca names the CA to trust)") from None
-    except ssl.SSLError as exc:
-        raise RuntimeFailure(f"cannot connect to {where}: TLS refused: {_tls_reason(exc)}") from None
-    except socket.gaierror as exc:
-        raise RuntimeFailure(f"cannot connect to {where}: unknown host {target.host!r} ({exc.strerror})") from None
-    except ConnectionRefusedError:
-        raise RuntimeFailure(f"cannot connect to {where}: connection refused") from None
-    except ConnectionResetError:
-        raise RuntimeFailure(_refused_at_once(where)) from None
-    except TimeoutError:
-        raise RuntimeFailure(f"cannot connect to {where}: timed out") from None
-    except OSError as exc:
-        reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise RuntimeFailure(f"cannot connect to {where}: {reason}") from None
+            reader, writer = await asyncio.open_connection(target.host, target.port, limit=1 << 20)
+            if context is not None:  # in two steps, so that a failure is told as TCP's or TLS's
+                await writer.start_tls(context, server_hostname=target.host)
+    except BaseException as exc:
+        if writer is not None:
+            writer.transport.abort()
+        if isinstance(exc, Exception):
+            raise RuntimeFailure(_connect_failure(where, target.host, exc, tls=writer is not None)) from None
+        raise
     sock = writer.get_extra_info("socket")
     if sock is not None:
         try:
@@ -107,6 +100,36 @@ async def open_connection(target: Target, context: ssl.SSLContext | None = None,
         except OSError:
             pass
     return reader, writer
+
+
+def _connect_failure(where: str, host: str, exc: Exception, *, tls: bool) -> str:
+    """The one line for a connection that failed: in TCP's connect, or (``tls``) in the TLS handshake."""
+    if tls:
+        if isinstance(exc, ssl.SSLCertVerificationError):
+            return (f"cannot connect to {where}: TLS: the server's certificate is not trusted "
+                    f"({exc.verify_message}; --tls-ca names the CA to trust)")
+        if isinstance(exc, ssl.SSLError) and exc.reason in NOT_TLS_REASONS:
+            return (f"cannot connect to {where}: TLS: the server answered with something other than TLS "
+                    f"({_tls_reason(exc)}): a port without TLS? then connect without --tls")
+        if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
+            return (f"{where} closed the connection in the TLS handshake: this address may not connect "
+                    "(the port's allow list)")
+        if isinstance(exc, ssl.SSLError):
+            return f"cannot connect to {where}: TLS refused: {_tls_reason(exc)}"
+        if isinstance(exc, TimeoutError):
+            return (f"cannot connect to {where}: no TLS handshake within {CONNECT_TIMEOUT:g} s: "
+                    "a port without TLS? then connect without --tls")
+    if isinstance(exc, socket.gaierror):
+        return f"cannot connect to {where}: unknown host {host!r} ({exc.strerror})"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"cannot connect to {where}: connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return _refused_at_once(where)
+    if isinstance(exc, TimeoutError):
+        return f"cannot connect to {where}: timed out"
+    if isinstance(exc, OSError):
+        return f"cannot connect to {where}: {os.strerror(exc.errno) if exc.errno else str(exc)}"
+    raise exc
 
 
 def _tls_reason(exc: ssl.SSLError) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bridge.access.gate import HANDSHAKE_TIMEOUT
+from bridge.client.app import CONNECT_TIMEOUT
 
 from tests.access.certs import make_pki
 from tests.client.helpers import Client
@@ -255,3 +256,35 @@ def test_openssl_s_server_asking_for_a_certificate(tmp_path: Path) -> None:
         if server.poll() is None:
             server.kill()
         server.wait(WAIT)
+
+
+def test_tls_to_the_wrong_ports(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """--tls to a TLS port whose allow list refuses us, to a plain Telnet port, to a plain raw port (silent
+    until its 10 s connect timeout): each one line saying which, exit 1."""
+    pki = tmp_path / "pki"
+    make_pki(pki)
+    devs = [make_pty() for _ in range(3)]
+    daemon = start_daemon(
+        f'[bridge]\ncontrol = ""\ntls_cert = "{pki}/cert.pem"\ntls_key = "{pki}/key.pem"\n'
+        f'[[port]]\nname = "shut"\ndevice = "{devs[0].path}"\nlisten = 0\nlock_files = false\ntls = true\n'
+        'allow = ["192.0.2.0/24"]\n'
+        f'[[port]]\nname = "tel"\ndevice = "{devs[1].path}"\nlisten = 0\nlock_files = false\n'
+        f'[[port]]\nname = "raw"\ndevice = "{devs[2].path}"\nlisten = 0\nmode = "raw"\nlock_files = false\n')
+    try:
+        for name in ("shut", "tel", "raw"):
+            daemon.wait_log(rf"port {name}: device .* open")
+        ca = ["--tls-ca", str(pki / "ca.pem")]
+        port = daemon.port_of("shut")
+        fails(tmp_path, [f"localhost:{port}", *ca],
+              rf"serial-bridge: error: localhost:{port} closed the connection in the TLS handshake: this address "
+              r"may not connect \(the port's allow list\)")
+        port = daemon.port_of("tel")
+        fails(tmp_path, [f"localhost:{port}", *ca],
+              rf"serial-bridge: error: cannot connect to localhost:{port}: TLS: the server answered with something "
+              r"other than TLS \(wrong version number\): a port without TLS\? then connect without --tls")
+        port = daemon.port_of("raw")
+        fails(tmp_path, [f"localhost:{port}", *ca],
+              rf"serial-bridge: error: cannot connect to localhost:{port}: no TLS handshake within 10 s: a port "
+              r"without TLS\? then connect without --tls", timeout=CONNECT_TIMEOUT + WAIT)
+    finally:
+        daemon.stop()
