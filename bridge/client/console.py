@@ -33,7 +33,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -370,10 +370,11 @@ class Console:
         except Exception as exc:
             self.fail(exc)
 
-    async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run a task whose failure must end the session (else nobody would see it)."""
+    async def _guard(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run a task whose failure must end the session (else nobody would see it). The coroutine is
+        made here, so a task cancelled before it starts leaves none never awaited (a RuntimeWarning)."""
         try:
-            await work
+            await work()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -408,7 +409,7 @@ class Console:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.link.binary_settled.wait(), BINARY_WAIT)
             self._start_stdin()
-            tasks.append(loop.create_task(self._guard(self.commands.apply_options())))
+            tasks.append(loop.create_task(self._guard(self.commands.apply_options)))
             return await self._done
         finally:
             self._stop_stdin()
