@@ -8,6 +8,12 @@ through the ``dialout`` group rather than root, and systemd's sandboxing
 runtime directories it creates (the control socket lives in the runtime one)
 and the UUCP lock directory. Without ``--user`` the service runs as a
 transient user (``DynamicUser=yes``), which needs no account to be created.
+
+The sandbox hides /tmp, /var/tmp and /root (and, from a transient user, home
+folders and any folder closed to others), so an installation there cannot be
+run by the service: ``service`` then prints the unit anyway and one warning
+line on stderr naming the file it could not reach and the system-wide install
+(``PIPX_HOME=/opt/pipx PIPX_BIN_DIR=/usr/local/bin pipx install``).
 """
 
 from __future__ import annotations
