@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import socket
 import ssl
 import sys
 
 from bridge.client.console import ClientOptions, Console
-from bridge.client.link import Link
+from bridge.client.link import Link, tls_reason
 from bridge.client.remote import RemoteError, resolve_port
 from bridge.client.target import PortName, Target
 from bridge.client.terminal import window_size
@@ -69,7 +68,7 @@ def tls_context(options: ClientOptions) -> ssl.SSLContext | None:
 
 def _file_reason(exc: OSError) -> str:
     if isinstance(exc, ssl.SSLError):
-        return f"not a certificate or key the TLS library accepts ({_tls_reason(exc)})"
+        return f"not a certificate or key the TLS library accepts ({tls_reason(exc)})"
     return exc.strerror or str(exc)
 
 
@@ -110,12 +109,12 @@ def _connect_failure(where: str, host: str, exc: Exception, *, tls: bool) -> str
                     f"({exc.verify_message}; --tls-ca names the CA to trust)")
         if isinstance(exc, ssl.SSLError) and exc.reason in NOT_TLS_REASONS:
             return (f"cannot connect to {where}: TLS: the server answered with something other than TLS "
-                    f"({_tls_reason(exc)}): a port without TLS? then connect without --tls")
+                    f"({tls_reason(exc)}): a port without TLS? then connect without --tls")
         if isinstance(exc, (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionError)):
             return (f"{where} closed the connection in the TLS handshake: this address may not connect "
                     "(the port's allow list)")
         if isinstance(exc, ssl.SSLError):
-            return f"cannot connect to {where}: TLS refused: {_tls_reason(exc)}"
+            return f"cannot connect to {where}: TLS refused: {tls_reason(exc)}"
         if isinstance(exc, TimeoutError):
             return (f"cannot connect to {where}: no TLS handshake within {CONNECT_TIMEOUT:g} s: "
                     "a port without TLS? then connect without --tls")
@@ -130,14 +129,6 @@ def _connect_failure(where: str, host: str, exc: Exception, *, tls: bool) -> str
     if isinstance(exc, OSError):
         return f"cannot connect to {where}: {os.strerror(exc.errno) if exc.errno else str(exc)}"
     raise exc
-
-
-def _tls_reason(exc: ssl.SSLError) -> str:
-    reason = str(exc.reason or exc).replace("_", " ").lower()
-    alert = re.match(r"(sslv3|tlsv1\d*) alert ", reason)  # OpenSSL names the alert by the version that added it
-    if alert:
-        reason = "the server's alert: " + reason[alert.end():]
-    return reason
 
 
 def _refused_at_once(where: str) -> str:
@@ -166,7 +157,7 @@ async def settle(reader: asyncio.StreamReader, link: Link, client_cert: str | No
     except ssl.SSLError as exc:  # TLS 1.3: the server's verdict on our certificate comes after the handshake
         help_text = (f"our certificate: {client_cert}" if client_cert
                      else "--tls-cert and --tls-key give a client certificate")
-        raise RuntimeFailure(f"{where} refused our TLS connection: {_tls_reason(exc)} ({help_text})") from None
+        raise RuntimeFailure(f"{where} refused our TLS connection: {tls_reason(exc)} ({help_text})") from None
     except OSError:
         first = b""
     if not first:

@@ -31,6 +31,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import ssl
 import sys
 import time
 from collections.abc import Callable, Coroutine
@@ -39,7 +40,7 @@ from typing import Any
 
 from bridge.client.commands import CommandRunner
 from bridge.client.lineedit import LineEditor
-from bridge.client.link import Link
+from bridge.client.link import Link, tls_reason
 from bridge.client.logfile import DeviceLog
 from bridge.client.terminal import RawTerminal, write_all
 from bridge.control.console import escape_name
@@ -349,7 +350,10 @@ class Console:
                 except ConnectionResetError:
                     self.finish(1, "connection reset by the server")
                     return
-                except OSError as exc:  # ssl.SSLError included
+                except ssl.SSLError as exc:  # a TLS alert, or a record that is no TLS, after the handshake
+                    self.finish(1, f"connection lost: TLS: {tls_reason(exc)}")
+                    return
+                except OSError as exc:
                     self.finish(1, f"connection lost: {exc.strerror or exc}")
                     return
                 if not data:

@@ -9,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -288,3 +289,41 @@ def test_tls_to_the_wrong_ports(start_daemon: Start, make_pty: MakePty, tmp_path
               r"without TLS\? then connect without --tls", timeout=CONNECT_TIMEOUT + WAIT)
     finally:
         daemon.stop()
+
+
+def test_a_tls_error_in_the_session_is_one_readable_line(tmp_path: Path) -> None:
+    """A TLS server that, once the session runs, sends a record that is no valid TLS record: one line naming
+    OpenSSL's reason (no `[SSL: ...] (_ssl.c:N)`), exit 1; what came before it is on standard output."""
+    pki = tmp_path / "pki"
+    make_pki(pki)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki / "cert.pem", pki / "key.pem")
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = int(listener.getsockname()[1])
+
+    def serve() -> None:
+        listener.settimeout(WAIT)
+        with contextlib.suppress(OSError):
+            sock, _ = listener.accept()
+            sock.settimeout(WAIT)
+            tls = context.wrap_socket(sock, server_side=True)
+            tls.sendall(b"hello\r\n")
+            time.sleep(0.6)  # past the client's 0.3 s settle: the session runs
+            with socket.socket(fileno=tls.detach()) as raw:
+                raw.sendall(b"\x15\x03\x03\x00\x02\x02\x50")  # a plaintext alert where TLS 1.3 wants a sealed one
+                raw.shutdown(socket.SHUT_WR)
+                for _ in range(100):
+                    if not raw.recv(65536):
+                        break
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        proc = subprocess.run([*Client.command_prefix(), f"localhost:{port}", "--tls-ca", str(pki / "ca.pem")],
+                              input=b"", capture_output=True, timeout=WAIT)
+    finally:
+        thread.join(WAIT)
+        listener.close()
+    assert proc.stdout == b"hello\r\n"
+    lines = proc.stderr.decode().splitlines()
+    assert len(lines) == 1 and re.fullmatch(r"serial-bridge: connection lost: TLS: [a-z0-9 ]+", lines[0]), lines
+    assert proc.returncode == 1
