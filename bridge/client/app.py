@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import socket
 import ssl
@@ -190,6 +191,8 @@ async def run_client(target: Target | PortName, options: ClientOptions) -> int:
     """
     context = tls_context(options)
     resolved = await resolve(target, options.control)
+    if resolved.tls and context is None:   # a port named through the bridge says it takes only TLS
+        context = tls_context(dataclasses.replace(options, tls=True))
     reader, writer = await open_connection(resolved, context)
     interactive = os.isatty(0)
     term = os.environ.get("TERM") or None

@@ -63,6 +63,29 @@ def test_a_console_inside_tls(start_daemon: Start, make_pty: MakePty, tmp_path: 
         daemon.stop()
 
 
+def test_a_tls_port_by_name_takes_tls_by_itself(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """`connect NAME` learns from the control API that the port takes only TLS and starts it,
+    trusting the CA the control clients take ($SERIAL_BRIDGE_TLS_CA); no --tls needed."""
+    make_pki(tmp_path / "pki")
+    pki, dev, control = tmp_path / "pki", make_pty(), tmp_path / "ctl.sock"
+    daemon = start_daemon(f'[bridge]\ncontrol = "{control}"\ntls_cert = "{pki}/cert.pem"\n'
+                          f'tls_key = "{pki}/key.pem"\n\n[[port]]\nname = "sec"\ndevice = "{dev.path}"\n'
+                          'listen = 0\nlock_files = false\ntls = true\n')
+    daemon.wait_log(r"port sec: device .* open")
+    client = Client(["sec", "--control", str(control)], tmp_path,
+                    env={"SERIAL_BRIDGE_TLS_CA": str(pki / "ca.pem")})
+    try:
+        client.expect("Escape key")
+        daemon.wait_log(r"port sec: client .* connected")
+        dev.write(b"inside TLS by name\r\n")
+        client.expect("inside TLS by name")
+        client.command("quit")
+        assert client.wait_exit() == 0
+    finally:
+        client.close()
+        daemon.stop()
+
+
 def test_tls_refusals_are_one_line(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
     """Plain Telnet to a TLS port, an untrusted server certificate, a missing client certificate:
     each one line, exit 1, the terminal untouched; the right certificate gets in."""
