@@ -103,7 +103,7 @@ def test_a_plain_telnet_client_on_a_tls_port_is_refused_cleanly(start_daemon: St
         pass
     plain.close()
     assert closed and b"\xff\xfb" not in answer    # closed, and no Telnet negotiation in clear
-    daemon.wait_log(r"port p: TLS handshake with 127\.0\.0\.1:\d+ failed")
+    daemon.wait_log(r"port p: TLS handshake with 127\.0\.0\.1:\d+ failed: not TLS \(a plain Telnet or TCP client\?\)")
     with tls_client(port, pki.ca) as client:
         client.sendall(b"ok")
         assert dev.read(2) == b"ok"
