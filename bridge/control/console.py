@@ -15,7 +15,7 @@ no I/O), so the client imports it without pulling in the control protocol.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 DEFAULT_ESCAPE = 0x1D
@@ -196,6 +196,32 @@ class Command:
 
     name: str
     args: tuple[str, ...] = ()
+
+
+PROMPT = "serial-bridge> "
+"""The escape prompt's text, the same in ``connect`` and the dashboard's console."""
+
+
+def help_lines(escape: int = DEFAULT_ESCAPE, notes: Mapping[str, str] | None = None) -> list[str]:
+    """What ``help`` shows: each command's usage and one line of help, then the escape key.
+
+    Args:
+        escape: the escape key's code (0..127), named in the last line.
+        notes: per command word, a short remark put after its help, for a
+            front end where that word does something else or nothing.
+
+    Returns:
+        One string per line, without line ends.
+    """
+    width = max(len(word.usage) for word in COMMAND_WORDS)
+    notes = notes or {}
+    lines = []
+    for word in COMMAND_WORDS:
+        note = f" ({notes[word.name]})" if word.name in notes else ""
+        lines.append(f"  {word.usage.ljust(width)}  {word.help}{note}")
+    key = escape_name(escape)
+    lines.append(f"  {key} twice sends {key} itself; an empty line goes back to the session")
+    return lines
 
 
 def short_help() -> str:

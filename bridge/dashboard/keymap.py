@@ -9,10 +9,15 @@ from __future__ import annotations
 from bridge.control.console import DEFAULT_ESCAPE, escape_name, textual_key
 
 # Ctrl-], as in telnet: the same escape key as `serial-bridge connect` (bridge/control/console.py).
-LEAVE_KEY = textual_key(DEFAULT_ESCAPE)
-LEAVE_KEY_NAME = escape_name(DEFAULT_ESCAPE)
-LEAVE_CHARACTER = chr(DEFAULT_ESCAPE)   # Ctrl-] as a terminal sends it (GS), whatever its key name
-BREAK_KEY = "f2"
+# It opens the escape prompt; pressed again at the empty prompt it goes to the device.
+ESCAPE_KEY = textual_key(DEFAULT_ESCAPE)
+ESCAPE_KEY_NAME = escape_name(DEFAULT_ESCAPE)
+ESCAPE_CHARACTER = chr(DEFAULT_ESCAPE)   # Ctrl-] as a terminal sends it (GS), whatever its key name
+ESCAPE_BYTE = bytes((DEFAULT_ESCAPE,))
+# The names before the prompt, when Ctrl-] left the console at once (tests/client reads LEAVE_KEY).
+LEAVE_KEY, LEAVE_KEY_NAME, LEAVE_CHARACTER = ESCAPE_KEY, ESCAPE_KEY_NAME, ESCAPE_CHARACTER
+BREAK_KEY = "f2"   # a break without the prompt (the prompt's `break` does the same)
+PROMPT_CANCEL_KEYS = frozenset({"escape", "ctrl+c", "ctrl+d"})   # back to the session, as in connect
 
 _SPECIAL: dict[str, bytes] = {
     "enter": b"\r",

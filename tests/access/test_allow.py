@@ -43,11 +43,12 @@ def test_a_port_refuses_a_source_outside_its_allow_list_before_any_byte(start_da
     assert closed_without_a_byte(sock)
     sock.close()
     ok = connect(daemon.port_of("open"))
+    # A client gets only output produced after the port took it (no replay by default).
+    daemon.wait_log(r"port open: client 127.0.0.1:\d+ connected")
     open_.write(b"hello from open\r\n")
     assert b"hello from open" in recv_until(ok, b"hello from open")
     ok.sendall(b"typed")
     assert open_.read(5) == b"typed"
-    daemon.wait_log(r"port open: client 127.0.0.1:\d+ connected")
     refusals = [line for line in daemon.lines if "port shut: refused 127.0.0.1" in line]
     assert len(refusals) == 1, refusals
     assert "not in the allow list" in refusals[0]

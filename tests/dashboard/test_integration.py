@@ -221,7 +221,7 @@ def test_console_delivers_a_thousand_keys_in_order_typed_before_and_after_attach
         monkeypatch: pytest.MonkeyPatch) -> None:
     """1,000 keys fed at full speed (no wait between them), the first 500 while the attach is still
     under way (the real bridge's attach held at a gate until then): every one reaches the device,
-    in order (issue 13); Ctrl-] then leaves."""
+    in order (issue 13); Ctrl-] and `quit` then leave."""
     from bridge.server import BridgeServer
 
     keys = [("abcdefghijklmnopqrstuvwxyz0123456789"[i % 36]) for i in range(1000)]
@@ -249,7 +249,7 @@ def test_console_delivers_a_thousand_keys_in_order_typed_before_and_after_attach
                 app.post_message(events.Key(key, key))
             received = await reading
             assert received == "".join(keys).encode()
-            await pilot.press("ctrl+right_square_bracket")
+            await pilot.press("ctrl+right_square_bracket", *"quit", "enter")
             await until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
 
     async def bounded() -> None:
@@ -259,7 +259,8 @@ def test_console_delivers_a_thousand_keys_in_order_typed_before_and_after_attach
 
 
 def test_console_leaves_at_once_while_the_attach_is_under_way(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ctrl-] while the attach is held up leaves at once; the session the bridge opens after is closed."""
+    """Ctrl-] and `quit`, typed in one burst with `a` while the attach is held up, leave at once;
+    the session the bridge opens after is closed."""
     from bridge.server import BridgeServer
 
     gate = asyncio.Event()
@@ -275,7 +276,7 @@ def test_console_leaves_at_once_while_the_attach_is_under_way(monkeypatch: pytes
 
     async def main() -> None:
         async with real_bridge() as (control, _, _, _), dashboard_on(control) as (app, pilot):
-            await pilot.press("a", "ctrl+right_square_bracket")
+            await pilot.press("a", "ctrl+right_square_bracket", *"quit", "enter")
             await until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
             gate.set()
             await until(pilot, lambda: bool(servers))
@@ -285,3 +286,31 @@ def test_console_leaves_at_once_while_the_attach_is_under_way(monkeypatch: pytes
         async with asyncio.timeout(60):
             await main()
     asyncio.run(bounded())
+
+
+@async_test
+async def test_console_prompt_sets_the_baud_sends_a_break_and_quits() -> None:
+    """Ctrl-] opens the prompt; `baud 19200` reaches the pty's termios, `break` the line (the
+    recording device), an unknown word is one line of help, `quit` leaves; typing goes on between."""
+    breaks: list[float] = []
+    async with real_bridge(breaks) as (control, _, master, slave), dashboard_on(control) as (app, pilot):
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen) and app.screen.session)
+        screen = app.screen
+        assert isinstance(screen, ConsoleScreen)
+        await pilot.press("ctrl+right_square_bracket")
+        await until(pilot, lambda: screen.prompt_open and screen.prompt_input.has_focus)
+        await pilot.press(*"baud 19200", "enter")
+        await until(pilot, lambda: termios.tcgetattr(slave)[5] == termios.B19200)
+        await until(pilot, lambda: "board: line set: 19200 8N1" in screen.answers)
+        await pilot.press("ctrl+right_square_bracket", *"break", "enter")
+        await until(pilot, lambda: len(breaks) == 1 and "board: break sent" in screen.answers)
+        await pilot.press("ctrl+right_square_bracket", *"reboot", "enter")
+        await until(pilot, lambda: any(a.startswith("unknown command 'reboot'; commands: break,")
+                                       for a in screen.answers))
+        await pilot.press("o", "k")
+        assert await _read_master(master, 2, timeout=5) == b"ok"
+        await pilot.press("ctrl+right_square_bracket", *"quit", "enter")
+        await until(pilot, lambda: not isinstance(app.screen, ConsoleScreen))
+        await until(pilot, lambda: str(app.main_screen.table.get_row_at(0)[4]) == "0")   # detached
+        assert str(app.main_screen.table.get_row_at(0)[3]) == "19200 8N1" and len(breaks) == 1

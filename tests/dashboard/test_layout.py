@@ -6,6 +6,7 @@ from typing import Any
 
 from textual.geometry import Region
 
+from bridge.dashboard.screens.console import ConsoleScreen
 from bridge.dashboard.screens.detail import DetailScreen
 from bridge.dashboard.screens.help import HelpScreen
 from bridge.dashboard.screens.settings import SettingsScreen
@@ -46,3 +47,21 @@ async def test_main_detail_settings_and_help_fit_80x24() -> None:
         help_box = app.screen.query_one("#help-box")
         assert clipped(app, "help-box") == {}
         assert help_box.max_scroll_y == 0  # the whole help shows without scrolling
+
+
+@async_test
+async def test_console_prompt_and_its_answers_fit_80x24() -> None:
+    """With the help answered and the prompt open again, the answers and the prompt line are on
+    screen, the prompt line on the last row, the answers above it showing their last line."""
+    async with dashboard() as (app, pilot, _):
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConsoleScreen) and app.screen.session)
+        screen = app.screen
+        assert isinstance(screen, ConsoleScreen)
+        await pilot.press("ctrl+right_square_bracket", *"help", "enter", "ctrl+right_square_bracket")
+        await until(pilot, lambda: screen.prompt_open and len(screen.answers) > 10)
+        await pilot.pause()
+        assert clipped(app, "terminal", "prompt-answers", "prompt-line") == {}
+        line, answers = screen.query_one("#prompt-line").region, screen.query_one("#prompt-answers").region
+        assert line.y == 23 and line.height == 1 and answers.bottom == line.y
+        assert 1 < answers.height <= 13

@@ -184,6 +184,7 @@ def test_a_refused_setting_is_one_warning_and_ctl_says_it(start_daemon: Start, m
     line = daemon.wait_log(r"WARNING.*con.*parity")
     assert "'even'" in line and "'none'" in line
     assert sum("WARNING" in x and "parity" in x for x in daemon.lines) == 1
+    assert [x for x in daemon.lines if "parity" in x and "WARNING" not in x] == []   # one line, not two
     assert_no_traceback(daemon)
     daemon.stop()
 
@@ -321,6 +322,31 @@ def test_replay_on_connect_is_opt_in(start_daemon: Start, make_pty: MakePty) -> 
     assert b"old output" in _second_connection_output(start_daemon, make_pty, "replay = true")
 
 
+def _relay(dev: object, proc: subprocess.Popen[bytes], until: float) -> None:
+    """Carry bytes between the pty's device side and ``proc``'s pipes until it ends (bounded):
+    a program on pipes cannot flush the pty's queues when it exits, as one on the pty would."""
+    master = dev.master  # type: ignore[attr-defined]
+    assert proc.stdin is not None and proc.stdout is not None
+    out = proc.stdout.fileno()
+    while proc.poll() is None and time.monotonic() < until:
+        ready, _, _ = select.select([master, out], [], [], 0.1)
+        if master in ready:
+            try:
+                data = os.read(master, 65536)
+            except (BlockingIOError, OSError):
+                data = b""
+            if data:
+                try:
+                    proc.stdin.write(data)
+                    proc.stdin.flush()
+                except BrokenPipeError:
+                    return
+        if out in ready:
+            data = os.read(out, 65536)
+            if data:
+                dev.write(data)  # type: ignore[attr-defined]
+
+
 def test_xmodem_on_a_second_connection(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
     """lrzsz: a first connection sees an XMODEM receiver's C and ACK bytes; on a second
     connection `sx` sends a 33 KB file to `rx` on the device, and the file arrives whole
@@ -337,25 +363,21 @@ def test_xmodem_on_a_second_connection(start_daemon: Start, make_pty: MakePty, t
     payload = bytes(range(256)) * 130   # 33 KB
     source, target = tmp_path / "send.bin", tmp_path / "got.bin"
     source.write_bytes(payload)
-    os.set_blocking(dev.master, True)   # rx reads and writes the device's side as a tty program does
-    try:
-        with connect(port) as sock, open(tmp_path / "sx.log", "wb") as sx_log, \
-                open(tmp_path / "rx.log", "wb") as rx_log:
-            sock.setblocking(True)
-            daemon.wait_log(r"con: client .* connected", count=2)
-            sender = subprocess.Popen(["sx", "-b", str(source)], stdin=sock.fileno(), stdout=sock.fileno(),
-                                      stderr=sx_log)
-            receiver = subprocess.Popen(["rx", "-b", str(target)], stdin=dev.master, stdout=dev.master,
-                                        stderr=rx_log)
-            try:
-                assert receiver.wait(60) == 0 and sender.wait(60) == 0
-            finally:
-                for proc in (sender, receiver):
-                    if proc.poll() is None:
-                        proc.kill()
-                        proc.wait(WAIT)
-    finally:
-        os.set_blocking(dev.master, False)
+    with connect(port) as sock:
+        sock.setblocking(True)
+        daemon.wait_log(r"con: client .* connected", count=2)
+        sender = subprocess.Popen(["sx", "-b", str(source)], stdin=sock.fileno(), stdout=sock.fileno(),
+                                  stderr=subprocess.DEVNULL)
+        receiver = subprocess.Popen(["rx", "-b", str(target)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    stderr=subprocess.DEVNULL)
+        try:
+            _relay(dev, receiver, time.monotonic() + 60)
+            assert receiver.wait(WAIT) == 0 and sender.wait(WAIT) == 0
+        finally:
+            for proc in (sender, receiver):
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(WAIT)
     assert target.read_bytes()[:len(payload)] == payload
     daemon.stop()
 
@@ -470,19 +492,17 @@ def test_a_client_that_never_reads_delays_no_other(start_daemon: Start, make_pty
 
 
 def test_without_flow_control_the_port_keeps_reading_for_a_client_that_does_not(
-        start_daemon: Start, tmp_path: Path) -> None:
-    """A socket:// device (no flow control, not a pty) and one client that never reads: the port
-    keeps reading the device, the log has every byte, and memory stays bounded."""
-    far = socket.socket()
-    far.bind(("127.0.0.1", 0))
-    far.listen(1)
+        start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """A device that cannot hold its output (spy:// over a line: no flow control, not a
+    pseudo-terminal to the bridge) and one client that never reads: the port keeps reading
+    the device through 16 MiB, the log has every byte, and memory stays bounded."""
+    dev = make_pty()
     logs = tmp_path / "logs"
+    sock_path = tmp_path / "ctl.sock"
     daemon = start_daemon(config(port_block(
-        "con", f"socket://127.0.0.1:{far.getsockname()[1]}", 0,
+        "con", f"spy://{dev.path}?file=/dev/null", 0,
         'mode = "raw"\nlog_timestamps = false\nlog_max_bytes = 268435456\nstall_timeout = 600'),
-        bridge=f'log_dir = "{logs}"'))
-    far.settimeout(WAIT)
-    device, _ = far.accept()
+        bridge=f'log_dir = "{logs}"').replace('control = ""', f'control = "{sock_path}"'))
     daemon.wait_log(r"con: device .* open")
     port = daemon.port_of("con")
     stalled = socket.socket()
@@ -491,21 +511,22 @@ def test_without_flow_control_the_port_keeps_reading_for_a_client_that_does_not(
     daemon.wait_log(r"con: client .* connected")
     settle()
     before = rss_kib(daemon)
-    # 1 MiB: four times what waits for the client (socket buffer and queue); pyserial's
-    # socket:// reads a couple of bytes per call, so more would only make the test slow.
-    payload = bytes(range(256)) * (MIB // 256)
-    device.settimeout(3 * WAIT)
-    device.sendall(payload)
+    payload = bytes(range(256)) * (16 * MIB // 256)
+    for at in range(0, len(payload), 65536):
+        dev.write(payload[at:at + 65536])   # a port that stopped reading leaves this stuck (TimeoutError)
     log = logs / "con.log"
-    deadline = time.monotonic() + 6 * WAIT
+    deadline = time.monotonic() + 3 * WAIT
     while (not log.exists() or log.stat().st_size < len(payload)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert log.read_bytes() == payload
     grown = rss_kib(daemon) - before
     assert grown < 32 * 1024, f"daemon grew {grown} KiB"
+    done = subprocess.run([sys.executable, "-m", "bridge", "status", "--json", "--control", str(sock_path)],
+                          capture_output=True, text=True, timeout=WAIT)
+    ports = json.loads(done.stdout)
+    ports = ports.get("ports", ports) if isinstance(ports, dict) else ports
+    assert ports[0]["sessions"][0]["dropped"] > 0, "the slow client lost nothing: the port must have waited for it"
     stalled.close()
-    device.close()
-    far.close()
     assert_no_traceback(daemon)
     daemon.stop()
 

@@ -258,9 +258,15 @@ def test_session_log_has_timestamps_and_rotates(start_daemon: Start, make_pty: M
     for n in range(300):
         dev.write(f"line {n:04d} of the console output\r\n".encode())
     recv_until(client, b"line 0299")
-    deadline = time.monotonic() + WAIT   # the writer thread is done once the last line is in con.log
-    while time.monotonic() < deadline and not (
-            (logs / "con.log").exists() and b"line 0299" in (logs / "con.log").read_bytes()):
+    deadline = time.monotonic() + WAIT
+    # Until the last line is logged (no rotation after it): a rotation renames .1 to .2,
+    # then the log to .1, and a reader in between sees one missing.
+    def settled() -> bool:
+        try:
+            return b"line 0299" in (logs / "con.log").read_bytes() and (logs / "con.log.2").exists()
+        except FileNotFoundError:
+            return False
+    while not settled() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert (logs / "con.log.1").exists() and (logs / "con.log.2").exists()
     assert not (logs / "con.log.3").exists()

@@ -24,8 +24,9 @@ HELP_TEXT = """\
   Tab  output / sessions Esc   back
 
 [b]Console (attach)[/b]
-  every key goes to the device
-  Ctrl-]  leave the console      F2  send a break
+  every key goes to the device, except
+  Ctrl-]  the prompt: quit leaves, help lists (as in connect)
+  Ctrl-] Ctrl-]  send Ctrl-] itself     F2  send a break
 
 Press Esc or q to close this help."""
 
