@@ -75,6 +75,8 @@ class BridgeServer:
     # ============================================================ lifecycle
     async def startup(self) -> None:
         """Start every port; raises RuntimeFailure when a required port cannot open."""
+        for note in self.config.notes:   # what the config asks for and this install lacks
+            log.warning("%s", note)
         for port in self.config.ports:
             await self._start_port(port, at_startup=True)
         if self.config.ports and not self.workers:
@@ -280,7 +282,8 @@ class BridgeServer:
             return await self._reload()
 
     async def _reload(self) -> dict[str, list[str]]:
-        result: dict[str, list[str]] = {"added": [], "removed": [], "changed": [], "errors": []}
+        result: dict[str, list[str]] = {"added": [], "removed": [], "changed": [], "bridge": [],
+                                        "errors": [], "rejected": []}
         if self._shutting_down:
             result["errors"].append("the bridge is shutting down")
             return result
@@ -293,11 +296,16 @@ class BridgeServer:
             for line in str(exc).splitlines() or [repr(exc)]:
                 log.error("reload: %s", line)
                 result["errors"].append(line)
+                result["rejected"].append(line)   # nothing of the file was taken
+            log.error("reload: the configuration file was rejected; the bridge runs on as before")
             return result
+        for note in new.notes:
+            log.warning("reload: %s", note)
         for line in self.access.reload(new):
             log.error("reload: %s", line)
             result["errors"].append(line)
-        from bridge.config.model import port_differences
+        from bridge.config.model import bridge_differences, port_differences
+        result["bridge"] = bridge_differences(self.config, new)
         old_ports = {w.name: w.config for w in self.workers.values()}
         new_ports = {p.name: p for p in new.ports}
         for name, failed in list(self.failed.items()):   # ports still trying to listen

@@ -69,7 +69,7 @@ class PortGate(asyncio.Protocol):
             secure = await loop.start_tls(transport, self, self.tls.context, server_side=True,
                                           ssl_handshake_timeout=HANDSHAKE_TIMEOUT)
         except (ssl.SSLError, OSError, TimeoutError, ConnectionError, asyncio.CancelledError) as exc:
-            if self.refusals.should_log(f"tls {host}"):
+            if self.refusals.should_log(f"tls {self.worker.name} {host}"):   # once a minute per port and source
                 log.warning("port %s: TLS handshake with %s:%s failed: %s", self.worker.name, host, port,
                             _why(exc))
             transport.abort()
@@ -105,9 +105,19 @@ class PortGate(asyncio.Protocol):
         self._lost = True
 
 
+# SSL reasons that mean the client did not speak TLS at all.
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "HTTP_REQUEST", "UNKNOWN_PROTOCOL", "UNSUPPORTED_PROTOCOL")
+
+
 def _why(exc: BaseException) -> str:
+    """The reason a TLS handshake failed, in words a person reading the log can act on."""
     if isinstance(exc, ssl.SSLError):
-        return str(exc.reason or exc).lower().replace("_", " ")
-    if isinstance(exc, (TimeoutError, asyncio.CancelledError)):
-        return "no handshake in time" if isinstance(exc, TimeoutError) else "cancelled"
+        reason = str(exc.reason or exc)
+        if reason in _NOT_TLS:
+            return f"not TLS (a plain Telnet or TCP client?): {reason.lower().replace('_', ' ')}"
+        return reason.lower().replace("_", " ")
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    if isinstance(exc, TimeoutError) or "handshake is taking longer" in str(exc):
+        return f"no TLS ClientHello within {HANDSHAKE_TIMEOUT:g} s (a client without TLS?)"
     return str(exc) or type(exc).__name__

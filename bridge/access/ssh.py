@@ -174,10 +174,14 @@ class SshServer:
         conn_closed = asyncio.ensure_future(conn.wait_closed())
         conn_closed.add_done_callback(lambda _: self._conns.discard(conn))
 
-    def ports_of(self, user: User) -> list[tuple[PortWorker, str]]:
-        """Her ports (worker, role), in config order."""
+    def ports_of(self, user: User, host: str | None = None) -> list[tuple[PortWorker, str]]:
+        """Her ports (worker, role), in config order; with ``host``, only those whose
+        ``allow`` list lets that address connect."""
         workers = self.workers()
-        return [(workers[name], role) for name, role in user.ports(workers.keys())]
+        ports = [(workers[name], role) for name, role in user.ports(workers.keys())]
+        if host is None:
+            return ports
+        return [(w, role) for w, role in ports if self.access.allow_list(w.config.allow).permits(host)]
 
 
 class LoginFailures:
@@ -322,6 +326,7 @@ class ChannelTransport(asyncio.Transport):
         self._protocol: asyncio.BaseProtocol | None = None
         self._closing = False
         self._lost = False
+        self._released = False
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         if name == "socket":
@@ -344,15 +349,36 @@ class ChannelTransport(asyncio.Transport):
         self._closing = True
         asyncio.get_running_loop().call_soon(self._finish)
 
+    def release(self) -> None:
+        """The port refused the session and the menu takes the channel back: the
+        session is told its connection is gone; the channel stays open."""
+        self._released = True
+        self.lost(None)
+
     def _finish(self) -> None:
+        if self._released:
+            return
         try:
             self.chan.exit(self.exit_status)
         except OSError:
             self.chan.close()
 
     def abort(self) -> None:
+        """Drop the client now (a stalled one): the whole SSH connection, not just the channel.
+
+        A channel's close (RFC 4254 section 5.3) needs the client's own close
+        in reply, which a client that stopped reading may never send; so the
+        connection's TCP socket is closed at once and the port session ends
+        without waiting for it.
+        """
+        if self._lost:
+            return
         self._closing = True
+        conn = self.chan.get_extra_info("connection")
         self.chan.abort()
+        if isinstance(conn, asyncssh.SSHServerConnection):
+            conn.abort()
+        self.lost(None)
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not self._closing:
@@ -468,7 +494,7 @@ class SshSession(asyncssh.SSHServerSession[bytes]):
 
     def port_list(self, *, numbered: bool) -> str:
         rows = []
-        for i, (worker, role) in enumerate(self.server.ports_of(self.user), 1):
+        for i, (worker, role) in enumerate(self.server.ports_of(self.user, self.peer_host), 1):
             n = len(worker.sessions)
             first = f"{i:>3}  " if numbered else ""
             rows.append(f"{first}{worker.name:<16} {worker.config.device:<24} {worker.state:<19} "
@@ -476,36 +502,50 @@ class SshSession(asyncssh.SSHServerSession[bytes]):
         return "\n".join(rows) + "\n" if rows else ""
 
     # ------------------------------------------------------------ a port
-    def attach(self, name: str) -> None:
-        """Join port ``name`` as her role there, or leave with status 1."""
+    def attach(self, name: str, menu: Menu | None = None) -> None:
+        """Join port ``name`` as her role there. Refused: back to ``menu`` when
+        she chose from it (one line, then its prompt), else leave with status 1."""
         self.menu = None
         role = self.user.role(name)
         worker = self.server.workers().get(name)
         if role is None or worker is None or self.chan is None:
             log.info("SSH: %s from %s: no port %r for this user", self.user.name, self.peer, name)
-            self.end(1, f"no port {name!r} for {self.user.name}")
+            self._refused(menu, f"no port {name!r} for {self.user.name}")
             return
         cfg = worker.config
         if not self.server.access.allow_list(cfg.allow).permits(self.peer_host):
             self.server.access.refusals.refused(f"port {name} (SSH)", self.peer_host)
-            self.end(1, f"port {name} does not take connections from {self.peer_host}")
+            self._refused(menu, f"port {name} does not take connections from {self.peer_host}")
             return
-        if cfg.banner:
+        if cfg.banner and self.pty:   # without a terminal the stream is the device's bytes only
             self.write(f"[serial-bridge: port {name} on {cfg.device}, {worker.settings.short()}, {worker.state}; "
                        f"{self.user.name} ({role}); ~B sends a break, ~. leaves]\n")
         self.transport = ChannelTransport(self.chan)
         session = worker.accept(self.transport, kind="ssh", user=self.user.name, can_write=role == WRITER)
         if session.closed or self.transport.is_closing():
+            why = f"port {name} refused the session (full, in use, or too many connections)"
+            if menu is not None:
+                self.transport.release()
+                self.transport = None
+                self._refused(menu, why)
+                return
             self.transport.exit_status = 1
-            self.chan.write_stderr(f"serial-bridge: port {name} refused the session "
-                                   f"(full, in use, or too many connections)\r\n".encode())
+            self.chan.write_stderr(f"serial-bridge: {why}\r\n".encode())
             return
         self.session = session
         session.set_terminal(self.term, self.window)
         log.info("SSH: %s from %s on port %s (session %d, %s)", self.user.name, self.peer, name,
                  session.id, session.access)
-        if session.access == WATCHER and role == WRITER:
+        if session.access == WATCHER and role == WRITER and self.pty:
             self.write("[serial-bridge: another client writes; you are watching]\n")
+
+    def _refused(self, menu: Menu | None, why: str) -> None:
+        if menu is None:
+            self.end(1, why)
+            return
+        self.menu = menu
+        self.write(f"{why}\n")
+        menu.prompt()
 
     @property
     def peer_host(self) -> str:
@@ -537,10 +577,13 @@ class SshSession(asyncssh.SSHServerSession[bytes]):
         return True
 
     def eof_received(self) -> bool:
-        """The client sent EOF (ssh's stdin ended): leave the port, exit status 0."""
-        if self.session is not None and not self.session.closed:
-            self.session.close()
-        else:
+        """The client sent EOF (RFC 4254 section 5.3; ssh's stdin ended).
+
+        On a port it is a half-close: her input ends, the device's output
+        keeps coming until she closes the channel (like ``nc`` or ser2net).
+        In the menu it leaves, exit status 0.
+        """
+        if self.session is None:
             self.end(0)
         return True
 
@@ -612,7 +655,7 @@ class Menu:
 
     def choose(self, line: str) -> None:
         owner = self.owner
-        ports = owner.server.ports_of(owner.user)
+        ports = owner.server.ports_of(owner.user, owner.peer_host)
         if not line:
             self.prompt()
             return
@@ -638,7 +681,7 @@ class Menu:
                 owner.write(f"\n--- end of {worker.name}'s recent output ---\n")
             self.prompt()
             return
-        owner.attach(worker.name)
+        owner.attach(worker.name, self)
 
 
 def load_host_key(path: str) -> asyncssh.SSHKey:

@@ -157,8 +157,7 @@ class CommandRunner:
         mark = await self.link.timing_mark()
         if self.link.data_in == before:
             why = "" if mark is not None else " (nor to TIMING-MARK)"
-            self.console.say(f"no answer to AYT{why}" + (
-                "; a serial-bridge port answers none on an RFC 2217 session" if self.link.comport_active else ""))
+            self.console.say(f"no answer to AYT{why}")
 
     def do_history(self, command: Command) -> None:
         """The port's history, over the control endpoint."""

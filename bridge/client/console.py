@@ -4,7 +4,8 @@ Theory of operation
 -------------------
 
 Everything runs on one asyncio loop. Standard input is watched with
-``add_reader`` and read with one ``os.read`` per wake-up; the socket is read
+``add_reader`` and read with one ``os.read`` per wake-up (a regular file or
+/dev/null, which epoll refuses, is read once per turn of the loop instead); the socket is read
 by one task; the screen is written with blocking writes (a terminal, or a
 pipe whose reader sets the pace).
 
@@ -30,14 +31,16 @@ import asyncio
 import contextlib
 import os
 import signal
+import ssl
 import sys
-from collections.abc import Coroutine
+import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
 from bridge.client.commands import CommandRunner
 from bridge.client.lineedit import LineEditor
-from bridge.client.link import Link
+from bridge.client.link import Link, tls_reason
 from bridge.client.logfile import DeviceLog
 from bridge.client.terminal import RawTerminal, write_all
 from bridge.control.console import escape_name
@@ -69,6 +72,22 @@ class ClientOptions:
     tls_ca: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
+
+
+def closed_without_a_byte(link: Link) -> str:
+    """The reason for a server that closed the connection without ever sending a byte (exit 1).
+
+    No Telnet server does that (it negotiates at once), and a raw port of the bridge with
+    ``tls = true`` does it to a client that never starts TLS, once its handshake timeout
+    passes: so the line names TLS first, then a refusal of this address or of our certificate.
+    """
+    seconds = max(0.0, time.time() - link.connected_at)
+    where = link.target.address
+    if link.writer.get_extra_info("sslcontext") is not None:
+        return (f"{where} closed the TLS connection after {seconds:.1f} s without sending a byte: "
+                "it may refuse this address or our certificate")
+    return (f"{where} closed the connection after {seconds:.1f} s without sending a byte: "
+            "the port may take only TLS (then use --tls), or may refuse this address")
 
 
 class Exit(Exception):
@@ -109,6 +128,7 @@ class Console:
         self._held_dropped = 0
         self._done: asyncio.Future[tuple[int, str]] | None = None
         self._reading_stdin = False
+        self._stdin_polled = False  # standard input is a file, read on each turn of the loop (no add_reader)
         self._stdin_eof = False
         self._linger: asyncio.TimerHandle | None = None
 
@@ -283,13 +303,29 @@ class Console:
             self._start_stdin()
 
     def _start_stdin(self) -> None:
-        if not self._reading_stdin:
-            asyncio.get_running_loop().add_reader(self.stdin, self._on_stdin)
-            self._reading_stdin = True
+        if self._reading_stdin:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_reader(self.stdin, self._on_stdin)
+            self._stdin_polled = False
+        except PermissionError:  # a regular file or /dev/null: epoll refuses it, and it is always readable
+            self._stdin_polled = True
+            loop.call_soon(self._poll_stdin)
+        self._reading_stdin = True
+
+    def _poll_stdin(self) -> None:
+        """Standard input from a file: one read per turn of the loop while reading is on."""
+        if not self._reading_stdin or self._done is None or self._done.done():
+            return
+        self._on_stdin()
+        if self._reading_stdin:
+            asyncio.get_running_loop().call_soon(self._poll_stdin)
 
     def _stop_stdin(self) -> None:
         if self._reading_stdin:
-            asyncio.get_running_loop().remove_reader(self.stdin)
+            if not self._stdin_polled:
+                asyncio.get_running_loop().remove_reader(self.stdin)
             self._reading_stdin = False
 
     # -------------------------------------------------------------- running
@@ -314,12 +350,18 @@ class Console:
                 except ConnectionResetError:
                     self.finish(1, "connection reset by the server")
                     return
-                except OSError as exc:  # ssl.SSLError included
+                except ssl.SSLError as exc:  # a TLS alert, or a record that is no TLS, after the handshake
+                    self.finish(1, f"connection lost: TLS: {tls_reason(exc)}")
+                    return
+                except OSError as exc:
                     self.finish(1, f"connection lost: {exc.strerror or exc}")
                     return
                 if not data:
                     self.link.receive(b"")
-                    self.finish(0, "connection closed by the server")
+                    if self.link.bytes_in == 0:
+                        self.finish(1, closed_without_a_byte(self.link))
+                    else:
+                        self.finish(0, "connection closed by the server")
                     return
                 shown = self.link.receive(data)
                 if shown:
@@ -332,10 +374,11 @@ class Console:
         except Exception as exc:
             self.fail(exc)
 
-    async def _guard(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run a task whose failure must end the session (else nobody would see it)."""
+    async def _guard(self, work: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Run a task whose failure must end the session (else nobody would see it). The coroutine is
+        made here, so a task cancelled before it starts leaves none never awaited (a RuntimeWarning)."""
         try:
-            await work
+            await work()
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -370,7 +413,7 @@ class Console:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.link.binary_settled.wait(), BINARY_WAIT)
             self._start_stdin()
-            tasks.append(loop.create_task(self._guard(self.commands.apply_options())))
+            tasks.append(loop.create_task(self._guard(self.commands.apply_options)))
             return await self._done
         finally:
             self._stop_stdin()

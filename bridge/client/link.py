@@ -33,6 +33,8 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import re
+import ssl
 import time
 from collections.abc import Callable
 
@@ -364,3 +366,12 @@ class Link:
             return
         self.bytes_out += len(data)
         self.writer.write(data)
+
+
+def tls_reason(exc: ssl.SSLError) -> str:
+    """OpenSSL's reason, readable: ``wrong version number``, ``the server's alert: certificate required``."""
+    reason = str(exc.reason or exc).replace("_", " ").lower()
+    alert = re.match(r"(sslv3|tlsv1\d*) alert ", reason)  # OpenSSL names the alert by the version that added it
+    if alert:
+        reason = "the server's alert: " + reason[alert.end():]
+    return reason

@@ -34,12 +34,14 @@ class Target:
         host: the host name or address.
         port: the TCP port.
         name: the bridge's port name, when the target was given by name or found through the control API.
+        tls: the port takes only TLS (its ``tls`` in the control API), when found through it.
     """
 
     kind: Kind
     host: str
     port: int
     name: str | None = None
+    tls: bool = False
 
     @property
     def address(self) -> str:
@@ -120,7 +122,7 @@ def target_from_port(port: dict[str, Any], control_host: str | None) -> Target:
     if host in ("", "0.0.0.0", "::", "*"):
         host = control_host or ("::1" if host == "::" else "127.0.0.1")
     kind: Kind = "tcp" if port.get("mode") == "raw" else "telnet"
-    return Target(kind, host, port_number, name)
+    return Target(kind, host, port_number, name, tls=bool(port.get("tls")))
 
 
 def matching_port(ports: list[dict[str, Any]], target: Target) -> dict[str, Any] | None:

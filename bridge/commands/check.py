@@ -1,7 +1,9 @@
 """``serial-bridge check --config FILE``: validate a config file.
 
 Prints every problem, one line each (file, line, port, key), to stderr and
-exits 2; or prints ``FILE: OK, N ports (names)`` and exits 0.
+exits 2; or prints ``FILE: OK, N ports (names)`` and exits 0, after one
+stderr line per feature the file asks for that this install lacks (a
+missing extra: ``serve`` then runs without it and logs the same line).
 """
 
 from __future__ import annotations
@@ -28,9 +30,13 @@ def run(args: argparse.Namespace) -> int:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
         return 2
+    for note in config.notes:   # usable, but without a feature it asks for (serve logs the same)
+        print(f"{note} (warning)", file=sys.stderr)
     count = len(config.ports)
     summary = f"{args.config}: OK, {count} port{'' if count == 1 else 's'}"
     if count:
         summary += f" ({', '.join(config.names)})"
+    if config.notes:
+        summary += f"; {len(config.notes)} warning{'' if len(config.notes) == 1 else 's'} above"
     print(summary)
     return 0

@@ -55,11 +55,24 @@ def _request(args: argparse.Namespace) -> tuple[str, dict[str, Any]]:
     return args.action, {"port": args.port}
 
 
-def _say_reload(reply: dict[str, Any]) -> int:
-    result = reply.get("result", {})
+def reload_summary(result: dict[str, Any]) -> str:
+    """One phrase for a reload's ``result`` (control API ``reload``): what changed, or
+    ``nothing changed``. Users and ``[bridge]`` keys are counted as changes."""
     changes = [f"{key} {', '.join(result[key])}" for key in ("added", "removed", "changed")
                if result.get(key)]
-    print("reloaded: " + ("; ".join(changes) if changes else "nothing changed"))
+    changes.extend(result.get("bridge") or [])
+    return "; ".join(changes) if changes else "nothing changed"
+
+
+def _say_reload(reply: dict[str, Any]) -> int:
+    result = reply.get("result", {})
+    if result.get("rejected"):   # the file was refused: nothing was reloaded, so say nothing on stdout
+        for error in result["rejected"]:
+            print(f"serial-bridge: error: {error}", file=sys.stderr)
+        print("serial-bridge: reload refused: the bridge keeps running its previous configuration",
+              file=sys.stderr)
+        return 2
+    print("reloaded: " + reload_summary(result))
     for error in result.get("errors", []):
         print(f"serial-bridge: error: {error}", file=sys.stderr)
     return 2 if result.get("errors") else 0

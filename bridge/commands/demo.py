@@ -144,9 +144,10 @@ async def run_demo(args: argparse.Namespace, app_runner: AppRunner | None = None
         host, _, port = worker.listen_address.rpartition(":")
         found = "" if control == client_default() else f" --control {control}"
         if app is None:
+            hints = "".join(f"  {label + ':':<15}{command}\n"
+                            for label, command in connect_hints(worker.config.mode, host, int(port)))
             print(f"serial-bridge demo: a simulated board on {board.path}, bridged on {worker.listen_address}\n"
-                  f"  connect with:  telnet {host.strip('[]')} {port}\n"
-                  f"  or raw:        nc {host.strip('[]')} {port}\n"
+                  f"{hints}"
                   f"  login: root   password: bridge   (Ctrl-C here stops the demo)\n"
                   f"  from another terminal:  serial-bridge status{found}", flush=True)
             await server.serve()
@@ -167,6 +168,21 @@ async def run_demo(args: argparse.Namespace, app_runner: AppRunner | None = None
         tmp.cleanup()
         restore_logging()
     return 0
+
+
+def connect_hints(mode: str, host: str, port: int) -> list[tuple[str, str]]:
+    """The clients that suit a port of this ``mode`` ("telnet" or "raw"), as (label, command).
+
+    A Telnet port opens with a negotiation (IAC bytes), so a raw client such as ``nc``
+    is offered only for a raw port (UAT 12); ``host`` may be bracketed IPv6 (``[::1]``).
+    """
+    bare = host.strip("[]")
+    bracketed = f"[{bare}]" if ":" in bare else bare
+    if mode == "raw":
+        return [("connect with", f"nc {bare} {port}"),
+                ("or", f"serial-bridge connect tcp://{bracketed}:{port}")]
+    return [("connect with", f"telnet {bare} {port}"),
+            ("or", f"serial-bridge connect {bracketed}:{port}")]
 
 
 def client_default() -> str:

@@ -8,6 +8,12 @@ through the ``dialout`` group rather than root, and systemd's sandboxing
 runtime directories it creates (the control socket lives in the runtime one)
 and the UUCP lock directory. Without ``--user`` the service runs as a
 transient user (``DynamicUser=yes``), which needs no account to be created.
+
+The sandbox hides /tmp, /var/tmp and /root (and, from a transient user, home
+folders and any folder closed to others), so an installation there cannot be
+run by the service: ``service`` then prints the unit anyway and one warning
+line on stderr naming the file it could not reach and the system-wide install
+(``PIPX_HOME=/opt/pipx PIPX_BIN_DIR=/usr/local/bin pipx install``).
 """
 
 from __future__ import annotations
@@ -49,6 +55,87 @@ def command_line() -> list[str]:
     if script.is_file() and os.access(script, os.X_OK):
         return [str(script)]
     return [sys.executable, "-m", "bridge"]
+
+
+# Folders the unit's sandbox hides from the service (systemd.exec(5)), and why.
+_HIDDEN = (
+    ("/tmp/", "PrivateTmp=yes gives the service its own empty /tmp"),
+    ("/var/tmp/", "PrivateTmp=yes gives the service its own empty /var/tmp"),
+    ("/home/", "home folders are hidden (ProtectHome=) or private to their owner"),
+    ("/root/", "/root is hidden (ProtectHome=) and private to root"),
+    ("/run/user/", "/run/user is hidden (ProtectHome=) and private to each user"),
+)
+SYSTEM_INSTALL = "sudo PIPX_HOME=/opt/pipx PIPX_BIN_DIR=/usr/local/bin pipx install serial-bridge"
+
+
+def needed_files(command: list[str]) -> list[str]:
+    """Every file ExecStart needs, absolute: the program, where its symlinks lead, the
+    interpreter named by its ``#!`` line (and where that leads), and this package's folder."""
+    paths: list[str] = []
+
+    def add(path: str) -> None:
+        for candidate in (os.path.abspath(path), os.path.realpath(path)):
+            if candidate not in paths:
+                paths.append(candidate)
+    add(command[0])
+    try:
+        with open(command[0], "rb") as handle:
+            first = handle.readline(512)
+    except OSError:
+        first = b""
+    if first.startswith(b"#!"):
+        words = first[2:].decode(errors="replace").split()
+        if words and words[0].startswith("/"):
+            add(words[0])
+    add(str(Path(__file__).resolve().parents[1]))   # the bridge package itself
+    return paths
+
+
+def sandbox_hides(path: str, transient_user: bool) -> str | None:
+    """Why the service's sandbox would keep it from ``path`` (an absolute path), or None.
+
+    Under /tmp, /var/tmp or /root: the folder the unit hides. With ``transient_user``
+    (``DynamicUser=yes``, an account with no rights of its own), also /home and /run/user,
+    a folder on the way that others may not enter, or a file others may not read (a
+    named account gets ``ProtectHome=read-only`` and may own its home folder).
+    """
+    for prefix, why in _HIDDEN:
+        if path.startswith(prefix) or path == prefix.rstrip("/"):
+            if prefix in ("/home/", "/run/user/") and not transient_user:
+                return None   # ProtectHome=read-only then: the named account may own it
+            return why
+    if not transient_user:
+        return None
+    here = Path(path)
+    for folder in reversed(here.parents):
+        try:
+            if folder.stat().st_mode & 0o001 == 0:
+                return f"{folder} is closed to other users (the service runs as a transient user)"
+        except OSError:
+            return None   # not there (yet): nothing to say
+    try:
+        if here.stat().st_mode & 0o004 == 0:
+            return f"{here} is not readable by other users (the service runs as a transient user)"
+    except OSError:
+        return None
+    return None
+
+
+def sandbox_warnings(config: str, user: str | None, command: list[str]) -> list[str]:
+    """At most one line for the program and one for the config: what the service could not reach."""
+    lines = []
+    for path in needed_files(command):
+        why = sandbox_hides(path, user is None)
+        if why:
+            lines.append(f"serial-bridge: warning: the service could not run {command[0]} "
+                         f"(it needs {path}: {why}); install where a service can run it: "
+                         f"{SYSTEM_INSTALL}, then run /usr/local/bin/serial-bridge service")
+            break
+    why = sandbox_hides(config, user is None)
+    if why:
+        lines.append(f"serial-bridge: warning: the service could not read {config} ({why}); "
+                     f"put the config in /etc/serial-bridge/ (serial-bridge service --config FILE)")
+    return lines
 
 
 def render_unit(config: str, user: str | None, command: list[str]) -> str:
@@ -153,5 +240,8 @@ def run(args: argparse.Namespace) -> int:
     if not os.path.exists(config):
         print(f"serial-bridge: note: {config} does not exist yet "
               f"(serial-bridge init --output {config} writes one)", file=sys.stderr)
-    print(render_unit(config, args.user, command_line()), end="")
+    command = command_line()
+    for line in sandbox_warnings(config, args.user, command):
+        print(line, file=sys.stderr)
+    print(render_unit(config, args.user, command), end="")
     return 0

@@ -30,7 +30,10 @@ def format_table(ports: list[dict[str, Any]], now: float) -> str:
     notes: dict[int, list[str]] = {}
     for raw in ports:
         port = PortInfo.from_json(raw)
-        rows.append((port.name, port.device, port.state, port.settings_short, port.listen,
+        listen = port.listen + (" tls" if port.tls else "")
+        if port.listen_readonly:
+            listen += f", read-only {port.listen_readonly}"
+        rows.append((port.name, port.device, port.state, port.settings_short, listen,
                      str(len(port.sessions)), human_bytes(port.rx_bytes),
                      human_bytes(port.tx_bytes), human_age(port.last_activity, now)))
         if port.error:

@@ -166,10 +166,15 @@ class AccessChecker:
             lines = value
         import asyncssh
 
-        try:
-            asyncssh.import_authorized_keys("\n".join(lines) + "\n")
-        except (ValueError, asyncssh.KeyImportError) as exc:
-            self.checker.add(where, None, "keys", f"user '{name}': bad authorized_keys line: {exc}")
+        bad = False
+        for number, line in enumerate(lines, start=1):   # every bad line reported, not only the first
+            try:
+                asyncssh.import_authorized_keys(line + "\n")
+            except (ValueError, asyncssh.KeyImportError) as exc:
+                at = f" {number}" if len(lines) > 1 else ""
+                self.checker.add(where, None, "keys", f"user '{name}': bad authorized_keys line{at}: {exc}")
+                bad = True
+        if bad:
             return (), path
         if not lines:
             self.checker.add(where, None, "keys", f"user '{name}': no keys in {path}")

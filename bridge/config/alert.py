@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.config.values import NAME_RE, Invalid, nearest, show
+from bridge.config.values import NAME_RE, Invalid, every, nearest, show
 
 ACTIONS = ("log", "exec")
 PLACEHOLDERS = ("{port}", "{alert}", "{line}")
@@ -83,50 +83,83 @@ def _command(where: str, action: str, value: Any) -> tuple[str, ...]:
 
 
 def _one(index: int, table: Any) -> AlertConfig:
+    """Check one alert table; every problem found is raised at once (``Invalid.parts``),
+    each tagged with ``index`` so that the report gives this table's own line."""
     where = f"alert #{index + 1}"
     if not isinstance(table, dict):
-        raise Invalid(f"{where} must be a table, written [[port.alert]]")
+        raise Invalid(f"{where} must be a table, written [[port.alert]]", item=index)
+    problems: list[Invalid] = []
+
+    def problem(message: str) -> None:
+        problems.append(Invalid(message, item=index))
     name = table.get("name")
     if isinstance(name, str) and NAME_RE.fullmatch(name):
         where = f"alert '{name}'"
     else:
-        raise Invalid(f"{where}: name must be letters, digits, '_', '.' or '-', got {show(name)}")
+        problem(f"{where}: name must be letters, digits, '_', '.' or '-', got {show(name)}")
     for key in table:
         if key not in _FIELDS:
             hint = nearest(key, _FIELDS)
-            raise Invalid(f"{where}: unknown key {show(key)}"
-                          + (f"; did you mean {show(hint)}?" if hint else f" (keys: {', '.join(_FIELDS)})"))
+            problem(f"{where}: unknown key {show(key)}"
+                    + (f"; did you mean {show(hint)}?" if hint else f" (keys: {', '.join(_FIELDS)})"))
     pattern = table.get("pattern")
-    if not isinstance(pattern, str) or not pattern:
-        raise Invalid(f"{where}: pattern must be a non-empty string, got {show(pattern)}")
-    if len(pattern) > MAX_PATTERN:
-        raise Invalid(f"{where}: pattern is longer than {MAX_PATTERN} characters")
-    try:
-        compile_pattern(pattern)
-    except Invalid as exc:
-        raise Invalid(f"{where}: {exc}") from None
+    if pattern is None:
+        problem(f"{where}: pattern is missing; every alert needs one")
+    elif not isinstance(pattern, str) or not pattern:
+        problem(f"{where}: pattern must be a non-empty string, got {show(pattern)}")
+    elif len(pattern) > MAX_PATTERN:
+        problem(f"{where}: pattern is longer than {MAX_PATTERN} characters")
+    else:
+        try:
+            compile_pattern(pattern)
+        except Invalid as exc:
+            problem(f"{where}: {exc}")
     action = table.get("action", "log")
     if action not in ACTIONS:
-        raise Invalid(f"{where}: action must be one of {' | '.join(ACTIONS)}, got {show(action)}")
-    return AlertConfig(name=name, pattern=pattern, action=action,
-                       command=_command(where, action, table.get("command")),
-                       cooldown=_number(where, "cooldown", table.get("cooldown"), DEFAULT_COOLDOWN),
-                       timeout=_number(where, "timeout", table.get("timeout"), DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT)
+        problem(f"{where}: action must be one of {' | '.join(ACTIONS)}, got {show(action)}")
+    command: tuple[str, ...] = ()
+    cooldown, timeout = DEFAULT_COOLDOWN, DEFAULT_TIMEOUT
+    for check in ("command", "cooldown", "timeout"):
+        try:
+            if check == "command":
+                command = _command(where, action, table.get("command")) if action in ACTIONS else ()
+            elif check == "cooldown":
+                cooldown = _number(where, "cooldown", table.get("cooldown"), DEFAULT_COOLDOWN)
+            else:
+                timeout = _number(where, "timeout", table.get("timeout"), DEFAULT_TIMEOUT) or DEFAULT_TIMEOUT
+        except Invalid as exc:
+            problem(str(exc))
+    every(problems)
+    assert isinstance(name, str) and isinstance(pattern, str)
+    return AlertConfig(name=name, pattern=pattern, action=action, command=command,
+                       cooldown=cooldown, timeout=timeout)
 
 
 def alerts(value: Any) -> tuple[AlertConfig, ...]:
     """Check the array of ``[[port.alert]]`` tables of a port.
 
     Raises:
-        Invalid: naming the alert (by name, or #N) and what is wrong with it.
+        Invalid: naming the alert (by name, or #N) and what is wrong with it; every
+            problem of every alert is in its ``parts``, each with the alert's index as ``item``.
     """
     if isinstance(value, tuple) and all(isinstance(a, AlertConfig) for a in value):
         return value  # already checked (a default, or a profile's value)
     if not isinstance(value, list):
         raise Invalid(f"must be [[port.alert]] tables, got {show(value)}")
-    checked = tuple(_one(i, table) for i, table in enumerate(value))
-    names = [a.name for a in checked]
-    for name in names:
-        if names.count(name) > 1:
-            raise Invalid(f"two alerts are named {show(name)}; each alert of a port needs its own name")
-    return checked
+    checked: list[AlertConfig] = []
+    problems: list[Invalid] = []
+    for index, table in enumerate(value):   # every alert checked, every problem reported
+        try:
+            checked.append(_one(index, table))
+        except Invalid as exc:
+            problems.append(exc)
+    seen: set[str] = set()
+    for index, table in enumerate(value):
+        name = table.get("name") if isinstance(table, dict) else None
+        if isinstance(name, str) and name in seen:
+            problems.append(Invalid(f"two alerts are named {show(name)}; each alert of a port needs its own name",
+                                    item=index))
+        if isinstance(name, str):
+            seen.add(name)
+    every(problems)
+    return tuple(checked)

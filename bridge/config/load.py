@@ -24,6 +24,8 @@ from bridge.config.table import TableChecker
 from bridge.config.values import NAME_RE, WILDCARD_HOSTS, nearest, split_listen
 
 _BRIDGE: Table = ("bridge", None)
+NO_PORTS = ("no [[port]] tables: serve runs with no ports (its control endpoint, SSH and metrics "
+            "up) until a reload (SIGHUP) adds some")
 _BRIDGE_TAKES = {**keys.BRIDGE_KEYS, **keys.PORT_KEYS}
 _LISTEN_KEYS = ("listen", "listen_readonly")
 _BRIDGE_ONLY = {name: "only [bridge] takes it" for name in keys.BRIDGE_KEYS}
@@ -112,11 +114,19 @@ class _Loader:
         if problems:
             raise ConfigError(problems)
         ports = tuple(PortConfig(**values, bind=bind) for values in good)
+        from bridge.config.extras import missing_extras   # UAT 7: check and serve say the same
+        missing = missing_extras(bridge_only)
+        notes = tuple(Problem(self.file, self.where.key(_BRIDGE, key), None, key, message)
+                      for key, message in missing.items())
+        if not ports:   # UAT 13: allowed (a service started before its consoles are set up), and said
+            notes += (Problem(self.file, None, None, None, NO_PORTS),)
         return BridgeConfig(source=None, bind=bind, control=bridge_only["control"],
                             control_token=bridge_only["control_token"],
                             profiles_dir=profiles_dir, ports=ports, allow=defaults.get("allow"),
-                            users=users, metrics=bridge_only.get("metrics"),
-                            mdns=bridge_only.get("mdns", False), **access_keys)
+                            users=users,
+                            metrics=None if "metrics" in missing else bridge_only.get("metrics"),
+                            mdns=False if "mdns" in missing else bridge_only.get("mdns", False),
+                            notes=notes, **access_keys)
 
     # -- top level and [bridge] ------------------------------------------------
 

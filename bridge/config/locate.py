@@ -38,6 +38,25 @@ class Locations:
         """Line of a table's header, or None."""
         return self.tables.get(table)
 
+    def sub_table(self, table: Table, name: str, index: int) -> int | None:
+        """Line of the ``index``-th ``[[TABLE.NAME]]`` header inside ``table`` (e.g. the
+        third ``[[port.alert]]`` of the second ``[[port]]``), or None (an inline array)."""
+        start = self.tables.get(table)
+        if start is None:
+            return None
+        full = f"{table[0]}.{name}" if table[0] else name
+        seen = 0
+        for header, is_array, line in self.headers:
+            if line <= start:
+                continue
+            if header == table[0] or not header.startswith(table[0] + "."):
+                return None   # the next table of the same kind, or another one: not found inside
+            if header == full and is_array:
+                if seen == index:
+                    return line
+                seen += 1
+        return None
+
 
 def _unquote(name: str) -> str:
     name = name.strip()

@@ -58,7 +58,12 @@ class TableChecker:
             try:
                 good[name] = key.check(value)
             except Invalid as exc:
-                self.add(table, port, name, str(exc))
+                for part in exc.parts:   # every problem of the value, each on its own line
+                    line = None if part.item is None else self.where.sub_table(table, name, part.item)
+                    if line is None:
+                        self.add(table, port, name, str(part))
+                    else:   # a [[port.alert]]-style table: its own line
+                        self.problems.append(Problem(self.file, line, port, name, str(part)))
         return good
 
     def _unknown(self, table: Table, port: str | None, name: str, allowed: Mapping[str, Key],

@@ -26,7 +26,35 @@ WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
 
 
 class Invalid(ValueError):
-    """A value a key cannot take; the message says what it must be."""
+    """A value a key cannot take; the message says what it must be.
+
+    A value with several problems (a list with two bad items, two bad
+    ``[[port.alert]]`` tables) raises one ``Invalid`` made by :func:`every`:
+    ``parts`` then holds each problem, and ``check`` reports every one. ``item``
+    is the index of the array-of-tables entry a problem belongs to (the
+    ``[[port.alert]]`` it is in), so the report can give that table's line.
+    """
+
+    def __init__(self, message: str, *, item: int | None = None) -> None:
+        super().__init__(message)
+        self.item = item
+        self.parts: list[Invalid] = [self]
+
+
+def every(problems: list[Invalid]) -> None:
+    """Raise one ``Invalid`` carrying every problem in ``problems`` (nothing when it is empty).
+
+    Raises:
+        Invalid: its message joins the problems with "; ", its ``parts`` lists them.
+    """
+    if not problems:
+        return
+    parts = [part for problem in problems for part in problem.parts]
+    if len(parts) == 1:
+        raise parts[0]
+    combined = Invalid("; ".join(str(p) for p in parts), item=parts[0].item)
+    combined.parts = parts
+    raise combined
 
 
 def show(value: object) -> str:
@@ -213,16 +241,19 @@ def usb_selector(value: str) -> dict[str, str]:
     if not body.strip():
         raise Invalid('usb: selector is empty; write for example "usb:serial=A1B2C3"')
     fields: dict[str, str] = {}
+    problems: list[Invalid] = []
     for part in body.split(","):
         key, sep, raw = (s.strip() for s in part.partition("="))
         if not sep:
-            raise Invalid(f"usb: selector needs key=value pairs, got {show(part)}")
+            problems.append(Invalid(f"usb: selector needs key=value pairs, got {show(part)}"))
+            continue
         problem = _check_usb_field(key, raw)
         if problem:
-            raise Invalid(problem)
-        if key in fields:
-            raise Invalid(f"usb: selector names '{key}' twice")
+            problems.append(Invalid(problem))
+        elif key in fields:
+            problems.append(Invalid(f"usb: selector names '{key}' twice"))
         fields[key] = raw
+    every(problems)
     return fields
 
 
@@ -257,18 +288,23 @@ def networks(value: Any) -> tuple[str, ...]:
         raise Invalid('must be a list of addresses or networks such as ["192.0.2.0/24", "::1"]; '
                       f"leave it out to allow every address, got {show(value)}")
     out: list[str] = []
-    for item in value:
+    problems: list[Invalid] = []
+    for item in value:   # every bad item is reported, not only the first
         if not isinstance(item, str):
-            raise Invalid(f"must list addresses or networks as strings, got {show(item)}")
+            problems.append(Invalid(f"must list addresses or networks as strings, got {show(item)}"))
+            continue
         try:
             net = ipaddress.ip_network(item.strip(), strict=True)
         except ValueError:
             try:
                 loose = ipaddress.ip_network(item.strip(), strict=False)
             except ValueError:
-                raise Invalid(f"{show(item)} is not an IPv4 or IPv6 address or network") from None
-            raise Invalid(f"{show(item)} has host bits set; did you mean {show(str(loose))}?") from None
+                problems.append(Invalid(f"{show(item)} is not an IPv4 or IPv6 address or network"))
+                continue
+            problems.append(Invalid(f"{show(item)} has host bits set; did you mean {show(str(loose))}?"))
+            continue
         out.append(str(net))
+    every(problems)
     return tuple(out)
 
 

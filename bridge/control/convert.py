@@ -35,6 +35,7 @@ def port_to_json(status: PortStatus) -> dict[str, Any]:
         "device": status.device,
         "listen": status.listen,
         "listen_readonly": status.listen_readonly,
+        "tls": status.tls,
         "mode": status.mode,
         "state": status.state,
         "enabled": status.enabled,

@@ -90,6 +90,7 @@ class PortInfo:
     profile: str | None = None
     access: str = "shared"
     listen_readonly: str | None = None
+    tls: bool = False
     settings: dict[str, Any] = field(default_factory=dict)
     rx_bytes: int = 0
     tx_bytes: int = 0

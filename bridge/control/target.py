@@ -93,7 +93,9 @@ class ControlTarget(Protocol):
     async def kick_session(self, name: str, session_id: int) -> None: ...
 
     async def reload(self) -> dict[str, list[str]]:
-        """Re-read the config; returns {"added": [...], "removed": [...], "changed": [...], "errors": [...]}."""
+        """Re-read the config; returns {"added": [...], "removed": [...], "changed": [...] (port names),
+        "bridge": [...] (users and [bridge] keys changed, one phrase each), "errors": [...],
+        "rejected": [...] (the file's problems when it was refused and nothing was taken)}."""
         ...
 
     def history(self, name: str) -> bytes: ...

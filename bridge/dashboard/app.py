@@ -380,10 +380,17 @@ class DashboardApp(App[None]):
     async def reload_bridge(self, index: int) -> None:
         """Ask one bridge to re-read its config, and say what changed."""
         result = (await self.sources[index].request("reload")).get("result", {})
-        errors = result.get("errors", [])
+        label = self.sources[index].label
+        if result.get("rejected"):   # the file was refused: the bridge runs on as it was
+            for error in result["rejected"]:
+                self.notify(str(error), severity="error", title="config")
+            self.notify("the bridge keeps running its previous configuration", severity="error",
+                        title=f"reload refused by {label}")
+            return
         changes = [f"{k}: {', '.join(result[k])}" for k in ("added", "removed", "changed") if result.get(k)]
-        self.notify("; ".join(changes) or "nothing changed", title=f"reloaded {self.sources[index].label}")
-        for error in errors:
+        changes += [str(change) for change in result.get("bridge") or []]   # users, [bridge] keys
+        self.notify("; ".join(changes) or "nothing changed", title=f"reloaded {label}")
+        for error in result.get("errors", []):
             self.notify(str(error), severity="error", title="config")
 
     def action_show_help(self) -> None:

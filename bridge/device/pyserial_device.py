@@ -78,7 +78,7 @@ def set_fields(port: SerialPort, old: LineSettings, new: LineSettings,
         if getattr(old, field) == getattr(new, field):
             continue
         if not _valid(field, getattr(new, field)):
-            log.info("%s: %s=%r is not a valid value; kept %r", port.name, field,
+            log.debug("%s: %s=%r is not a valid value; kept %r", port.name, field,
                      getattr(new, field), getattr(old, field))
             continue
         wanted = _field_values(field, new)
@@ -88,7 +88,7 @@ def set_fields(port: SerialPort, old: LineSettings, new: LineSettings,
             for name, value in wanted.items():
                 setattr(port, name, value)
         except SETTING_ERRORS as exc:
-            log.info("%s: %s=%r not accepted (%s)", port.name, field, getattr(new, field), exc)
+            log.debug("%s: %s=%r not accepted (%s)", port.name, field, getattr(new, field), exc)
             restore = previous
         if read_back is not None:
             actual = read_back()

@@ -5,7 +5,10 @@ returning :class:`Finding` rows (OK, WARN or FAIL, each with a one-line fix).
 Probes read the host only through a :class:`~bridge.hardware.system.SystemView`,
 so tests run them on recorded system state. ``targets`` are the serial
 devices that matter: the configured ports' devices (``usb:`` selectors
-resolved, URLs left out), or, without a config, the adapters present.
+resolved, URLs left out), or, without a config, the adapters present: every
+device ``serial-bridge ports`` lists (the same list, so a /dev/ttyS* with a
+real UART is examined; the kernel's placeholder ttyS* without one are in
+neither), plus the USB, AMA and serial0 names.
 """
 
 from __future__ import annotations
@@ -112,8 +115,9 @@ def _raw_ports(path: str) -> list[ConfiguredPort]:
 
 def find_targets(view: SystemView, ports: Sequence[ConfiguredPort] | None) -> tuple[list[Target], list[Finding]]:
     """The devices to examine, and findings for selectors that resolve to none or several."""
-    if ports is None:
-        devices = [d for pattern in _AUTO_DEVICES for d in view.glob(pattern)]
+    if ports is None:   # what `serial-bridge ports` lists (/dev/ttyS* with a UART behind it too), and more
+        devices = [a.device for a in view.serial_adapters()]
+        devices += [d for pattern in _AUTO_DEVICES for d in view.glob(pattern)]
         return [Target("-", d, d) for d in dict.fromkeys(devices)], []
     targets, findings = [], []
     for port in ports:

@@ -459,6 +459,14 @@ class ClientSession(asyncio.BufferedProtocol):
         self.conn.send_data(text.encode() + b"\r\n")
         self.flush()
 
+    def answer_ayt(self, text: str) -> None:
+        """The answer to the client's IAC AYT (RFC 854): one line, to every Telnet client,
+        RFC 2217 ones included, since the client asked for it."""
+        if self.conn is None or self.closed:
+            return
+        self.conn.send_data(text.encode() + b"\r\n")
+        self.flush()
+
     def send_command(self, cmd: Cmd) -> None:
         """A Telnet command to the client (IAC BRK for a break from the device)."""
         if self.conn is None or self.closed:

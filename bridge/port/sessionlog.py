@@ -7,6 +7,12 @@ from the clients, and the loss is written into the log when it catches up.
 A full disk or an unwritable directory is reported once (one log line) and
 the port carries on without its log; the writer tries again after
 ``RETRY_AFTER`` seconds.
+
+Logs hold what was typed at the console, passwords included (docs/security.md),
+so a log file is created with mode 0640 (``LOG_FILE_MODE``: the owner writes,
+the file's group may read, others nothing) whatever the process's umask, and an
+existing log that others may read, or the group write, is narrowed to that when
+opened. A folder the writer creates gets 0750.
 """
 
 from __future__ import annotations
@@ -17,11 +23,40 @@ import queue
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("bridge.sessionlog")
 
 QUEUE_LIMIT = 8 * 1024 * 1024
 RETRY_AFTER = 30.0
+LOG_FILE_MODE = 0o640   # UAT 11: never world-readable, whatever the umask
+LOG_DIR_MODE = 0o750
+
+
+def open_log_file(path: Path) -> Any:
+    """Open ``path`` for appending (binary), created with mode ``LOG_FILE_MODE``.
+
+    An existing file keeps its owner's choice when it is narrower; bits for others,
+    and group write, are removed. Raises OSError as ``open`` does.
+    """
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, LOG_FILE_MODE)
+        wanted: int | None = LOG_FILE_MODE   # the umask may have taken bits away: set it
+    except FileExistsError:
+        fd = os.open(path, flags)
+        wanted = None
+    try:
+        mode = os.fstat(fd).st_mode & 0o7777
+        if wanted is None and mode & 0o027:
+            wanted = mode & ~0o027
+        if wanted is not None and wanted != mode:
+            os.fchmod(fd, wanted)
+        return os.fdopen(fd, "ab")
+    except BaseException:
+        os.close(fd)
+        raise
+
 
 _STOP = object()
 
@@ -183,8 +218,8 @@ class SessionLogWriter:
         if self._failed_at is not None and time.monotonic() - self._failed_at < RETRY_AFTER:
             return False
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._file = open(self.path, "ab")  # noqa: SIM115 - closed in _close_file
+            self.path.parent.mkdir(mode=LOG_DIR_MODE, parents=True, exist_ok=True)
+            self._file = open_log_file(self.path)   # closed in _close_file
             self._size = self.path.stat().st_size
         except OSError as exc:
             self._fail(exc)
@@ -213,7 +248,7 @@ class SessionLogWriter:
                 if older.exists():
                     os.replace(older, self.path.with_name(f"{self.path.name}.{n + 1}"))
             os.replace(self.path, self.path.with_name(f"{self.path.name}.1"))
-        self._file = open(self.path, "ab")  # noqa: SIM115
+        self._file = open_log_file(self.path)
         self._size = 0
 
     def _close_file(self) -> None:

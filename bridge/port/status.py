@@ -69,6 +69,7 @@ class PortStatus:
     sessions: tuple[SessionStatus, ...] = field(default_factory=tuple)
     listen_readonly: str | None = None
     access: str = "shared"
+    tls: bool = False           # its listeners (listen and listen_readonly) speak TLS (issue 11)
     # -- issue 14 (fleet): counters for metrics, alerts --
     client_bytes: int = 0       # sent to clients, including clients that left
     dropped_bytes: int = 0      # dropped for slow clients, including clients that left

@@ -110,7 +110,7 @@ class TelnetSide:
     def _command(self, session: ClientSession, cmd: Cmd) -> None:
         cfg = self.worker.config
         if cmd == Cmd.AYT:
-            session.send_raw_line(self.ayt_answer())
+            session.answer_ayt(self.ayt_answer())
             return
         if cmd == Cmd.AO:
             session.abort_output()

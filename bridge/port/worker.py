@@ -172,7 +172,8 @@ class PortWorker:
             self.session_log = SessionLogWriter(cfg.log_dir, cfg.name, mode=cfg.log,
                                                 timestamps=cfg.log_timestamps,
                                                 max_bytes=cfg.log_max_bytes, keep=cfg.log_keep)
-        log.info("port %s: listening on %s (%s)%s", self.name, self.listen_address, cfg.mode,
+        log.info("port %s: listening on %s (%s%s)%s", self.name, self.listen_address, cfg.mode,
+                 ", TLS" if cfg.tls else "",
                  f", read-only on {self.readonly_address}" if cfg.listen_readonly is not None else "")
         self._task = loop.create_task(self._run(), name=f"port-{self.name}")
 
@@ -602,9 +603,17 @@ class PortWorker:
             self.write_device(b"\x03")
 
     async def set_break(self, on: bool, by: ClientSession | None) -> None:
-        """Hold or release a break (RFC 2217 SET-CONTROL BREAK-ON/OFF)."""
+        """Hold or release a break (RFC 2217 SET-CONTROL BREAK-ON/OFF); ``by`` None:
+        the holder left. Logged like every break (uat 8)."""
         if on and not self.break_on:
             self.counters.breaks_to_device += 1
+            log.info("port %s: sending break (held by session %s, RFC 2217)", self.name,
+                     by.id if by is not None else "?")
+        elif not on and self.break_on:
+            if by is not None:
+                log.info("port %s: break released by session %d", self.name, by.id)
+            else:
+                log.info("port %s: break released: the session that held it left", self.name)
         self.break_on = on
         if by is not None:
             by.hold_break(on)
@@ -714,7 +723,7 @@ class PortWorker:
             profile=self.config.profile, enabled=self.enabled, error=self.error,
             rx_bytes=self.rx_bytes, tx_bytes=self.tx_bytes, last_activity=self.last_activity,
             since=self.since, sessions=sessions,
-            listen_readonly=self.readonly_address, access=self.config.access,
+            listen_readonly=self.readonly_address, access=self.config.access, tls=self.config.tls,
             client_bytes=client_bytes, dropped_bytes=dropped_bytes,
             breaks_to_device=c.breaks_to_device, breaks_from_device=c.breaks_from_device,
             device_opens=c.device_opens, device_losses=c.device_losses,

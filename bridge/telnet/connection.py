@@ -57,7 +57,7 @@ from bridge.telnet.events import (
     TimingMarkRequested,
     WindowSizeChanged,
 )
-from bridge.telnet.options import REPLY_VERB, VERB_INPUT, Input, Note, OptionTable, Reply
+from bridge.telnet.options import REPLY_VERB, VERB_INPUT, Input, Note, OptionTable, Q, Reply
 from bridge.telnet.parser import (
     AnomalyToken,
     NegotiationToken,
@@ -363,6 +363,8 @@ class TelnetConnection:
         option = token.option
         handler = _SUBNEG_HANDLERS.get(option)
         in_force = self._options.is_enabled(option, Side.HIM) or self._options.is_enabled(option, Side.US)
+        if not in_force and handler is not None and self._withdrawing(option):
+            return   # the peer sent it before our WONT/DONT reached it (RFC 1143 race): not its fault
         if handler is None or not in_force:
             self._counts["unsolicited_subnegs"] += 1
             why = "not in force" if not in_force else "not supported"
@@ -372,6 +374,11 @@ class TelnetConnection:
         if problem:
             self._counts["malformed_subnegs"] += 1
             events.append(ProtocolViolation(detail=problem))
+
+    def _withdrawing(self, option: int) -> bool:
+        """We asked to disable ``option`` on either side and wait for the answer (RFC 1143 WANTNO)."""
+        return any(self._options.state(option, side) in (Q.WANTNO, Q.WANTNO_OPPOSITE)
+                   for side in (Side.US, Side.HIM))
 
     def _on_ttype(self, payload: bytes, events: list[Event]) -> str | None:
         verb = payload[:1]

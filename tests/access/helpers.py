@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.integration.helpers import WAIT, Daemon, PtyDevice
+from tests.integration.helpers import recv_until as recv_until  # the one reader, shared with tests/access
 
 Start = Callable[[str], Daemon]
 MakePty = Callable[[], PtyDevice]
@@ -45,16 +46,3 @@ def tls_client(port: int, ca: Path, cert: tuple[Path, Path] | None = None) -> ss
     return context.wrap_socket(raw, server_hostname="localhost")
 
 
-def recv_until(sock: socket.socket, marker: bytes, timeout: float = WAIT) -> bytes:
-    out = bytearray()
-    deadline = time.monotonic() + timeout
-    while marker not in out:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError(f"never got {marker!r}; got {bytes(out[-300:])!r}")
-        sock.settimeout(left)
-        chunk = sock.recv(65536)
-        if not chunk:
-            raise ConnectionError(f"closed before {marker!r}; got {bytes(out[-300:])!r}")
-        out += chunk
-    return bytes(out)

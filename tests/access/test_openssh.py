@@ -5,6 +5,7 @@ The same scenarios run with asyncssh's client in test_ssh.py, so CI checks them 
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -134,4 +135,81 @@ def test_openssh_exec_ports_lists_her_ports(bridge: SshBridge) -> None:
     child.expect("rtr1")
     child.expect("lab-a")
     assert _finish(child) == 0
+    bridge.daemon.stop()
+
+
+def test_ssh_without_a_terminal_and_stdin_at_eof_captures_the_device(bridge: SshBridge) -> None:
+    """uat 3: `ssh -T alice:rtr1@host </dev/null > capture`: only the device's bytes, also those
+    sent after stdin ended; the session lasts until ssh is stopped."""
+    import select
+    import subprocess
+    host_key = (bridge.folder / "host_key.pub").read_text().split()
+    known = bridge.folder / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{bridge.port} {host_key[0]} {host_key[1]}\n")
+    assert SSH is not None
+    child = subprocess.Popen(
+        [SSH, "-F", "/dev/null", "-T", "-p", str(bridge.port), "-o", f"UserKnownHostsFile={known}",
+         "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+         "-o", "PasswordAuthentication=no", "-o", "LogLevel=ERROR", "-i", str(bridge.alice_key),
+         "alice:rtr1@127.0.0.1"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    try:
+        bridge.wait_status(lambda s: len(s["rtr1"]["sessions"]) == 1)
+        time.sleep(0.5)      # ssh's EOF has reached the bridge
+        bridge.rtr1.write(b"captured later\r\n")
+        assert child.stdout is not None
+        got = b""
+        deadline = time.monotonic() + WAIT
+        while b"later\r\n" not in got and time.monotonic() < deadline:
+            if not select.select([child.stdout], [], [], max(0.0, deadline - time.monotonic()))[0]:
+                break
+            chunk = os.read(child.stdout.fileno(), 4096)
+            if not chunk:
+                break
+            got += chunk
+        assert got == b"captured later\r\n", got
+        assert child.poll() is None
+    finally:
+        child.terminate()
+        child.wait(WAIT)
+    bridge.daemon.stop()
+
+
+def test_ssh_that_stops_reading_is_dropped(start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """uat 1: `ssh -tt bob:core@host > pipe` whose pipe nobody reads is disconnected after stall_timeout:
+    the session leaves the port and ssh itself ends (its connection is closed), without reading again."""
+    import subprocess
+    import threading
+    bridge = start_ssh_bridge(start_daemon, make_pty, tmp_path / "ssh", "stall_timeout = 1")
+    host_key = (bridge.folder / "host_key.pub").read_text().split()
+    known = bridge.folder / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{bridge.port} {host_key[0]} {host_key[1]}\n")
+    assert SSH is not None
+    child = subprocess.Popen(
+        [SSH, "-F", "/dev/null", "-tt", "-p", str(bridge.port), "-o", f"UserKnownHostsFile={known}",
+         "-o", "StrictHostKeyChecking=yes", "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+         "-o", "PasswordAuthentication=no", "-o", "LogLevel=ERROR", "-i", str(bridge.alice_key),
+         "alice:rtr1@127.0.0.1"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    stop = threading.Event()
+
+    def flood() -> None:
+        end = time.monotonic() + 20
+        while not stop.is_set() and time.monotonic() < end:
+            try:
+                bridge.rtr1.write(b"w" * 4096)
+            except TimeoutError:
+                pass
+    feeder = threading.Thread(target=flood, daemon=True)
+    try:
+        bridge.wait_status(lambda s: len(s["rtr1"]["sessions"]) == 1)
+        feeder.start()
+        bridge.daemon.wait_log(r"port rtr1: session \d+ .*not reading for 1 s", timeout=20)
+        bridge.daemon.wait_log(r"port rtr1: client .* disconnected")
+        bridge.wait_status(lambda s: s["rtr1"]["sessions"] == [])
+        child.wait(WAIT)          # ssh's connection was closed by the bridge
+    finally:
+        stop.set()
+        if feeder.is_alive():
+            feeder.join(WAIT)
+        child.kill()
+        child.wait(WAIT)
     bridge.daemon.stop()

@@ -50,7 +50,7 @@ def test_alice_on_rtr1_data_both_ways_break_and_terminal(bridge: SshBridge) -> N
             proc.change_terminal_size(100, 30)
             await asyncio.to_thread(bridge.wait_status,
                                     lambda s: s["rtr1"]["sessions"][0]["window"] == [100, 30])
-            proc.stdin.write_eof()
+            proc.close()
             await proc.wait_closed()
         bridge.daemon.wait_log(r"port rtr1: sending break \(400 ms\)")
 
@@ -107,7 +107,7 @@ def test_wrong_key_and_wrong_password_are_refused_and_logged(bridge: SshBridge) 
         with pytest.raises(asyncssh.PermissionDenied):
             await connect(bridge, "mallory:rtr1", password=PASSWORD)
         async with await connect(bridge, "alice:rtr1", password=PASSWORD) as conn:   # her password works
-            proc = await conn.create_process(encoding=None)
+            proc = await conn.create_process(term_type="xterm", encoding=None)
             await read_until(proc.stdout, b"leaves]\r\n")
             proc.stdin.write(b"pw")
             assert await asyncio.to_thread(bridge.rtr1.read, 2) == b"pw"
@@ -155,8 +155,8 @@ def test_exec_requests_list_ports_or_connect_and_nothing_else(bridge: SshBridge)
             assert names == ["rtr1", "lab-a"]
             shell = await conn.run("sh -c id", encoding=None)
             assert shell.exit_status == 1 and isinstance(shell.stderr, bytes) and b"no port 'sh -c id'" in shell.stderr
-            proc = await conn.create_process("rtr1", encoding=None)
-            await read_until(proc.stdout, b"leaves]\r\n")
+            proc = await conn.create_process("rtr1", encoding=None)     # no terminal: no banner
+            await asyncio.to_thread(bridge.wait_status, lambda s: len(s["rtr1"]["sessions"]) == 1)
             proc.stdin.write(b"exec")
             assert await asyncio.to_thread(bridge.rtr1.read, 4) == b"exec"
             proc.close()
@@ -230,7 +230,7 @@ ports = ["rtr1"]
 
     async def carol_in() -> None:
         async with await connect(bridge, "carol:rtr1", key=carol) as conn:
-            proc = await conn.create_process(encoding=None)
+            proc = await conn.create_process(term_type="xterm", encoding=None)
             assert b"carol (writer)" in await read_until(proc.stdout, b"leaves]\r\n")
 
     run(carol_in())
@@ -242,7 +242,7 @@ def test_stopping_the_bridge_ends_ssh_sessions_cleanly(bridge: SshBridge) -> Non
 
     async def scenario() -> None:
         async with await connect(bridge, "alice:rtr1", key=bridge.alice) as conn:
-            proc = await conn.create_process(encoding=None)
+            proc = await conn.create_process(term_type="xterm", encoding=None)
             await read_until(proc.stdout, b"leaves]\r\n")
             code = await asyncio.to_thread(bridge.daemon.stop)
             assert code == 0

@@ -43,7 +43,7 @@ def _other_port_works(bridge: SshBridge) -> None:
 def _login_works(bridge: SshBridge) -> None:
     async def scenario() -> None:
         async with await connect(bridge, "alice:rtr1", key=bridge.alice) as conn:
-            proc = await conn.create_process(encoding=None)
+            proc = await conn.create_process(term_type="xterm", encoding=None)
             await read_until(proc.stdout, b"leaves]\r\n")
             proc.stdin.write(b"ok")
             assert await asyncio.to_thread(bridge.rtr1.read, 2) == b"ok"

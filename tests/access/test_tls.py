@@ -103,7 +103,7 @@ def test_a_plain_telnet_client_on_a_tls_port_is_refused_cleanly(start_daemon: St
         pass
     plain.close()
     assert closed and b"\xff\xfb" not in answer    # closed, and no Telnet negotiation in clear
-    daemon.wait_log(r"port p: TLS handshake with 127\.0\.0\.1:\d+ failed")
+    daemon.wait_log(r"port p: TLS handshake with 127\.0\.0\.1:\d+ failed: not TLS \(a plain Telnet or TCP client\?\)")
     with tls_client(port, pki.ca) as client:
         client.sendall(b"ok")
         assert dev.read(2) == b"ok"
@@ -291,3 +291,55 @@ def test_pyserial_rfc2217_through_socat_openssl(start_daemon: Start, make_pty: M
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(WAIT)
     daemon.stop()
+
+
+def test_a_stalled_tls_client_is_dropped_after_stall_timeout(start_daemon: Start, make_pty: MakePty,
+                                                            tmp_path: Path) -> None:
+    """uat 1 on TLS: a client that stops reading is disconnected after stall_timeout, its TCP
+    connection closed by the bridge although the client never reads again."""
+    import threading
+    pki = make_pki(tmp_path / "pki")
+    dev = make_pty()
+    daemon = start_daemon(_tls_bridge(tmp_path / "pki") + port_block("p", dev.path, extra="tls = true\nstall_timeout = 1"))
+    daemon.wait_log(r"port p: device .* open")
+    client = tls_client(daemon.port_of("p"), pki.ca)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    daemon.wait_log(r"port p: client .* connected")
+    stop = threading.Event()
+
+    def flood() -> None:
+        end = time.monotonic() + 20
+        while not stop.is_set() and time.monotonic() < end:
+            try:
+                dev.write(b"z" * 4096)
+            except TimeoutError:
+                pass
+    feeder = threading.Thread(target=flood, daemon=True)
+    feeder.start()
+    try:
+        daemon.wait_log(r"port p: session \d+ .*not reading for 1 s", timeout=15)
+        daemon.wait_log(r"port p: client .* disconnected")
+        stop.set()
+        # the bridge's end of the TCP connection is closed (no longer ESTABLISHED), though the client never read
+        server_end = (daemon.port_of("p"), client.getsockname()[1])
+        deadline = time.monotonic() + WAIT
+        while _tcp_established(*server_end):
+            assert time.monotonic() < deadline, "the stalled TLS client's connection stayed established"
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        feeder.join(WAIT)
+        client.close()
+    daemon.stop()
+
+
+def _tcp_established(local_port: int, remote_port: int) -> bool:
+    """Whether 127.0.0.1:local_port has an ESTABLISHED connection to 127.0.0.1:remote_port (/proc/net/tcp)."""
+    with open("/proc/net/tcp") as table:
+        for row in table.readlines()[1:]:
+            fields = row.split()
+            local, remote, state = fields[1], fields[2], fields[3]
+            if (int(local.split(":")[1], 16) == local_port and int(remote.split(":")[1], 16) == remote_port
+                    and state == "01"):
+                return True
+    return False

@@ -95,7 +95,7 @@ def test_help_status_ayt_and_unknown_commands(start_daemon: Start, make_pty: Mak
         client.expect(r"\[unknown command 'frobnicate'; commands: break, baud N, .*quit\]")
         client.command("baud fast")
         client.expect(r"\[baud 'fast': a whole number of baud")
-        client.command("ayt")  # answered while RFC 2217 is not in use (the bridge keeps RFC 2217 streams exact)
+        client.command("ayt")
         client.expect(r"port rtr1.*up")
         client.command("status")  # takes RFC 2217 to read the line settings
         screen = client.expect(r"log: off")
@@ -105,8 +105,8 @@ def test_help_status_ayt_and_unknown_commands(start_daemon: Start, make_pty: Mak
         assert re.search(rb"ours: .*COM_PORT", screen)
         assert b"line: 9600 baud 8N1, flow none, DTR on, RTS on" in screen
         assert b"modem lines: CTS off, DSR off, RI off, CD off" in screen
-        client.command("ayt")  # now silent: a TIMING-MARK after it shows no answer came
-        client.expect(r"\[no answer to AYT; a serial-bridge port answers none on an RFC 2217 session\]")
+        client.command("ayt")  # still answered: AYT is a question, not a notice
+        client.expect(r"port rtr1.*up")
         client.send("k")  # the session goes on after each command
         assert dev.read(1) == b"k"
         client.command("quit")

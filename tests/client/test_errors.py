@@ -17,11 +17,12 @@ Start = Callable[[str], Daemon]
 MakePty = Callable[[], PtyDevice]
 
 
-def fails(tmp_path: Path, args: list[str], message: str) -> bytes:
-    """Runs the client under a pty; checks the one error line, exit 1 and the terminal."""
+def fails(tmp_path: Path, args: list[str], message: str, timeout: float = WAIT) -> bytes:
+    """Runs the client under a pty; checks the one error line (within ``timeout`` seconds), exit 1
+    and the terminal."""
     client = Client(args, tmp_path)
     try:
-        screen = client.expect(message)
+        screen = client.expect(message, timeout=timeout)
         assert client.wait_exit() == 1
         screen += client.tail
         assert client.terminal_restored()

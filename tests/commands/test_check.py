@@ -102,3 +102,72 @@ def test_check_without_config_is_a_usage_error(tmp_path: Path) -> None:
     """check with no --config is a usage error, exit 2."""
     result = check(cwd=tmp_path)
     assert result.returncode == 2 and "--config" in result.stderr
+
+
+EVERY_PROBLEM = """\
+[bridge]
+allow = ["10.0.0.0/8", "2001:db8::1/32"]
+
+[[port]]
+name = "rtr1"
+device = "usb:serial=,vid=zz,pid=0403"
+listen = 7001
+allow = ["192.0.2.7/24", "bogus", "198.51.100.0/24"]
+
+[[port.alert]]
+name = "panic"
+pattern = "(unclosed"
+
+[[port.alert]]
+name = "all"
+pattern = ".*"
+cooldown = -1
+
+[[port]]
+name = "sw1"
+device = "/dev/ttyUSB1"
+listen = 7002
+
+[[port.alert]]
+name = "rommon"
+patern = "rommon"
+"""
+
+
+def test_every_problem_of_a_value_is_reported_and_alerts_cite_their_own_table(tmp_path: Path) -> None:
+    """UAT 6: two bad items of one list are two lines; every bad [[port.alert]] is reported
+    (every problem of each), each at its own [[port.alert]] line, not the [[port]]'s."""
+    (tmp_path / "bridge.toml").write_text(EVERY_PROBLEM)
+    result = check("--config", "bridge.toml", cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines == [
+        "bridge.toml:2: key 'allow': \"2001:db8::1/32\" has host bits set; did you mean \"2001:db8::/32\"?",
+        "bridge.toml:6: port 'rtr1': key 'device': usb: selector field 'serial' must not be empty",
+        "bridge.toml:6: port 'rtr1': key 'device': usb: selector field 'vid' must be 4 hex digits (as 0403), "
+        "got \"zz\"",
+        "bridge.toml:8: port 'rtr1': key 'allow': \"192.0.2.7/24\" has host bits set; did you mean "
+        "\"192.0.2.0/24\"?",
+        "bridge.toml:8: port 'rtr1': key 'allow': \"bogus\" is not an IPv4 or IPv6 address or network",
+        "bridge.toml:10: port 'rtr1': key 'alert': alert 'panic': pattern \"(unclosed\" is not a valid "
+        "regular expression: missing ), unterminated subpattern at position 0",
+        "bridge.toml:14: port 'rtr1': key 'alert': alert 'all': pattern \".*\" matches an empty line, "
+        "so it would match every line",
+        "bridge.toml:14: port 'rtr1': key 'alert': alert 'all': cooldown must be a number of seconds >= 0, "
+        "got -1",
+        "bridge.toml:24: port 'sw1': key 'alert': alert 'rommon': unknown key \"patern\"; did you mean "
+        "\"pattern\"?",
+        "bridge.toml:24: port 'sw1': key 'alert': alert 'rommon': pattern is missing; every alert needs one",
+    ]
+
+
+def test_every_bad_authorized_keys_line_is_reported(tmp_path: Path) -> None:
+    """Two bad lines of a [[user]]'s keys are two problems, each naming its line of the list."""
+    (tmp_path / "bridge.toml").write_text(
+        '[[port]]\nname = "rtr1"\ndevice = "loop://"\nlisten = 7001\n\n'
+        '[[user]]\nname = "bob"\nkeys = ["ssh-ed25519 AAAA garbage", "not a key"]\n')
+    result = check("--config", "bridge.toml", cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    assert "bad authorized_keys line 1:" in lines[0] and "bad authorized_keys line 2:" in lines[1]

@@ -321,3 +321,12 @@ def test_a_pts_device_lock_has_the_name_the_bridge_gives_it(host: Host) -> None:
     host.process(4242, "minicom")
     findings = only(diagnose(host.view(), host.config("/dev/pts/3")), "in use")
     assert findings[0].detail == "/dev/pts/3 is locked by PID 4242 (minicom) through /var/lock/LCK..pts_3"
+
+
+def test_without_a_config_doctor_examines_what_ports_lists(host: Host) -> None:
+    """UAT 13: `ports` lists /dev/ttyS0 (a real UART), so doctor examines it too: the same list."""
+    host.device("/dev/ttyS0")
+    adapters = [Adapter(device="/dev/ttyS0"), Adapter(device="/dev/ttyUSB0")]
+    findings = diagnose(host.view(adapters=adapters), None)
+    assert only(findings, "present") == [Finding("present", Level.OK, "2 serial device(s) to examine")]
+    assert only(findings, "in use")[0].detail == "no lock or other program on 2 device(s)"

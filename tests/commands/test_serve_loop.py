@@ -52,3 +52,15 @@ def test_tls_ports_keep_asyncios_loop(installed: bool, monkeypatch: pytest.Monke
     assert factory is asyncio.new_event_loop and "tls" in name
     with pytest.raises(UserError, match="tls = true"):
         loop_factory("uvloop", tls=True)
+
+
+def test_serve_runs_on_asyncio_unless_uvloop_is_asked_for() -> None:
+    """uvloop is experimental (docs/performance.md): installing it does not switch serve to it."""
+    import argparse
+
+    from bridge.commands import serve
+
+    parser = argparse.ArgumentParser()
+    serve.add_arguments(parser)
+    assert parser.parse_args(["--config", "b.toml"]).loop == "asyncio"
+    assert parser.parse_args(["--config", "b.toml", "--loop", "uvloop"]).loop == "uvloop"

@@ -249,3 +249,49 @@ def test_under_runtime_directory_the_control_socket_is_there(tmp_path: Path,
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(WAIT) == 0
+
+
+# ------------------------------------------------- an install the service cannot run (UAT 2)
+def test_an_install_under_tmp_gets_one_warning_line_saying_how_to_install(tmp_path: Path) -> None:
+    """A virtual environment under /tmp (PrivateTmp=yes hides it from the service): `service`
+    still prints the unit, and one stderr line says so and how to install system-wide."""
+    venv = tmp_path / "ut-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60)
+    config = tmp_path / "bridge.toml"
+    config.write_text("")
+    checkout = str(Path(__file__).resolve().parents[2])
+    site = [p for p in sys.path if p.endswith("site-packages")]   # this environment's dependencies
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([checkout, *site]))
+    done = subprocess.run([str(venv / "bin" / "python"), "-m", "bridge", "service", "--config",
+                           "/etc/serial-bridge/bridge.toml"], capture_output=True, text=True,
+                          timeout=WAIT * 3, env=env)
+    assert done.returncode == 0, done.stderr
+    assert unit_keys(done.stdout)["ExecStart"][0].startswith(str(venv / "bin" / "python"))
+    warnings = [line for line in done.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 1, done.stderr
+    assert "PrivateTmp" in warnings[0] or "/root" in warnings[0]   # this machine's python may live in /root
+    assert "PIPX_HOME=/opt/pipx PIPX_BIN_DIR=/usr/local/bin" in warnings[0]
+
+
+@pytest.mark.parametrize(("path", "user", "hidden"), [
+    ("/tmp/ut-venv/bin/serial-bridge", None, True),
+    ("/var/tmp/x/bin/serial-bridge", "sb", True),
+    ("/root/.local/bin/serial-bridge", "sb", True),
+    ("/home/alice/.local/bin/serial-bridge", None, True),
+    ("/run/user/1000/x", None, True),
+    ("/home/alice/.local/bin/serial-bridge", "alice", False),   # ProtectHome=read-only, her own files
+    ("/usr/local/bin/serial-bridge-that-is-not-there", None, False),
+])
+def test_sandbox_hides_the_folders_the_unit_hides(path: str, user: str | None, hidden: bool) -> None:
+    assert (service.sandbox_hides(path, user is None) is not None) == hidden
+
+
+def test_a_folder_closed_to_others_is_named_for_a_transient_user(tmp_path: Path) -> None:
+    """Outside the hidden folders, a folder others may not enter keeps DynamicUser out too."""
+    closed = tmp_path / "closed"
+    closed.mkdir(mode=0o700)
+    (closed / "serial-bridge").write_text("")
+    why = service.sandbox_hides(str(closed / "serial-bridge"), True)
+    assert why is not None
+    warnings = service.sandbox_warnings("/etc/serial-bridge/bridge.toml", None, [str(closed / "serial-bridge")])
+    assert len(warnings) == 1 and "/usr/local/bin/serial-bridge service" in warnings[0]

@@ -30,9 +30,9 @@ def test_every_default_passes_its_own_check() -> None:
 
 
 def test_bridgeconfig_fields_match_bridge_keys() -> None:
-    """BridgeConfig carries each [bridge]-only key with its default, plus source and ports."""
+    """BridgeConfig carries each [bridge]-only key with its default, plus source, ports, allow, users and notes (what the install lacks, UAT 7)."""
     config = BridgeConfig()
-    assert [f.name for f in dataclasses.fields(BridgeConfig)] == ["source", *BRIDGE_KEYS, "ports", "allow", "users"]
+    assert [f.name for f in dataclasses.fields(BridgeConfig)] == ["source", *BRIDGE_KEYS, "ports", "allow", "users", "notes"]
     for name, key in BRIDGE_KEYS.items():
         assert getattr(config, name) == key.default
 

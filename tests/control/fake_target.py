@@ -131,10 +131,12 @@ class FakeTarget:
         self.ports[name] = replace(port, sessions=tuple(s for s in port.sessions if s.id != session_id))
         self._record("kick", name, str(session_id))
 
+    reload_result: dict[str, list[str]] = {"added": [], "removed": [], "changed": ["sw1"], "errors": []}
+
     async def reload(self) -> dict[str, list[str]]:
-        """Pretend a reload changed sw1."""
+        """Pretend a reload changed sw1 (or answer ``reload_result``, when a test sets it)."""
         self._record("reload")
-        return {"added": [], "removed": [], "changed": ["sw1"], "errors": []}
+        return dict(self.reload_result)
 
     def history(self, name: str) -> bytes:
         """The port's history."""

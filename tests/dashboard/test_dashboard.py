@@ -69,6 +69,22 @@ async def test_action_keys_reach_the_bridge() -> None:
 
 
 @async_test
+async def test_a_refused_reload_is_not_called_reloaded_and_users_count_as_changes() -> None:
+    """A config file the bridge refused is an error notice, never "reloaded: nothing changed";
+    a reload that only added a user says so."""
+    async with dashboard() as (app, pilot, (target,)):
+        target.reload_result = {"added": [], "removed": [], "changed": [], "errors": ["bridge.toml:3: bad"],
+                                "rejected": ["bridge.toml:3: bad"]}
+        await pilot.press("r")
+        await until(pilot, lambda: any(n[1] == "reload refused by host0" for n in app.notices))
+        assert not any(n[1] == "reloaded host0" for n in app.notices)
+        target.reload_result = {"added": [], "removed": [], "changed": [], "errors": [],
+                                "bridge": ["user carol added"]}
+        await pilot.press("r")
+        await until(pilot, lambda: ("information", "reloaded host0", "user carol added") in app.notices)
+
+
+@async_test
 async def test_state_change_raises_a_notification_and_recolours_the_row() -> None:
     """A port going to waiting-for-device is announced and shown in the table."""
     async with dashboard() as (app, pilot, (target,)):

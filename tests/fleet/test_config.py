@@ -66,7 +66,7 @@ def test_check_command_reports_a_bad_pattern_in_one_line(tmp_path: Path) -> None
     assert out.returncode == 2
     lines = (out.stdout + out.stderr).strip().splitlines()
     assert len(lines) == 1
-    assert f"{path}:1: port 'rtr1': key 'alert': alert 'rommon': pattern" in lines[0]
+    assert f"{path}:5: port 'rtr1': key 'alert': alert 'rommon': pattern" in lines[0]   # the [[port.alert]] line
     assert "Traceback" not in out.stderr
 
 

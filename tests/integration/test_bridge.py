@@ -250,3 +250,20 @@ def test_sighup_restarts_a_changed_port_and_survives_a_bad_config(start_daemon: 
     again = connect(daemon.port_of("chg", start=2))  # still serving, with the last good config
     again.close()
     assert daemon.stop() == 0
+
+
+def test_ayt_is_answered_on_an_rfc2217_session(start_daemon: Start, make_pty: MakePty) -> None:
+    """An RFC 2217 session gets no unsolicited notices, but IAC AYT is a question: it is
+    answered (RFC 854), as `serial-bridge connect`'s `ayt` relies on."""
+    dev = make_pty()
+    daemon = start_daemon(bridge_block() + port_block("com", dev.path, 0))
+    daemon.wait_log(r"com: device .* open")
+    sock = connect(daemon.port_of("com"))
+    sock.sendall(b"\xff\xfb\x2c")                           # IAC WILL COM-PORT-OPTION
+    recv_until(sock, b"\xff\xfd\x2c")                        # IAC DO COM-PORT-OPTION
+    daemon.wait_log(r"com: client .* RFC 2217|com: client .* connected")
+    sock.sendall(b"\xff\xf6")                               # IAC AYT
+    answer = recv_until(sock, b"port com")
+    assert b"port com" in answer
+    sock.close()
+    daemon.stop()

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import re
+import select
+import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 
 from bridge.telnet import Cmd
-from tests.integration.helpers import WAIT, TelnetClient
+from tests.integration.helpers import WAIT, TelnetClient, recv_until
 
 
 class Demo:
@@ -64,6 +68,44 @@ def test_demo_board_logs_in_and_answers_a_command_through_the_bridge() -> None:
         client.flush()
         client.read_until(b"[break received]")
         client.close()
+    finally:
+        code = demo.stop()
+    assert code == 0, "".join(demo.lines)
+
+
+def test_every_client_the_demo_suggests_suits_the_port() -> None:
+    """UAT 12: the headless demo prints only clients that work on its port: a raw client
+    (`nc`) only where the port sends no negotiation, and `serial-bridge connect` reaches the board."""
+    demo = Demo()
+    try:
+        assert demo.port_found.wait(WAIT), "".join(demo.lines)
+        text = "".join(demo.lines)
+        for match in re.finditer(r"\bnc (\S+) (\d+)", text):   # a raw client: its first bytes are the board's
+            with socket.create_connection((match.group(1), int(match.group(2))), timeout=WAIT) as sock:
+                first = recv_until(sock, b"login: ", timeout=20)
+                assert bytes([Cmd.IAC]) not in first, f"{match.group(0)} gets Telnet negotiation: {first[:40]!r}"
+        connect = re.search(r"serial-bridge connect (\S+)", text)
+        assert connect, text
+        if shutil.which("telnet") is not None:
+            assert re.search(r"telnet 127\.0\.0\.1 \d+", text)
+        client = subprocess.Popen([sys.executable, "-m", "bridge", "connect", connect.group(1)],
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            assert client.stdin is not None and client.stdout is not None
+            os.set_blocking(client.stdout.fileno(), False)
+            got = b""
+            deadline = time.monotonic() + 20
+            while b"login: " not in got and time.monotonic() < deadline:
+                ready, _, _ = select.select([client.stdout], [], [], 0.5)
+                if ready:
+                    chunk = client.stdout.read(65536) or b""
+                    if not chunk and client.poll() is not None:
+                        break
+                    got += chunk
+            assert b"login: " in got and bytes([Cmd.IAC]) not in got, got[-300:]
+        finally:
+            client.kill()
+            client.wait(WAIT)
     finally:
         code = demo.stop()
     assert code == 0, "".join(demo.lines)

@@ -184,6 +184,7 @@ def test_a_refused_setting_is_one_warning_and_ctl_says_it(start_daemon: Start, m
     line = daemon.wait_log(r"WARNING.*con.*parity")
     assert "'even'" in line and "'none'" in line
     assert sum("WARNING" in x and "parity" in x for x in daemon.lines) == 1
+    assert [x for x in daemon.lines if "parity" in x and "WARNING" not in x] == []   # one line, not two
     assert_no_traceback(daemon)
     daemon.stop()
 

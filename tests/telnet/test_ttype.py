@@ -141,3 +141,20 @@ def test_a_split_stream_gets_the_same_asks() -> None:
         split.receive_data(wire[:cut])
         split.receive_data(wire[cut:])
         assert split.data_to_send() == expected, cut
+
+
+def test_a_send_crossing_our_wont_is_not_an_anomaly() -> None:
+    """RFC 1143 race: the client offers WILL TTYPE, then withdraws (WONT) before the server's
+    DO and SB TTYPE SEND arrive. That SEND was legitimate when sent: the client ignores it
+    without counting a protocol fault (found by the two-engine property test)."""
+    server = TelnetConnection(server=True, policy=ASKING)
+    client = TelnetConnection(server=False, policy=CLIENT)
+    client.request_enable(Opt.TTYPE, Side.US)
+    server.receive_data(client.data_to_send())            # WILL TTYPE
+    from_server = server.data_to_send()                    # DO TTYPE, SB TTYPE SEND
+    assert SEND in from_server
+    client.receive_data(from_server[:3])                    # DO TTYPE: in force
+    client.request_disable(Opt.TTYPE, Side.US)              # WONT TTYPE, crossing the SEND
+    events = client.receive_data(from_server[3:])           # the SEND arrives after our WONT
+    assert not [e for e in events if isinstance(e, TerminalTypeRequested)]
+    assert client.anomalies.total == 0
