@@ -409,6 +409,14 @@ class BridgeServer:
                 raise ValueError(f"port {name} is not running: {failed.reason}") from None
             raise KeyError(f"no port named {name!r}") from None
 
+    def permits(self, host: str, port: int | None) -> bool:
+        """Whether [bridge]'s allow list lets this peer reach the metrics listener; a refusal
+        is logged once a minute per source, as on every other listener."""
+        if self.access.bridge_allow.permits(host):
+            return True
+        self.access.refusals.refused("metrics", host, port)
+        return False
+
     def port_statuses(self) -> list[PortStatus]:
         """Every port, failed ones included, in the config's order."""
         order = {port.name: index for index, port in enumerate(self.config.ports)}

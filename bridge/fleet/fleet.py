@@ -43,6 +43,7 @@ class Bridge(Protocol):
     def port_statuses(self) -> list[PortStatus]: ...
     def port_status(self, name: str) -> PortStatus: ...
     def subscribe(self, callback: Callable[[BridgeEvent], None]) -> Callable[[], None]: ...
+    def permits(self, host: str, port: int | None) -> bool: ...
 
 
 class Fleet:
@@ -113,7 +114,8 @@ class Fleet:
                       "(the bridge runs without metrics)", exc)
             return
         host, port = split_listen(address)
-        server = MetricsServer(make_registry(self._bridge.port_statuses), host or self.config.bind, port)
+        server = MetricsServer(make_registry(self._bridge.port_statuses), host or self.config.bind, port,
+                               permits=self._bridge.permits)
         try:
             await server.start()
         except OSError as exc:

@@ -193,12 +193,15 @@ class MetricsServer:
         registry: what a scrape returns.
         host: address to listen on.
         port: TCP port (0: any free port; see ``address``).
+        permits: whether a peer (host, port) may be served; others are closed before a byte.
     """
 
-    def __init__(self, registry: CollectorRegistry, host: str, port: int) -> None:
+    def __init__(self, registry: CollectorRegistry, host: str, port: int,
+                 permits: Callable[[str, int | None], bool] | None = None) -> None:
         self.registry = registry
         self.host = host
         self.port = port
+        self.permits = permits   # [bridge]'s allow list, as for the control endpoint
         self._server: asyncio.Server | None = None
 
     @property
@@ -221,6 +224,10 @@ class MetricsServer:
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if self.permits is not None and isinstance(peer, tuple) and not self.permits(str(peer[0]), int(peer[1])):
+            writer.transport.abort()
+            return
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT):
                 head = await reader.readuntil(b"\r\n\r\n")

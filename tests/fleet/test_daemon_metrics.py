@@ -138,3 +138,28 @@ def test_bytes_dropped_for_a_watcher_that_never_reads_are_counted(
     writer.close()
     watcher.close()
     assert daemon.stop() == 0
+
+
+def test_bridge_allow_covers_the_metrics_listener(start_daemon: Start, make_pty: MakePty) -> None:
+    """[bridge] allow guards /metrics like every other listener: 127.0.0.1 outside it is closed
+    before a byte and logged; inside it, the scrape works."""
+    dev = make_pty()
+    daemon = start_daemon(BRIDGE + 'allow = ["192.0.2.0/24"]\n' + port_block("p", dev.path).replace(
+        "[[port]]", '[[port]]\nallow = ["127.0.0.1"]', 1))
+    mport = metrics_port(daemon)
+    sock = socket.create_connection(("127.0.0.1", mport), timeout=10)
+    try:
+        sock.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        answer = b""
+        try:
+            answer = sock.recv(4096)
+        except ConnectionResetError:
+            pass
+        assert answer == b""
+    finally:
+        sock.close()
+    daemon.wait_log(r"metrics: refused 127\.0\.0\.1")
+    assert daemon.stop() == 0
+    open_daemon = start_daemon(BRIDGE + 'allow = ["127.0.0.0/8"]\n' + port_block("p", make_pty().path))
+    assert get(metrics_port(open_daemon), "/metrics")[0] == 200
+    assert open_daemon.stop() == 0
