@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 import tomllib
 from pathlib import Path
+
+from tests.layers import imports_of, imports_under
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,21 +19,9 @@ def test_pyproject_lists_every_package_under_bridge() -> None:
     assert "bridge._hw_profiles" in listed
 
 
-def _imports(folder: Path) -> set[str]:
-    names: set[str] = set()
-    for path in folder.rglob("*.py"):
-        tree = ast.parse(path.read_text(), str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                names.update(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names.add(node.module)
-    return names
-
-
 def test_the_telnet_engine_imports_nothing_of_io_or_the_bridge() -> None:
     """bridge/telnet is sans-IO: no asyncio, socket, serial, and nothing from the rest of bridge."""
-    bad = {n for n in _imports(ROOT / "bridge" / "telnet")
+    bad = {n for n in imports_under(ROOT / "bridge" / "telnet")
            if n.split(".")[0] in {"asyncio", "socket", "serial", "selectors", "logging"}
            or (n.startswith("bridge.") and not n.startswith("bridge.telnet"))}
     assert not bad
@@ -40,7 +29,7 @@ def test_the_telnet_engine_imports_nothing_of_io_or_the_bridge() -> None:
 
 def test_the_device_layer_knows_nothing_of_telnet_or_clients() -> None:
     """bridge/device imports neither the telnet engine nor the port layer."""
-    bad = {n for n in _imports(ROOT / "bridge" / "device")
+    bad = {n for n in imports_under(ROOT / "bridge" / "device")
            if n.startswith(("bridge.telnet", "bridge.port", "bridge.server", "bridge.dashboard"))}
     assert not bad
 
@@ -50,10 +39,8 @@ def test_production_code_never_imports_the_demo() -> None:
     for path in (ROOT / "bridge").rglob("*.py"):
         if "demo" in path.parts or path.name == "demo.py":
             continue
-        tree = ast.parse(path.read_text(), str(path))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                assert not node.module.startswith("bridge.demo"), path
+        for name in imports_of(path):
+            assert not name.startswith("bridge.demo"), path
 
 
 def _make_dry_run(target: str, tmp: Path) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 import asyncio
 from pathlib import Path
 
 import bridge.client
 from bridge.client.sender import send_file
+from tests.layers import imports_of
 
 ALLOWED = ("bridge.client", "bridge.telnet", "bridge.control", "bridge.errors")
 
@@ -16,27 +16,16 @@ def test_the_client_imports_only_the_engine_the_control_client_and_itself() -> N
     root = Path(bridge.client.__file__).parent
     found = {}
     for path in sorted(root.glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                names = [node.module]
-            for name in names:
-                if name.startswith("bridge") and not name.startswith(ALLOWED):
-                    found[path.name] = name
+        for name in imports_of(path):
+            if name.startswith("bridge") and not name.startswith(ALLOWED):
+                found[path.name] = name
     assert found == {}
 
 
 def test_the_shared_console_words_are_pure() -> None:
     """bridge/control/console.py is imported by the dashboard and the client: standard library only."""
     path = Path(bridge.client.__file__).parent.parent / "control" / "console.py"
-    imported = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            imported |= {a.name.split(".")[0] for a in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
+    imported = {name.split(".")[0] for name in imports_of(path, package="bridge.control")}
     assert imported <= {"__future__", "re", "collections", "dataclasses"}
 
 

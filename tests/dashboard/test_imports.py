@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import bridge.dashboard
+from tests.layers import imports_of
 
 ALLOWED = ("bridge.control", "bridge.dashboard")
 
 
 def bridge_imports(path: Path) -> list[str]:
     """Every module of ``bridge`` that one file imports."""
-    names = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            names += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names.append(node.module)
-        elif isinstance(node, ast.ImportFrom) and node.level > 0:
-            names.append("bridge.dashboard")  # relative: inside the package
+    names = imports_of(path, package="bridge.dashboard")   # relative: inside the package
     return [n for n in names if n == "bridge" or n.startswith("bridge.")]
 
 

@@ -10,19 +10,10 @@ from pathlib import Path
 
 import bridge.port
 from bridge.port import status
+from tests.layers import imports_of
 
 PORT = Path(bridge.port.__file__).parent
 FORBIDDEN = ("bridge.control", "bridge.server", "bridge.dashboard", "bridge.commands", "bridge.app", "bridge.cli")
-
-
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-    return names
 
 
 def test_port_imports_nothing_of_the_layers_above_it() -> None:
@@ -30,7 +21,7 @@ def test_port_imports_nothing_of_the_layers_above_it() -> None:
     modules = sorted(PORT.glob("*.py"))
     assert len(modules) >= 8
     for module in modules:
-        for name in _imports(module):
+        for name in imports_of(module):
             assert not name.startswith(FORBIDDEN), f"{module.name} imports {name}"
 
 
@@ -48,7 +39,7 @@ def test_helpers_take_a_protocol_not_the_worker() -> None:
     for module in sorted(PORT.glob("*.py")):
         if module.name in ("worker.py", "attach.py"):
             continue
-        assert "bridge.port.worker" not in _imports(module), module.name
+        assert "bridge.port.worker" not in imports_of(module), module.name
         assert not re.search(r"\bworker: PortWorker\b", module.read_text()), module.name
 
 

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import bridge.telnet
+from tests.layers import imports_of
 
 FORBIDDEN = {"asyncio", "socket", "serial", "selectors", "threading", "logging", "ssl"}
 ENGINE = Path(bridge.telnet.__file__).parent
-
-
-def _imports(path: Path) -> set[str]:
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-        if isinstance(node, ast.Import):
-            names.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-    return names
 
 
 def test_engine_imports_no_io_and_nothing_else_of_bridge() -> None:
@@ -26,7 +16,7 @@ def test_engine_imports_no_io_and_nothing_else_of_bridge() -> None:
     modules = sorted(ENGINE.glob("*.py"))
     assert len(modules) >= 8
     for module in modules:
-        for name in _imports(module):
+        for name in imports_of(module):
             top = name.split(".")[0]
             assert top not in FORBIDDEN, f"{module.name} imports {name}"
             if top == "bridge":
