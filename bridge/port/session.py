@@ -360,8 +360,9 @@ class ClientSession(asyncio.BufferedProtocol):
         if self.conn is None:
             self.transport.write(data)
             return
-        self.conn.send_data(data)
-        self.flush()
+        wire = self.conn.encode(data)   # send_data and data_to_send in one engine call
+        if wire:
+            self.transport.write(wire)
 
     def _queue(self, data: bytes) -> None:
         self._pending.append(data)
