@@ -12,7 +12,8 @@ import time
 
 from bridge.telnet import Cmd, ComPortCmd, Opt
 from tests.integration.helpers import WAIT, PtyDevice, connect
-from tests.integration.support import IAC, MakePty, Start, assert_healthy, comport, read_for, rss_kib, two_ports
+from tests.integration.support import (IAC, MakePty, Start, assert_healthy, comport, read_for, rss_kib, started,
+                                       two_ports)
 
 MIB = 1024 * 1024
 LIMIT_KIB = 8 * 1024   # growth allowed: far below what each attack pushes (24 MiB or more)
@@ -137,4 +138,31 @@ def test_a_stalled_raw_watcher_costs_bounded_memory(start_daemon: Start, make_pt
     ro.close()
     assert grown < LIMIT_KIB, f"daemon grew {grown} KiB"
     assert_healthy(daemon, other, other_port)
+    daemon.stop()
+
+
+def test_connected_clients_cost_little_memory_each(start_daemon: Start, make_pty: MakePty) -> None:
+    """48 more raw clients that each type a line cost the daemon under 24 KiB apiece, and
+    every line reaches the device whole.
+
+    Issue 10 (64 ports under 32 MB): each session once kept its own 64 KiB socket read
+    buffer, 3 MiB for these clients; now the sessions of a loop share one.
+    """
+    clients = 48
+    daemon, dev, port = started(start_daemon, make_pty,
+                                f"max_connections = {clients + 1}\nconnect_rate = 0", mode="raw")
+    first = connect(port)
+    first.sendall(b"<warm-up>")
+    dev.read_until(b"<warm-up>")
+    before = rss_kib(daemon)
+    socks = [connect(port) for _ in range(clients)]
+    lines = [f"<line {index:02d} typed by one of the clients>".encode() for index in range(clients)]
+    for sock, line in zip(socks, lines):
+        sock.sendall(line)
+    got = dev.read(sum(map(len, lines)))
+    grown = rss_kib(daemon) - before
+    for sock in [first, *socks]:
+        sock.close()
+    assert all(line in got for line in lines), got
+    assert grown < clients * 24, f"daemon grew {grown} KiB for {clients} clients"
     daemon.stop()
