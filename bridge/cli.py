@@ -48,7 +48,12 @@ def _load(module: str) -> ModuleType | None:
         raise
 
 
-def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+def build_parser(only: str | None = None) -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
+    """The parser of every subcommand, or of ``only`` (a name of COMMANDS) and no other.
+
+    Returns:
+        ``(parser, modules)``: modules maps each subcommand the parser knows to its module.
+    """
     parser = argparse.ArgumentParser(
         prog="serial-bridge",
         description="Serial consoles over Telnet, RFC 2217 and raw TCP.",
@@ -58,6 +63,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     modules: dict[str, ModuleType] = {}
     for name, module_name in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         module = _load(module_name)
         if module is None:
             continue
@@ -85,8 +92,23 @@ def setup_logging(debug: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, handlers=[handler])
 
 
+def _command_named(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names, if it names one of COMMANDS.
+
+    Only the first word that is not an option can be it: the options before
+    it (--debug, --version, --help) take no value.
+    """
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser, modules = build_parser()
+    # Only the named command's module is imported (each imports what its options
+    # need): `serve` then loads none of the other commands' machinery, which the
+    # daemon would carry for its whole life (issue 10: 64 ports under 32 MB).
+    parser, modules = build_parser(only=_command_named(sys.argv[1:] if argv is None else argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
