@@ -11,19 +11,21 @@ replaces shipped ones of the same name, whole.
 from __future__ import annotations
 
 import functools
-import importlib.resources
+import importlib
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bridge.config import keys, values
 from bridge.config.locate import locate
 from bridge.config.problem import ConfigError, Problem, syntax_problem
 from bridge.config.table import TableChecker
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 PACKAGE = "bridge._hw_profiles"
 _TOP: tuple[str, None] = ("", None)
@@ -55,11 +57,22 @@ class Profile:
 
 
 def builtin_dir() -> Traversable:
-    """Where the shipped profiles are: the installed package, else the checkout's hw_profiles/."""
+    """Where the shipped profiles are: the installed package, else the checkout's hw_profiles/.
+
+    The package's folder itself when it is one on disk (an ordinary or
+    editable install); importlib.resources only for other installs (a zip),
+    as it weighs about 1 MB of the daemon's memory (issue 10: 64 ports under 32 MB).
+    """
     try:
-        return importlib.resources.files(PACKAGE)
+        package = importlib.import_module(PACKAGE)
     except ModuleNotFoundError:
         return Path(__file__).resolve().parents[2] / "hw_profiles"
+    folders = [Path(entry) for entry in getattr(package, "__path__", ())]
+    if len(folders) == 1 and folders[0].is_dir():
+        return folders[0]
+    from importlib import resources
+
+    return resources.files(package)
 
 
 def _meta(data: dict[str, Any], checker: TableChecker) -> tuple[str, str | None]:

@@ -8,7 +8,6 @@ Nothing here knows about files, lines or ports: ``load.py`` adds those.
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import json
 import re
@@ -72,6 +71,8 @@ def show(value: object) -> str:
 
 def nearest(word: str, choices: Iterable[str]) -> str | None:
     """The closest of ``choices`` to ``word``, when one is close enough."""
+    import difflib   # only for a mistake: the daemon never loads it otherwise (issue 10, RSS)
+
     found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return found[0] if found else None
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -160,6 +159,8 @@ class ControlConnection:
         """Greet; with a token configured, check it."""
         token = self.server.token
         if token is not None and not self.authed:
+            import hmac   # here: a bridge without a control token never loads hashlib's OpenSSL (issue 10, RSS)
+
             given = request.args.get("token")
             if not isinstance(given, str) or not hmac.compare_digest(given.encode(), token.encode()):
                 self._auth_failures += 1

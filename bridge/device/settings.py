@@ -6,7 +6,6 @@ events onto these types.
 
 from __future__ import annotations
 
-import difflib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -56,6 +55,8 @@ def _one_of(options: tuple[str, ...]) -> Callable[[object], str]:
     def check(value: object) -> str:
         if isinstance(value, str) and value in options:
             return value
+        import difflib   # only for a mistake: the daemon never loads it otherwise (issue 10, RSS)
+
         close = difflib.get_close_matches(value, options, n=1, cutoff=0.6) if isinstance(value, str) else []
         hint = f"; did you mean {_show(close[0])}?" if close else ""
         raise ValueError(f"must be one of {' | '.join(options)}, got {_show(value)}{hint}")

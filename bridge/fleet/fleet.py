@@ -16,12 +16,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.config.values import split_listen
-from bridge.fleet.alerts import AlertMatcher, CommandRunner
 from bridge.port.status import PortStatus
 
 if TYPE_CHECKING:
     from bridge.config.model import BridgeConfig, PortConfig
     from bridge.control.target import BridgeEvent
+    from bridge.fleet.alerts import AlertMatcher, CommandRunner
     from bridge.fleet.mdns import Advertiser
     from bridge.fleet.metrics import MetricsServer
 
@@ -56,7 +56,7 @@ class Fleet:
         """
         self.config = config
         self._emit = emit
-        self.runner = CommandRunner()
+        self.runner: CommandRunner | None = None   # made for the first port with alerts
         self._matchers: dict[str, AlertMatcher] = {}
         self._bridge: Bridge | None = None
         self._control: tuple[str | None, bool] = (None, False)
@@ -69,6 +69,11 @@ class Fleet:
         """A port worker started: hook its alerts (none: nothing at all) and advertise it."""
         self._matchers.pop(worker.name, None)
         if worker.config.alert:
+            # Imported here: a bridge without alerts never loads them (issue 10: 64 ports under 32 MB).
+            from bridge.fleet.alerts import AlertMatcher, CommandRunner
+
+            if self.runner is None:
+                self.runner = CommandRunner()
             matcher = AlertMatcher(worker.name, worker.config.alert, self.runner, self._alert_fired)
             worker.add_tail(matcher.feed)
             self._matchers[worker.name] = matcher
@@ -192,4 +197,5 @@ class Fleet:
         if self.metrics is not None:
             await self.metrics.close()
             self.metrics = None
-        await self.runner.close()
+        if self.runner is not None:
+            await self.runner.close()
