@@ -133,6 +133,8 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
         remove_reader = s._remove_reader
         remove_writer = s._remove_writer
         ready_queue = s._ready
+        readable = ~_EPOLLOUT   # asyncio's mapping: anything but EPOLLOUT alone wakes the reader,
+        writable = ~_EPOLLIN    # anything but EPOLLIN alone the writer (errors and hang-ups wake both)
         while True:
             timeout = -1.0
             if scheduled:
@@ -154,7 +156,7 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
                 if key is None:
                     continue
                 reader, writer = key.data
-                if reader is not None and event & ~_EPOLLOUT:
+                if reader is not None and event & readable:
                     if reader._cancelled:
                         remove_reader(fd)
                     else:
@@ -164,7 +166,7 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
                             raise
                         except BaseException as exc:
                             _report(reader, exc)
-                if writer is not None and event & ~_EPOLLIN:
+                if writer is not None and event & writable:
                     if writer._cancelled:
                         remove_writer(fd)
                     else:

@@ -235,6 +235,46 @@ def test_a_lean_reads_protocol_gets_bytes_pauses_and_sees_eof(loop: LeanEventLoo
     loop.run_until_complete(main())
 
 
+def test_writes_are_sent_at_once_or_buffered_and_drained_in_order(loop: LeanEventLoop) -> None:
+    """write: bytes go out at once; what the kernel refuses is buffered, the protocol is paused
+    past the high-water mark and resumed, and every byte arrives in order."""
+    paused: list[str] = []
+
+    class Writer(_LeanReader):
+        def pause_writing(self) -> None:
+            paused.append("pause")
+
+        def resume_writing(self) -> None:
+            paused.append("resume")
+
+    async def main() -> None:
+        proto, client = await _accept_one(Writer)
+        assert proto.transport is not None
+        proto.transport.write(b"first")
+        assert client.recv(10) == b"first"
+        block = bytes(range(256)) * 4096            # 1 MiB: more than the socket buffers take
+        for _ in range(8):
+            proto.transport.write(block)
+        proto.transport.write(bytearray(b"tail"))   # not bytes: asyncio's own write
+        assert proto.transport.get_write_buffer_size() > 0 and paused == ["pause"]
+        received = bytearray()
+        client.setblocking(False)
+        for _ in range(5000):
+            try:
+                chunk = client.recv(1 << 20)
+            except BlockingIOError:
+                await asyncio.sleep(0.001)
+                continue
+            received += chunk
+            if len(received) >= 8 * len(block) + 4:
+                break
+        assert bytes(received) == block * 8 + b"tail"
+        assert paused == ["pause", "resume"]
+        client.close()
+
+    loop.run_until_complete(main())
+
+
 def test_a_buffered_protocol_still_reads_through_asyncios_path(loop: LeanEventLoop) -> None:
     """A protocol without lean_reads is read as asyncio reads it (get_buffer, buffer_updated)."""
     async def main() -> None:
