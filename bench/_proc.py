@@ -108,6 +108,8 @@ class Daemon:
     """A daemon process under test; subclasses write its config and command."""
 
     label = "daemon"
+    modes: tuple[str, ...] = ("raw", "telnet")   # the port modes it serves
+    sections = frozenset({"rtt", "throughput", "ports", "idle"})   # what it is measured for
 
     def __init__(self, workdir: Path) -> None:
         """Prepare to run in ``workdir`` (config and log files go there)."""
@@ -187,17 +189,18 @@ class BridgeDaemon(Daemon):
         fleet: turn on issue 14's features: metrics (scraped once a second by a
             thread of this process while the daemon runs) and one alert per port
             that the payload never matches; the label says ``+fleet``.
-        loop: ``asyncio`` or ``uvloop``, as ``serve --loop`` takes.
+        loop: ``lean`` (serve's default), ``asyncio`` or ``uvloop``, as ``serve --loop``
+            takes; the label names any but the default.
     """
 
     label = "serial-bridge"
 
     def __init__(self, workdir: Path, *, source: Path | None = None, fleet: bool = False,
-                 loop: str = "asyncio") -> None:
+                 loop: str = "lean") -> None:
         self.source = source
         self.fleet = fleet
         self.loop = loop
-        if loop != "asyncio":
+        if loop != "lean":
             self.label = f"serial-bridge-{loop}"
         if source is not None:
             self.label = "serial-bridge@before"
@@ -297,3 +300,16 @@ class Ser2netDaemon(Daemon):
         path = self.workdir / f"{self.label}.yaml"
         path.write_text("\n".join(lines) + "\n")
         return ["ser2net", "-n", "-d", "-u", "-c", str(path)]
+
+
+class FloorDaemon(Daemon):
+    """bench/_floor.py: a bare epoll relay in Python, the interpreter's floor (raw round trips only)."""
+
+    label = "python floor"
+    modes = ("raw",)
+    sections = frozenset({"rtt"})
+
+    def command(self, ports: list[PortSpec]) -> list[str]:
+        """One ``PTY:PORT`` argument per raw port."""
+        floor = Path(__file__).resolve().parent / "_floor.py"
+        return [sys.executable, str(floor), *(f"{p.device}:{p.listen}" for p in ports if p.mode == "raw")]

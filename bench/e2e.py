@@ -6,7 +6,8 @@ Run by hand (never from the tests), from the repository::
     .venv/bin/python bench/e2e.py            # the full run, a few minutes
     .venv/bin/python bench/e2e.py --quick    # a smoke run, well under a minute
     .venv/bin/python bench/e2e.py --only rtt,idle --no-ser2net
-    .venv/bin/python bench/e2e.py --loop asyncio,uvloop   # serial-bridge on both loops
+    .venv/bin/python bench/e2e.py --loop lean,asyncio     # serial-bridge on two loops
+    .venv/bin/python bench/e2e.py --only rtt --floor      # with the Python floor beside it
 
 The benchmark plays the serial device on each pty's master and the client
 on 127.0.0.1; the daemon under test sits between them. Targets, in one run:
@@ -26,7 +27,7 @@ import random
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -35,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _link import Link, PtyLink, TelnetLink, open_link, sync  # noqa: E402
 from _measure import client_to_device, device_to_client, idle, round_trips  # noqa: E402
 from _ports import stream  # noqa: E402
-from _proc import (BenchError, BridgeDaemon, Daemon, PortSpec, Ser2netDaemon,  # noqa: E402
-                   free_tcp_ports)
+from _proc import (BenchError, BridgeDaemon, Daemon, FloorDaemon, PortSpec,  # noqa: E402
+                   Ser2netDaemon, free_tcp_ports)
 from _pty import Pty  # noqa: E402
 from _report import Results, print_table  # noqa: E402
 
@@ -67,9 +68,12 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
                         help="also run serial-bridge with metrics scraped every second and an alert per port")
     parser.add_argument("--before", metavar="DIR", type=Path,
                         help="also run the bridge package of another source tree (e.g. main, exported)")
-    parser.add_argument("--loop", default="asyncio", metavar="LOOPS",
-                        help="serial-bridge's event loop(s), comma-separated: asyncio (the default), "
-                             "uvloop, or asyncio,uvloop for one column each")
+    parser.add_argument("--loop", default="lean", metavar="LOOPS",
+                        help="serial-bridge's event loop(s), comma-separated, one column each: lean "
+                             "(serve's default), asyncio (the standard library's loop unchanged), uvloop")
+    parser.add_argument("--floor", action="store_true",
+                        help="also run bench/_floor.py, a bare epoll relay in Python (raw round trips "
+                             "only): the least any CPython daemon can spend")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run every target N times, interleaved; the table shows medians")
     parser.add_argument("--stat", choices=("median", "best"), default="median",
@@ -84,8 +88,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
     if unknown or not sections:
         parser.error(f"--only takes {','.join(SECTIONS)}; got {args.only!r}")
     loops = [name.strip() for name in args.loop.split(",") if name.strip()]
-    if not loops or set(loops) - {"asyncio", "uvloop"} or len(set(loops)) != len(loops):
-        parser.error(f"--loop takes asyncio, uvloop or asyncio,uvloop; got {args.loop!r}")
+    if not loops or set(loops) - {"lean", "asyncio", "uvloop"} or len(set(loops)) != len(loops):
+        parser.error(f"--loop takes lean, asyncio and uvloop, comma-separated; got {args.loop!r}")
     if "uvloop" in loops and importlib.util.find_spec("uvloop") is None:
         parser.error("--loop uvloop: uvloop is not installed (.venv/bin/pip install 'serial-bridge[fast]')")
     args.loops = loops
@@ -145,8 +149,10 @@ def run_single(out: Results, daemon: Daemon, plan: Plan, data: tuple[bytes, str]
              for mode, pty, port in zip(("raw", "telnet"), ptys, listen)]
     links: list[Link] = []
     try:
-        daemon.start(specs)
+        daemon.start([spec for spec in specs if spec.mode in daemon.modes])
         for spec, pty in zip(specs, ptys):
+            if spec.mode not in daemon.modes:
+                continue
             link = open_link(spec.mode, spec.listen)
             links.append(link)
             if isinstance(link, TelnetLink):
@@ -216,6 +222,8 @@ def daemons(args: argparse.Namespace, workdir: Path) -> list[Daemon]:
         found += [BridgeDaemon(workdir, loop=loop) for loop in args.loops]
     if args.fleet:
         found.append(BridgeDaemon(workdir, fleet=True))
+    if args.floor:
+        found.append(FloorDaemon(workdir))
     if not args.no_ser2net:
         if Ser2netDaemon.installed():
             found += [Ser2netDaemon(workdir), Ser2netDaemon(workdir, bufsize=16384)]
@@ -229,8 +237,10 @@ def run_round(out: Results, targets: list[Daemon], plan: Plan, data: tuple[bytes
     if plan.sections & {"rtt", "throughput"}:
         print("direct pty ...", file=sys.stderr)
         _guarded(out, "direct pty", partial(run_direct, out, plan, data))
+    whole = plan
     for daemon in targets:
         print(f"{daemon.label} ...", file=sys.stderr)
+        plan = replace(whole, sections=whole.sections & daemon.sections)
         if plan.sections & {"rtt", "throughput", "idle"}:
             _guarded(out, daemon.label, partial(run_single, out, daemon, plan, data))
         if "ports" in plan.sections:

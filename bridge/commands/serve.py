@@ -13,29 +13,36 @@ from bridge.errors import UserError
 
 HELP = "run the bridge in the foreground (logs on stderr; SIGHUP reloads, SIGTERM stops)"
 
-LOOPS = ("auto", "asyncio", "uvloop")
+LOOPS = ("lean", "asyncio", "uvloop", "auto")
 
 log = logging.getLogger("bridge.serve")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", "-c", required=True, metavar="FILE", help="the bridge's TOML config")
-    # asyncio's own loop by default: under uvloop an XMODEM transfer over a raw port lost its
-    # last ACK in 3 runs of 8 (docs/performance.md), so uvloop is asked for, never assumed.
-    parser.add_argument("--loop", choices=LOOPS, default="asyncio",
-                        help="the event loop: asyncio's own (the default), uvloop (pip install "
-                             "'serial-bridge[fast]'; experimental), or auto (uvloop when installed)")
+    # The standard library's selector loop by default, with the lean dispatch of bridge/leanloop.py.
+    # uvloop is asked for, never assumed: under it an XMODEM transfer over a raw port lost its
+    # last ACK in 3 runs of 8 (docs/performance.md).
+    parser.add_argument("--loop", choices=LOOPS, default="lean",
+                        help="the event loop: lean (the default: asyncio's selector loop with a "
+                             "shorter path from a ready socket to its callback), asyncio (the "
+                             "standard library's, unchanged), uvloop (pip install "
+                             "'serial-bridge[fast]'; experimental), or auto (uvloop when installed, "
+                             "else lean)")
 
 
 def loop_factory(choice: str, *, tls: bool = False) -> tuple[Callable[[], asyncio.AbstractEventLoop], str]:
     """The event loop factory for ``--loop`` and the name to log for it.
 
     Args:
-        choice: ``"auto"`` (uvloop when importable, else asyncio's), ``"asyncio"`` or ``"uvloop"``.
+        choice: ``"lean"`` (``bridge.leanloop.LeanEventLoop``; the standard
+            loop where this Python lacks what it needs), ``"asyncio"`` (the
+            standard library's loop, unchanged), ``"uvloop"``, or ``"auto"``
+            (uvloop when importable, else lean).
         tls: some port has ``tls = true``. Those ports start TLS on an accepted
             connection (``loop.start_tls``); under uvloop the client's first TLS
             record can be read before the handshake takes the connection, which
-            then hangs, so ``auto`` keeps asyncio's loop for such a config.
+            then hangs, so ``auto`` keeps the lean loop for such a config.
 
     Returns:
         ``(factory, name)``, for example ``(uvloop.new_event_loop, "uvloop 0.23.0")``.
@@ -43,11 +50,11 @@ def loop_factory(choice: str, *, tls: bool = False) -> tuple[Callable[[], asynci
     Raises:
         UserError: for ``"uvloop"`` when uvloop is not installed, or with TLS ports.
     """
-    if tls and choice != "asyncio":
-        if choice == "uvloop":
-            raise UserError("--loop uvloop: ports with tls = true need asyncio's loop (--loop asyncio)")
-        return asyncio.new_event_loop, "asyncio (the standard library's; ports with tls = true need it)"
-    if choice != "asyncio":
+    if choice == "asyncio":
+        return asyncio.new_event_loop, "asyncio (the standard library's)"
+    if tls and choice == "uvloop":
+        raise UserError("--loop uvloop: ports with tls = true need asyncio's loop (--loop lean or asyncio)")
+    if choice in ("uvloop", "auto") and not tls:
         try:
             uvloop = importlib.import_module("uvloop")
         except ImportError:
@@ -57,7 +64,10 @@ def loop_factory(choice: str, *, tls: bool = False) -> tuple[Callable[[], asynci
         else:
             factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
             return factory, f"uvloop {getattr(uvloop, '__version__', '?')}"
-    return asyncio.new_event_loop, "asyncio (the standard library's)"
+    from bridge.leanloop import LeanEventLoop, lean_supported
+    if not lean_supported():
+        return asyncio.new_event_loop, "asyncio (the standard library's; this Python cannot run the lean loop)"
+    return LeanEventLoop, "lean (asyncio's selector loop, bridge/leanloop.py)"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from bridge.systemd import with_watchdog
 
-    factory, name = loop_factory(getattr(args, "loop", "auto"), tls=any(port.tls for port in config.ports))
+    factory, name = loop_factory(getattr(args, "loop", "lean"), tls=any(port.tls for port in config.ports))
     server = make_bridge(config, reloader=lambda: load_config(args.config))
     log.info("event loop: %s", name)
     with asyncio.Runner(loop_factory=factory) as runner:

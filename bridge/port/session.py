@@ -99,6 +99,8 @@ class ClientSession(asyncio.BufferedProtocol):
     read (which glibc serves with mmap and munmap: two system calls per keystroke).
     """
 
+    lean_reads = True   # data_received(bytes) is how the lean loop's transport reads (bridge/leanloop.py)
+
     def __init__(self, worker: SessionPort, *, readonly: bool = False, raw: bool = False,
                  peer: str | None = None, on_close: Callable[[], None] | None = None,
                  kind: str | None = None, user: str | None = None) -> None:
@@ -287,6 +289,11 @@ class ClientSession(asyncio.BufferedProtocol):
             else:
                 self.worker.client_data(self, data)
             return
+        run = self.conn.receive_app_data(data)   # the keystroke path: no IAC, nothing pending
+        if run is not None:
+            if run:
+                self._submit_data(run)
+            return
         if not self.spoke_telnet and b"\xff" in data:
             self.spoke_telnet = True
         try:
@@ -372,7 +379,13 @@ class ClientSession(asyncio.BufferedProtocol):
         if self._pending or not self.welcomed or self.blocked or self.suspended:
             self._queue(data)
             return
-        self._write_out(data)
+        # _write_out, inline: this is every device read's path to every client
+        self.bytes_out += len(data)
+        conn = self.conn
+        if conn is not None:
+            data = conn.encode(data)   # send_data and data_to_send in one engine call
+        if data:
+            self.transport.write(data)  # type: ignore[union-attr]
 
     def _write_out(self, data: bytes) -> None:
         assert self.transport is not None

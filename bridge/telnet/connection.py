@@ -245,6 +245,30 @@ class TelnetConnection:
             return [DataReceived(data=run)] if run else []
         return self._receive(data)
 
+    def receive_app_data(self, data: bytes) -> bytes | None:
+        """The keystroke path of :meth:`receive_data`, without an event object.
+
+        When nothing is pending in the parser and ``data`` holds no IAC, the
+        read is application data only: it is returned with the receiving
+        end-of-line rule applied (RFC 854, "The NVT printer and keyboard": a
+        CR NUL gives CR; outside BINARY), and nothing is queued for
+        :meth:`data_to_send`. Otherwise nothing is consumed and ``None`` is
+        returned: the caller passes the same ``data`` to :meth:`receive_data`.
+
+        Args:
+            data: the bytes just read (``bytes``; anything else, and ``b""``,
+                gives ``None``).
+
+        Returns:
+            The application bytes (possibly ``b""``: a lone NUL after a CR), the
+            very object passed in when no rule changed it; or ``None``.
+        """
+        if self._idle and IAC_BYTE not in data and data and type(data) is bytes:
+            if self._peer_binary or (CR not in data and not self._after_cr):
+                return data
+            return self._inbound(data)
+        return None
+
     def _receive(self, data: bytes) -> list[Event]:
         """``receive_data`` for any input: through the parser, token by token."""
         if self._closed:

@@ -1,5 +1,6 @@
-"""Issue 10: `serve` runs on uvloop when it is installed (serial-bridge[fast]) and on asyncio's
-own loop otherwise or with --loop asyncio; the log says which; a console works on both."""
+"""Issue 10: `serve` runs on the lean loop (asyncio's selector loop with a short dispatch,
+bridge/leanloop.py) by default, on asyncio's loop unchanged with --loop asyncio, and on uvloop when
+asked for and installed (serial-bridge[fast]); the log says which; a console works on each."""
 
 from __future__ import annotations
 
@@ -30,12 +31,13 @@ def _config(dev: PtyDevice) -> str:
 
 
 @pytest.mark.parametrize("loop", [
+    "lean",
     "asyncio",
     pytest.param("uvloop", marks=pytest.mark.skipif(not HAVE_UVLOOP, reason="uvloop not installed")),
 ])
 def test_a_console_works_on_each_event_loop(loop: str, make_pty: MakePty, tmp_path: Path,
                                             daemons: list[Daemon]) -> None:
-    """--loop asyncio|uvloop: the log names the loop; telnet keys reach the device and its output comes back;
+    """--loop lean|asyncio|uvloop: the log names the loop; telnet keys reach the device and its output comes back;
     a raw port on loop:// echoes."""
     dev = make_pty()
     daemon = Daemon(_config(dev), tmp_path, args=("--loop", loop))
@@ -57,11 +59,11 @@ def test_a_console_works_on_each_event_loop(loop: str, make_pty: MakePty, tmp_pa
     assert daemon.stop() == 0
 
 
-def test_auto_takes_uvloop_exactly_when_it_is_installed(make_pty: MakePty, tmp_path: Path,
-                                                        daemons: list[Daemon]) -> None:
-    """serial-bridge[fast]: without --loop, uvloop is used when installed, asyncio's loop when not."""
+def test_without_loop_the_lean_loop_is_used(make_pty: MakePty, tmp_path: Path,
+                                            daemons: list[Daemon]) -> None:
+    """Without --loop, serve runs on the lean loop, uvloop installed or not."""
     daemon = Daemon(_config(make_pty()), tmp_path)
     daemons.append(daemon)
-    daemon.wait_log(r"event loop: " + ("uvloop" if HAVE_UVLOOP else "asyncio"))
+    daemon.wait_log(r"event loop: lean")
     daemon.port_of("raw")  # started: SIGTERM is handled from here on
     assert daemon.stop() == 0

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from bridge.telnet import (
     DEFAULT_SERVER_POLICY,
     Cmd,
+    CommandReceived,
     DataReceived,
     Event,
     Opt,
@@ -115,6 +116,50 @@ def test_data_may_not_be_held_whatever_the_stream(data: bytes, cuts: list[int], 
         conn = TelnetConnection(server=server, policy=FULL)
         feed_in_pieces(conn, data[:cut], [c for c in cuts if c < cut])
         assert not [e for e in conn.receive_data(b"") if isinstance(e, DataReceived)]
+
+
+def _feed_keystroke_path(conn: TelnetConnection, chunks: list[bytes]) -> list[Event]:
+    """Feed as the bridge's sessions do: receive_app_data first, receive_data when it declines."""
+    events: list[Event] = []
+    for chunk in chunks:
+        run = conn.receive_app_data(chunk)
+        if run is None:
+            events += conn.receive_data(chunk)
+        elif run:
+            events.append(DataReceived(data=run))
+    return events
+
+
+@BOUNDED
+@given(data=st.binary(max_size=600) | DENSE, cuts=st.lists(st.integers(min_value=1, max_value=599), max_size=12),
+       server=st.booleans(), binary_first=st.booleans())
+def test_the_keystroke_path_gives_what_receive_data_gives(
+        data: bytes, cuts: list[int], server: bool, binary_first: bool) -> None:
+    """receive_app_data, with receive_data where it declines, gives the same data, events, replies
+    and anomaly counts as receive_data alone, for any stream cut anywhere (with BINARY on or off)."""
+    head = b"\xff\xfb\x00\xff\xfd\x00" if binary_first else b""
+    points = [0, *sorted({c for c in cuts if c < len(data)}), len(data)]
+    chunks = [head, *(data[a:b] for a, b in itertools.pairwise(points))]
+    plain = TelnetConnection(server=server, policy=FULL)
+    fast = TelnetConnection(server=server, policy=FULL)
+    expected = [e for chunk in chunks if chunk for e in plain.receive_data(chunk)] + plain.receive_data(b"")
+    got = _feed_keystroke_path(fast, [c for c in chunks if c]) + fast.receive_data(b"")
+    assert merge_data(got) == merge_data(expected)
+    assert fast.data_to_send() == plain.data_to_send()
+    assert fast.anomalies == plain.anomalies
+
+
+def test_the_keystroke_path_declines_commands_and_passes_plain_reads_on() -> None:
+    """A read with IAC, or after half a command, is left to receive_data (None, nothing consumed)."""
+    conn = TelnetConnection(policy=FULL)
+    read = b"show run"
+    assert conn.receive_app_data(read) is read
+    assert conn.receive_app_data(b"x\xff\xf1") is None
+    assert conn.receive_data(b"\xff") == []            # half a command now pending
+    assert conn.receive_app_data(b"abc") is None
+    assert merge_data(conn.receive_data(b"\xf1abc")) == [CommandReceived(command=Cmd.NOP), DataReceived(data=b"abc")]
+    assert conn.receive_app_data(b"a\r\x00b") == b"a\rb"   # NVT CR NUL outside BINARY (RFC 854)
+    assert conn.receive_app_data(b"") is None
 
 
 @BOUNDED

@@ -1,0 +1,317 @@
+"""bridge.leanloop: asyncio's selector loop with a short dispatch keeps asyncio's behaviour
+(issue 10, the keystroke path). Real sockets on loopback and socketpairs; every wait is bounded."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.leanloop import LeanEventLoop, LeanSocketTransport, lean_supported
+
+pytestmark = pytest.mark.skipif(not lean_supported(), reason="this Python lacks the asyncio internals")
+
+
+@pytest.fixture
+def loop() -> Iterator[LeanEventLoop]:
+    made = LeanEventLoop()
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def pair() -> Iterator[tuple[socket.socket, socket.socket]]:
+    a, b = socket.socketpair()
+    a.setblocking(False)
+    b.setblocking(False)
+    yield a, b
+    a.close()
+    b.close()
+
+
+def test_readers_run_and_call_soon_runs_after_the_polls_callbacks(
+        loop: LeanEventLoop, pair: tuple[socket.socket, socket.socket]) -> None:
+    """Ready readers of one poll run in turn; what they schedule with call_soon runs after them."""
+    a, b = pair
+    c, d = socket.socketpair()
+    order: list[str] = []
+
+    def on_a() -> None:
+        order.append(f"a:{a.recv(10)!r}")
+        loop.call_soon(order.append, "soon-from-a")
+
+    def on_c() -> None:
+        order.append(f"c:{c.recv(10)!r}")
+        loop.stop()
+
+    loop.add_reader(a, on_a)
+    loop.add_reader(c, on_c)
+    b.send(b"x")
+    d.send(b"y")
+    loop.call_later(5, loop.stop)   # bound
+    loop.run_forever()
+    loop.run_until_complete(asyncio.sleep(0))
+    assert set(order[:2]) == {"a:b'x'", "c:b'y'"}
+    assert order[2] == "soon-from-a"
+    c.close()
+    d.close()
+
+
+def test_a_timer_fires_while_a_socket_stays_readable(
+        loop: LeanEventLoop, pair: tuple[socket.socket, socket.socket]) -> None:
+    """Timers are not starved by a busy fd: a reader that leaves data unread wakes every poll,
+    and a call_later still runs when due."""
+    a, b = pair
+    b.send(b"z" * 100_000)
+    reads = 0
+
+    def on_a() -> None:
+        nonlocal reads
+        reads += 1
+        a.recv(1)          # leaves most of it: the fd stays readable
+
+    fired: list[float] = []
+
+    def due() -> None:
+        fired.append(loop.time())
+        loop.stop()
+
+    loop.add_reader(a, on_a)
+    loop.call_later(0.05, due)
+    loop.call_later(5, loop.stop)   # bound
+    loop.run_forever()
+    assert fired and reads > 10
+
+
+def test_an_exception_in_a_reader_goes_to_the_exception_handler_and_the_loop_goes_on(
+        loop: LeanEventLoop, pair: tuple[socket.socket, socket.socket]) -> None:
+    """As Handle._run: the handler gets the exception and the handle; the next callbacks still run."""
+    a, b = pair
+    seen: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+
+    def broken() -> None:
+        a.recv(10)
+        raise ValueError("boom")
+
+    loop.add_reader(a, broken)
+    b.send(b"1")
+    loop.call_later(0.05, loop.stop)
+    loop.run_forever()
+    assert len(seen) == 1
+    assert isinstance(seen[0]["exception"], ValueError)
+    assert isinstance(seen[0]["handle"], asyncio.Handle)
+    b.send(b"2")
+    loop.call_later(0.05, loop.stop)
+    loop.run_forever()
+    assert len(seen) == 2
+
+
+def test_a_reader_removed_by_an_earlier_callback_of_the_same_poll_does_not_run(
+        loop: LeanEventLoop) -> None:
+    """remove_reader cancels at once, as asyncio does, even when the fd was already reported ready."""
+    pairs = [socket.socketpair() for _ in range(2)]
+    ran: list[int] = []
+
+    def make(i: int) -> Any:
+        def on_ready() -> None:
+            ran.append(i)
+            pairs[i][0].recv(10)
+            other = pairs[1 - i][0]
+            loop.remove_reader(other)   # the other one must not run in this poll or later
+            loop.call_soon(loop.stop)
+        return on_ready
+
+    for i, (s, peer) in enumerate(pairs):
+        s.setblocking(False)
+        loop.add_reader(s, make(i))
+        peer.send(b"x")
+    loop.call_later(5, loop.stop)
+    loop.run_forever()
+    assert len(ran) == 1
+    for s, peer in pairs:
+        s.close()
+        peer.close()
+
+
+def test_call_soon_threadsafe_and_signals_wake_the_loop(loop: LeanEventLoop) -> None:
+    """The self-pipe is an ordinary reader: a thread's call_soon_threadsafe is run promptly."""
+    import threading
+
+    done: list[str] = []
+
+    def from_thread() -> None:
+        done.append("x")
+        loop.stop()
+
+    threading.Timer(0.02, lambda: loop.call_soon_threadsafe(from_thread)).start()
+    loop.call_later(5, loop.stop)
+    loop.run_forever()
+    assert done == ["x"]
+
+
+class _LeanReader(asyncio.Protocol):
+    lean_reads = True
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.eof = False
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self.data += data
+
+    def eof_received(self) -> bool | None:
+        self.eof = True
+        return None
+
+
+class _Buffered(asyncio.BufferedProtocol):
+    def __init__(self) -> None:
+        self.buf = bytearray(16)
+        self.data = bytearray()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return memoryview(self.buf)
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data += self.buf[:nbytes]
+
+
+async def _accept_one(factory: Any) -> tuple[Any, socket.socket]:
+    loop = asyncio.get_running_loop()
+    made: asyncio.Future[Any] = loop.create_future()
+
+    def make() -> Any:
+        proto = factory()
+        if not made.done():
+            made.set_result(proto)
+        return proto
+
+    server = await loop.create_server(make, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port), timeout=5)
+    proto = await asyncio.wait_for(made, 5)
+    server.close()
+    return proto, client
+
+
+async def _until(check: Any, seconds: float = 5.0) -> None:
+    for _ in range(int(seconds / 0.01)):
+        if check():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("condition not met in time")
+
+
+def test_a_lean_reads_protocol_gets_bytes_pauses_and_sees_eof(loop: LeanEventLoop) -> None:
+    """Accepted TCP connections get LeanSocketTransport; data_received, pause/resume, write, EOF."""
+    async def main() -> None:
+        proto, client = await _accept_one(_LeanReader)
+        assert isinstance(proto.transport, LeanSocketTransport)
+        client.sendall(b"hello")
+        await _until(lambda: bytes(proto.data) == b"hello")
+        proto.transport.pause_reading()
+        client.sendall(b" world")
+        await asyncio.sleep(0.05)
+        assert bytes(proto.data) == b"hello"
+        proto.transport.resume_reading()
+        await _until(lambda: bytes(proto.data) == b"hello world")
+        proto.transport.write(b"back")
+        assert client.recv(10) == b"back"
+        client.shutdown(socket.SHUT_WR)
+        await _until(lambda: proto.eof)
+        client.close()
+
+    loop.run_until_complete(main())
+
+
+def test_writes_are_sent_at_once_or_buffered_and_drained_in_order(loop: LeanEventLoop) -> None:
+    """write: bytes go out at once; what the kernel refuses is buffered, the protocol is paused
+    past the high-water mark and resumed, and every byte arrives in order."""
+    paused: list[str] = []
+
+    class Writer(_LeanReader):
+        def pause_writing(self) -> None:
+            paused.append("pause")
+
+        def resume_writing(self) -> None:
+            paused.append("resume")
+
+    async def main() -> None:
+        proto, client = await _accept_one(Writer)
+        assert proto.transport is not None
+        proto.transport.write(b"first")
+        assert client.recv(10) == b"first"
+        block = bytes(range(256)) * 4096            # 1 MiB: more than the socket buffers take
+        for _ in range(8):
+            proto.transport.write(block)
+        proto.transport.write(bytearray(b"tail"))   # not bytes: asyncio's own write
+        assert proto.transport.get_write_buffer_size() > 0 and paused == ["pause"]
+        received = bytearray()
+        client.setblocking(False)
+        for _ in range(5000):
+            try:
+                chunk = client.recv(1 << 20)
+            except BlockingIOError:
+                await asyncio.sleep(0.001)
+                continue
+            received += chunk
+            if len(received) >= 8 * len(block) + 4:
+                break
+        assert bytes(received) == block * 8 + b"tail"
+        assert paused == ["pause", "resume"]
+        client.close()
+
+    loop.run_until_complete(main())
+
+
+def test_a_buffered_protocol_still_reads_through_asyncios_path(loop: LeanEventLoop) -> None:
+    """A protocol without lean_reads is read as asyncio reads it (get_buffer, buffer_updated)."""
+    async def main() -> None:
+        proto, client = await _accept_one(_Buffered)
+        client.sendall(b"x" * 40)   # more than its 16-byte buffer: several reads
+        await _until(lambda: len(proto.data) == 40)
+        client.close()
+
+    loop.run_until_complete(main())
+
+
+def test_tls_and_streams_run_on_the_lean_loop(loop: LeanEventLoop, tmp_path: Path) -> None:
+    """start_tls over a LeanSocketTransport, through asyncio streams, with the ssl module's client."""
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                           "-out", str(cert), "-days", "1", "-subj", "/CN=localhost"],
+                          capture_output=True, timeout=60, check=False)
+    if made.returncode != 0:
+        pytest.skip("openssl cannot make a test certificate here")
+    server_ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_ctx.load_cert_chain(cert, key)
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+
+    async def main() -> None:
+        async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(await reader.readline())
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(echo, "127.0.0.1", 0, ssl=server_ctx)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", port, ssl=client_ctx, server_hostname="localhost"), 10)
+        writer.write(b"over tls\n")
+        assert await asyncio.wait_for(reader.readline(), 10) == b"over tls\n"
+        writer.close()
+        server.close()
+        await server.wait_closed()
+
+    loop.run_until_complete(main())
