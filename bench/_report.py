@@ -58,13 +58,14 @@ class Results:
         self.notes.setdefault(target, []).append(text)
 
     def unmeasure(self, target: str, prefixes: list[str], why: str) -> None:
-        """Record that ``target`` is not measured for keys starting ``prefix.``, and why."""
+        """Record that ``target`` is not measured for keys ``prefix`` or ``prefix.*``, and why."""
         self.unmeasured[target] = prefixes
         self.unmeasured_why[target] = why
 
     def measured(self, target: str, key: str) -> bool:
-        """False when ``key`` is in a part of the table ``target`` is not measured for."""
-        return not any(key.startswith(prefix + ".") for prefix in self.unmeasured.get(target, []))
+        """False when ``key`` is, or is under, a prefix ``target`` is not measured for."""
+        return not any(key == prefix or key.startswith(prefix + ".")
+                       for prefix in self.unmeasured.get(target, []))
 
     def as_dict(self) -> dict[str, object]:
         """Everything, for JSON."""

@@ -250,8 +250,9 @@ def daemons(args: argparse.Namespace, workdir: Path) -> list[Daemon]:
 
 def scope(out: Results, targets: list[Daemon]) -> None:
     """Record, per target, the rows it is not measured for and why (the table's n/m cells)."""
-    out.unmeasure("direct pty", ["rtt.telnet", "tp.telnet", "idle", "ports"],
-                  "telnet, idle and ports (no daemon: the client uses the pty slave itself)")
+    out.unmeasure("direct pty", ["rtt.telnet", "tp.telnet", "idle", "ports", "rtt.raw.cpu",
+                                 "tp.raw.down.cpu", "tp.raw.up.cpu"],
+                  "telnet, daemon CPU, idle and ports (no daemon: the client uses the pty slave itself)")
     for daemon in targets:
         keys = [KEY_PREFIX[s] for s in SECTIONS if s not in daemon.sections]
         keys += [f"{prefix}.{mode}" for mode in ("raw", "telnet") if mode not in daemon.modes
