@@ -1,9 +1,10 @@
 """The single-port measurements: keystroke round trip, bulk throughput, idle CPU.
 
 Each function takes a :class:`~_link.Link` (the client's end), the pty master
-(the device's end) and, for a daemon, its pid so that its CPU time can be
-read before and after. Timing uses ``perf_counter_ns`` (round trips) and
-``time.monotonic`` (shared by all processes, so a child can stamp the end).
+(the device's end) and, for a daemon, the pid of the process serving that
+link so that its CPU time can be read before and after. Timing uses
+``perf_counter_ns`` (round trips) and ``time.monotonic`` (shared by all
+processes, so a child can stamp the end).
 """
 
 from __future__ import annotations
@@ -131,9 +132,10 @@ def client_to_device(link: Link, master: int, data: bytes, digest: str, pid: int
     return _flow(len(data), end - start, count == len(data) and hexdigest == digest, cpu, pid)
 
 
-def idle(pid: int, seconds: float) -> Idle:
-    """The daemon's CPU over ``seconds`` of no traffic at all."""
-    cpu0 = cpu_seconds(pid)
+def idle(pids: tuple[int, ...], seconds: float) -> Idle:
+    """The CPU of the daemon's processes ``pids``, summed, over ``seconds`` of no traffic at all."""
+    cpu0 = sum(cpu_seconds(pid) for pid in pids)
     start = time.monotonic()
     time.sleep(seconds)
-    return Idle(seconds=time.monotonic() - start, cpu_ms=(cpu_seconds(pid) - cpu0) * 1000)
+    cpu1 = sum(cpu_seconds(pid) for pid in pids)
+    return Idle(seconds=time.monotonic() - start, cpu_ms=(cpu1 - cpu0) * 1000)

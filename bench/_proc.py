@@ -1,4 +1,4 @@
-"""The daemons under test: serial-bridge and ser2net, started and measured.
+"""The daemons under test: serial-bridge, ser2net, pyserial's servers, started and measured.
 
 Each daemon is started in the foreground from a config file written into a
 scratch directory, waited for until every listener is in LISTEN state (read
@@ -105,49 +105,77 @@ def peak_rss_kib(pid: int) -> int:
 
 
 class Daemon:
-    """A daemon process under test; subclasses write its config and command."""
+    """A daemon under test: one process (or one per port); subclasses write its config and commands."""
 
     label = "daemon"
     modes: tuple[str, ...] = ("raw", "telnet")   # the port modes it serves
     sections = frozenset({"rtt", "throughput", "ports", "idle"})   # what it is measured for
+    not_measured = ""   # why a mode or section is left out, for the table's n/m cells
 
     def __init__(self, workdir: Path) -> None:
         """Prepare to run in ``workdir`` (config and log files go there)."""
         self.workdir = workdir
         self.cwd = REPO   # python -m puts it first on sys.path
-        self.process: subprocess.Popen[bytes] | None = None
+        self.processes: list[tuple[tuple[str, ...], subprocess.Popen[bytes]]] = []
         self.log_path = workdir / f"{self.label}.log"
 
     @property
     def pid(self) -> int:
-        """The running daemon's process id."""
-        assert self.process is not None
-        return self.process.pid
+        """The running daemon's process id (the first process's, for a daemon of several)."""
+        assert self.processes
+        return self.processes[0][1].pid
+
+    def pid_for(self, mode: str) -> int:
+        """The id of the process serving the ``mode`` port ("raw" or "telnet").
+
+        Raises:
+            BenchError: no running process serves that mode.
+        """
+        for modes, process in self.processes:
+            if mode in modes:
+                return process.pid
+        raise BenchError(f"{self.label}: no process serves a {mode} port")
+
+    @property
+    def pids(self) -> tuple[int, ...]:
+        """Every running process of the daemon."""
+        return tuple(process.pid for _, process in self.processes)
 
     def command(self, ports: list[PortSpec]) -> list[str]:
         """Write the config for ``ports`` and return the command line."""
         raise NotImplementedError
+
+    def launches(self, ports: list[PortSpec]) -> list[tuple[tuple[str, ...], list[str]]]:
+        """The processes to start: the modes each serves, and its command line.
+
+        One process serving every mode unless a subclass says otherwise.
+        """
+        return [(self.modes, self.command(ports))]
 
     def env(self) -> dict[str, str] | None:
         """The daemon's environment (None: this process's)."""
         return None
 
     def start(self, ports: list[PortSpec], timeout: float = 15.0) -> None:
-        """Start the daemon and wait until every port listens.
+        """Start the daemon's process(es) and wait until every port listens.
 
         Raises:
-            BenchError: it exited or did not listen in time (with its log's last line).
+            BenchError: a process exited or the ports did not listen in time (with
+                the log's last line).
         """
-        argv = self.command(ports)
+        launches = self.launches(ports)
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(argv, cwd=self.cwd, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=log, env=self.env())
+            for modes, argv in launches:
+                self.processes.append((modes, subprocess.Popen(
+                    argv, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                    env=self.env())))
         wanted = {p.listen for p in ports}
         deadline = time.monotonic() + timeout
         while not wanted <= listening_ports():
-            if self.process.poll() is not None:
-                raise BenchError(f"{self.label} exited with {self.process.returncode}: "
-                                 f"{self.log_tail()}")
+            for _, process in self.processes:
+                if process.poll() is not None:
+                    raise BenchError(f"{self.label} exited with {process.returncode}: "
+                                     f"{self.log_tail()}")
             if time.monotonic() > deadline:
                 self.stop()
                 raise BenchError(f"{self.label} did not listen within {timeout:.0f} s: "
@@ -155,20 +183,21 @@ class Daemon:
             time.sleep(0.05)
 
     def alive(self) -> bool:
-        """True while the daemon runs."""
-        return self.process is not None and self.process.poll() is None
+        """True while every process of the daemon runs."""
+        return bool(self.processes) and all(p.poll() is None for _, p in self.processes)
 
     def stop(self) -> None:
-        """SIGTERM, wait up to 5 s, then SIGKILL (idempotent)."""
-        process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(5.0)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5.0)
+        """SIGTERM every process, wait up to 5 s for each, then SIGKILL (idempotent)."""
+        processes, self.processes = [p for _, p in self.processes], []
+        running = [p for p in processes if p.poll() is None]
+        for process in running:
+            process.send_signal(signal.SIGTERM)
+        for process in running:
+            try:
+                process.wait(5.0)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(5.0)
 
     def log_tail(self) -> str:
         """The last non-empty line of the daemon's log, or a placeholder."""
@@ -308,8 +337,54 @@ class FloorDaemon(Daemon):
     label = "python floor"
     modes = ("raw",)
     sections = frozenset({"rtt"})
+    not_measured = "everything but raw round trips (a relay with no logic, no Telnet)"
 
     def command(self, ports: list[PortSpec]) -> list[str]:
         """One ``PTY:PORT`` argument per raw port."""
         floor = Path(__file__).resolve().parent / "_floor.py"
         return [sys.executable, str(floor), *(f"{p.device}:{p.listen}" for p in ports if p.mode == "raw")]
+
+
+class PyserialDaemon(Daemon):
+    """pyserial's threaded example servers, the keystroke anchors of issue 10: one process per port.
+
+    The raw port runs ``python DIR/tcp_serial_redirect.py -q -P PORT DEVICE 115200``,
+    the telnet port ``python DIR/rfc2217_server.py -p PORT DEVICE`` through
+    bench/_pyserial_pty.py (which lets pyserial ignore the modem-line ioctls a
+    pty refuses, as its ``open()`` already does; see that file). Both scripts
+    come from pyserial's repository (``examples/``), not from pip. Each serves
+    one connection at a time and listens on every interface (their ``bind('')``).
+
+    Args:
+        workdir: scratch directory (the log).
+        examples: the directory holding both scripts.
+    """
+
+    label = "pyserial"
+    sections = frozenset({"rtt", "throughput", "idle"})
+    not_measured = "ports (one process per port: 64 ports would be 64 interpreters, not what it is for)"
+    RAW = "tcp_serial_redirect.py"
+    TELNET = "rfc2217_server.py"
+
+    def __init__(self, workdir: Path, examples: Path) -> None:
+        super().__init__(workdir)
+        self.examples = examples
+
+    @classmethod
+    def missing(cls, examples: Path) -> list[str]:
+        """The scripts not found in ``examples`` (empty when both are there)."""
+        return [name for name in (cls.RAW, cls.TELNET) if not (examples / name).is_file()]
+
+    def launches(self, ports: list[PortSpec]) -> list[tuple[tuple[str, ...], list[str]]]:
+        """One server per port, of the kind its mode needs."""
+        shim = Path(__file__).resolve().parent / "_pyserial_pty.py"
+        out: list[tuple[tuple[str, ...], list[str]]] = []
+        for port in ports:
+            if port.mode == "raw":
+                argv = [sys.executable, str(self.examples / self.RAW), "-q", "-P", str(port.listen),
+                        port.device, "115200"]
+            else:
+                argv = [sys.executable, str(shim), str(self.examples / self.TELNET),
+                        "-p", str(port.listen), port.device]
+            out.append(((port.mode,), argv))
+        return out

@@ -26,6 +26,8 @@ class Results:
     values: dict[str, dict[str, list[Value]]] = field(default_factory=dict)
     failures: dict[str, list[str]] = field(default_factory=dict)
     notes: dict[str, list[str]] = field(default_factory=dict)
+    unmeasured: dict[str, list[str]] = field(default_factory=dict)   # target: key prefixes
+    unmeasured_why: dict[str, str] = field(default_factory=dict)     # target: what and why
     stat: str = "median"  # or "best": what the table shows of several samples
 
     def put(self, target: str, key: str, value: Value) -> None:
@@ -55,10 +57,21 @@ class Results:
         """Record something worth knowing about ``target``'s run (a retry)."""
         self.notes.setdefault(target, []).append(text)
 
+    def unmeasure(self, target: str, prefixes: list[str], why: str) -> None:
+        """Record that ``target`` is not measured for keys ``prefix`` or ``prefix.*``, and why."""
+        self.unmeasured[target] = prefixes
+        self.unmeasured_why[target] = why
+
+    def measured(self, target: str, key: str) -> bool:
+        """False when ``key`` is, or is under, a prefix ``target`` is not measured for."""
+        return not any(key == prefix or key.startswith(prefix + ".")
+                       for prefix in self.unmeasured.get(target, []))
+
     def as_dict(self) -> dict[str, object]:
         """Everything, for JSON."""
         return {"columns": self.columns, "values": self.values,
-                "failures": self.failures, "notes": self.notes}
+                "failures": self.failures, "notes": self.notes,
+                "unmeasured": self.unmeasured, "unmeasured_why": self.unmeasured_why}
 
 
 def rows(rounds: int, size: int, seconds: float, idle: float,
@@ -104,11 +117,16 @@ def _ratio(ours: Value, theirs: Value) -> str:
 
 
 def print_table(results: Results, rounds: int, size: int, seconds: float, idle: float) -> None:
-    """Print every row that has a value (median or best of the repeats), with ratios."""
+    """Print every row that has a value (median or best of the repeats), with ratios.
+
+    A cell of a row its target is not measured for reads ``n/m``, explained
+    under the table; ``-`` is a value that should be there and is not.
+    """
     others = [c for c in results.columns if c not in (BRIDGE, "direct pty")]
     ratio_heads = [f"{BRIDGE}/{o}" for o in others] if BRIDGE in results.columns else []
     head = ["metric", *results.columns, *ratio_heads, "better"]
     table = [head]
+    not_measured: set[str] = set()
     for row in rows(rounds, size, seconds, idle):
         cells = [results.get(c, row.key, row.better) for c in results.columns]
         if all(v is None for v in cells):
@@ -118,6 +136,10 @@ def print_table(results: Results, rounds: int, size: int, seconds: float, idle: 
                   else "-" for o in others] if ratio_heads else []
         shown = [_cell(int(v) if isinstance(v, float) and row.key.endswith(".lost") else v)
                  for v in cells]
+        for index, column in enumerate(results.columns):
+            if cells[index] is None and not results.measured(column, row.key):
+                shown[index] = "n/m"
+                not_measured.add(column)
         table.append([row.label, *shown, *ratios, row.better or ""])
     widths = [max(len(r[i]) for r in table) for i in range(len(head))]
     for index, line in enumerate(table):
@@ -125,6 +147,8 @@ def print_table(results: Results, rounds: int, size: int, seconds: float, idle: 
                         for i, (c, w) in enumerate(zip(line, widths))))
         if index == 0:
             print("  ".join("-" * w for w in widths))
+    for target in (c for c in results.columns if c in not_measured):
+        print(f"n/m = not measured for this target: {target}: {results.unmeasured_why.get(target, '')}")
     for target, texts in results.notes.items():
         for text in texts:
             print(f"NOTE {target}: {text}")

@@ -8,12 +8,15 @@ Run by hand (never from the tests), from the repository::
     .venv/bin/python bench/e2e.py --only rtt,idle --no-ser2net
     .venv/bin/python bench/e2e.py --loop lean,asyncio     # serial-bridge on two loops
     .venv/bin/python bench/e2e.py --only rtt --floor      # with the Python floor beside it
+    .venv/bin/python bench/e2e.py --only rtt --pyserial DIR   # with pyserial's servers beside it
 
 The benchmark plays the serial device on each pty's master and the client
 on 127.0.0.1; the daemon under test sits between them. Targets, in one run:
 the direct pty (the floor: no daemon), serial-bridge (``python -m bridge
-serve``), and, when installed, ser2net with its defaults (character delay
-off) and ser2net with 16 KiB buffers. See bench/README.md for the method.
+serve``), when installed, ser2net with its defaults (character delay off)
+and ser2net with 16 KiB buffers, and with ``--pyserial DIR`` pyserial's
+threaded example servers (one process per port). See bench/README.md for
+the method.
 """
 
 from __future__ import annotations
@@ -37,11 +40,12 @@ from _link import Link, PtyLink, TelnetLink, open_link, sync  # noqa: E402
 from _measure import client_to_device, device_to_client, idle, round_trips  # noqa: E402
 from _ports import stream  # noqa: E402
 from _proc import (BenchError, BridgeDaemon, Daemon, FloorDaemon, PortSpec,  # noqa: E402
-                   Ser2netDaemon, free_tcp_ports)
+                   PyserialDaemon, Ser2netDaemon, free_tcp_ports)
 from _pty import Pty  # noqa: E402
 from _report import Results, print_table  # noqa: E402
 
 SECTIONS = ("rtt", "throughput", "ports", "idle")
+KEY_PREFIX = {"rtt": "rtt", "throughput": "tp", "ports": "ports", "idle": "idle"}   # of Results keys
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
     parser.add_argument("--floor", action="store_true",
                         help="also run bench/_floor.py, a bare epoll relay in Python (raw round trips "
                              "only): the least any CPython daemon can spend")
+    parser.add_argument("--pyserial", metavar="DIR", type=Path,
+                        help="also run pyserial's threaded servers, the anchors of issue 10: DIR holds "
+                             "rfc2217_server.py and tcp_serial_redirect.py from pyserial's repository "
+                             "(examples/); one process per port, so no ports section")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run every target N times, interleaved; the table shows medians")
     parser.add_argument("--stat", choices=("median", "best"), default="median",
@@ -93,6 +101,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
     if "uvloop" in loops and importlib.util.find_spec("uvloop") is None:
         parser.error("--loop uvloop: uvloop is not installed (.venv/bin/pip install 'serial-bridge[fast]')")
     args.loops = loops
+    if args.pyserial is not None:
+        missing = PyserialDaemon.missing(args.pyserial)
+        if missing:
+            parser.error(f"--pyserial {args.pyserial}: no {' or '.join(missing)} there "
+                         "(both come from pyserial's repository, examples/)")
     if not 1 <= args.repeat <= 20:
         parser.error("--repeat takes 1 to 20")
     if args.quick:
@@ -158,9 +171,10 @@ def run_single(out: Results, daemon: Daemon, plan: Plan, data: tuple[bytes, str]
             if isinstance(link, TelnetLink):
                 link.negotiate_binary()
             sync(link, pty.master)
-            _measure_link(out, daemon.label, spec.mode, link, pty.master, daemon.pid, plan, data)
+            _measure_link(out, daemon.label, spec.mode, link, pty.master,
+                          daemon.pid_for(spec.mode), plan, data)
         if "idle" in plan.sections:
-            quiet = idle(daemon.pid, plan.idle_seconds)
+            quiet = idle(daemon.pids, plan.idle_seconds)   # summed over a daemon's processes
             out.put(daemon.label, "idle.cpu", quiet.cpu_ms)
     except BenchError as exc:
         raise BenchError(f"{exc} [{_state(daemon)}]") from None
@@ -229,7 +243,22 @@ def daemons(args: argparse.Namespace, workdir: Path) -> list[Daemon]:
             found += [Ser2netDaemon(workdir), Ser2netDaemon(workdir, bufsize=16384)]
         else:
             print("ser2net is not installed: measuring without it", file=sys.stderr)
+    if args.pyserial is not None:
+        found.append(PyserialDaemon(workdir, args.pyserial.resolve()))
     return found
+
+
+def scope(out: Results, targets: list[Daemon]) -> None:
+    """Record, per target, the rows it is not measured for and why (the table's n/m cells)."""
+    out.unmeasure("direct pty", ["rtt.telnet", "tp.telnet", "idle", "ports", "rtt.raw.cpu",
+                                 "tp.raw.down.cpu", "tp.raw.up.cpu"],
+                  "telnet, daemon CPU, idle and ports (no daemon: the client uses the pty slave itself)")
+    for daemon in targets:
+        keys = [KEY_PREFIX[s] for s in SECTIONS if s not in daemon.sections]
+        keys += [f"{prefix}.{mode}" for mode in ("raw", "telnet") if mode not in daemon.modes
+                 for prefix in ("rtt", "tp")]
+        if keys:
+            out.unmeasure(daemon.label, keys, daemon.not_measured or ", ".join(keys))
 
 
 def run_round(out: Results, targets: list[Daemon], plan: Plan, data: tuple[bytes, str]) -> None:
@@ -252,7 +281,9 @@ def show_saved(path: Path, stat: str, plan: Plan) -> int:
     try:
         saved = json.loads(path.read_text())
         out = Results(columns=saved["columns"], values=saved["values"],
-                      failures=saved["failures"], notes=saved.get("notes", {}), stat=stat)
+                      failures=saved["failures"], notes=saved.get("notes", {}),
+                      unmeasured=saved.get("unmeasured", {}),
+                      unmeasured_why=saved.get("unmeasured_why", {}), stat=stat)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"error: {path}: not a saved run: {exc}", file=sys.stderr)
         return 2
@@ -271,6 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="serial-bridge-bench-") as tmp:
         targets = daemons(args, Path(tmp))
         out.columns = ["direct pty"] + [d.label for d in targets]
+        scope(out, targets)
         for index in range(args.repeat):
             if args.repeat > 1:
                 print(f"round {index + 1} of {args.repeat}", file=sys.stderr)
