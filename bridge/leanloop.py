@@ -115,6 +115,9 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
 
     def _make_socket_transport(self, sock: socket.socket, protocol: asyncio.BaseProtocol,
                                waiter: Any = None, *, extra: Any = None, server: Any = None) -> Any:
+        ensure = getattr(self, "_ensure_fd_no_transport", None)
+        if ensure is not None:
+            ensure(sock)   # asyncio's own check: one transport per fd
         return LeanSocketTransport(self, sock, protocol, waiter, extra, server)
 
     def _run_once(self) -> None:

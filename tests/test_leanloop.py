@@ -179,6 +179,10 @@ class _Buffered(asyncio.BufferedProtocol):
     def __init__(self) -> None:
         self.buf = bytearray(16)
         self.data = bytearray()
+        self.transport: asyncio.BaseTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
 
     def get_buffer(self, sizehint: int) -> memoryview:
         return memoryview(self.buf)
@@ -201,6 +205,7 @@ async def _accept_one(factory: Any) -> tuple[Any, socket.socket]:
     port = server.sockets[0].getsockname()[1]
     client = socket.create_connection(("127.0.0.1", port), timeout=5)
     proto = await asyncio.wait_for(made, 5)
+    await _until(lambda: proto.transport is not None)   # connection_made comes a loop turn later
     server.close()
     return proto, client
 
@@ -313,5 +318,18 @@ def test_tls_and_streams_run_on_the_lean_loop(loop: LeanEventLoop, tmp_path: Pat
         writer.close()
         server.close()
         await server.wait_closed()
+
+    loop.run_until_complete(main())
+
+
+def test_a_socket_already_in_a_transport_is_refused(loop: LeanEventLoop) -> None:
+    """As asyncio: a second transport on the same socket is an error, not two readers."""
+    async def main() -> None:
+        proto, client = await _accept_one(_LeanReader)
+        assert proto.transport is not None
+        sock = proto.transport.get_extra_info("socket")
+        with pytest.raises(RuntimeError, match="used by transport"):
+            await asyncio.get_running_loop().connect_accepted_socket(_LeanReader, sock._sock)
+        client.close()
 
     loop.run_until_complete(main())
