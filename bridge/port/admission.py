@@ -14,6 +14,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
+from bridge.access.allow import RefusalLog
 from bridge.port.session import WATCHER, WRITER, ClientSession
 
 if TYPE_CHECKING:
@@ -54,6 +55,7 @@ class Admission:
     def __init__(self, worker: AdmissionPort) -> None:
         self.worker = worker
         self._buckets = ConnectBuckets(worker.config.connect_rate)
+        self._refusals = RefusalLog()   # a refused source is logged once a minute, not per attempt
 
     def rate_ok(self, session: ClientSession) -> bool:
         """A token bucket per source address (docs/sessions.md, "Limits").
@@ -73,8 +75,9 @@ class Admission:
         host = peer[0]
         if self._buckets.take(host, time.monotonic()):
             return True
-        log.warning("port %s: refused %s: more than %d connections a minute", self.worker.name,
-                    session.peer, limit)
+        if self._refusals.should_log(host):
+            log.warning("port %s: refused %s: more than %d connections a minute (further refusals "
+                        "of %s are logged once a minute)", self.worker.name, session.peer, limit, host)
         session.close(f"too many connections from {host}; try again in a minute")
         return False
 

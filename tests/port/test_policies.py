@@ -4,6 +4,9 @@ hold_open, idle timeout, connection rate, settings applied as requested."""
 from __future__ import annotations
 
 import asyncio
+import logging
+
+import pytest
 
 from bridge.device.settings import LineSettings
 from bridge.port.admission import CONNECT_BURST
@@ -57,6 +60,24 @@ def test_connection_attempts_beyond_the_burst_are_refused() -> None:
             for c in admitted:
                 await c.close()
     run(scenario())
+
+
+def test_a_source_refused_again_and_again_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A client that keeps reconnecting past connect_rate is told each time, but the log gets
+    one line for it, not one per attempt (UAT: 118,154 WARNING lines in 6 s of churn)."""
+    async def scenario() -> None:
+        async with Harness(f"connect_rate = 1\nmax_connections = {CONNECT_BURST + 2}") as h:
+            admitted = [await h.client() for _ in range(CONNECT_BURST)]
+            for _ in range(20):
+                extra = await h.client()
+                await extra.read_until(b"too many connections")
+                await extra.wait_closed()
+            for c in admitted:
+                await c.close()
+    with caplog.at_level(logging.WARNING, logger="bridge.port"):
+        run(scenario())
+    lines = [r.getMessage() for r in caplog.records if "connections a minute" in r.getMessage()]
+    assert len(lines) == 1 and "logged once a minute" in lines[0], lines
 
 
 def test_a_full_port_refuses_the_next_client() -> None:
