@@ -81,6 +81,19 @@ class Admission:
         session.close(f"too many connections from {host}; try again in a minute")
         return False
 
+    def room_ok(self, session: ClientSession) -> bool:
+        """``max_connections``: a client past it is told the port is full and closed;
+        the log says so once a minute per source address."""
+        limit = self.worker.config.max_connections
+        if len(self.worker.sessions) < limit:
+            return True
+        host = _source(session)
+        if self._refusals.should_log(host):
+            log.info("port %s: refused %s: %d clients already (further refusals of %s are logged "
+                     "once a minute)", self.worker.name, session.peer, len(self.worker.sessions), host)
+        session.close(f"port {self.worker.name} is full ({limit} clients)")
+        return False
+
     def arm_idle(self, session: ClientSession, delay: float) -> None:
         loop = asyncio.get_running_loop()
         loop.call_later(delay, self._check_idle, session)
@@ -127,3 +140,8 @@ class Admission:
                 log.info("port %s: session %d (%s) is now the writer", self.worker.name, other.id, other.peer)
                 return
 
+
+def _source(session: ClientSession) -> str:
+    """The client's address without its port (its peer name when it has no socket address)."""
+    peer = session.transport.get_extra_info("peername") if session.transport is not None else None
+    return str(peer[0]) if isinstance(peer, tuple) and peer else session.peer

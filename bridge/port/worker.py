@@ -436,9 +436,7 @@ class PortWorker:
         cfg = self.config
         if not self.admission.rate_ok(session):
             return
-        if len(self.sessions) >= cfg.max_connections:
-            log.info("port %s: refused %s: %d clients already", self.name, session.peer, len(self.sessions))
-            session.close(f"port {self.name} is full ({cfg.max_connections} clients)")
+        if not self.admission.room_ok(session):
             return
         if not self.admission.grant_access(session):
             return

@@ -80,6 +80,24 @@ def test_a_source_refused_again_and_again_is_logged_once(caplog: pytest.LogCaptu
     assert len(lines) == 1 and "logged once a minute" in lines[0], lines
 
 
+def test_a_source_refused_by_a_full_port_again_and_again_is_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    """max_connections: each extra attempt is told the port is full; the log says it once a minute
+    per source, not once per attempt (the same kind as the connect_rate refusals)."""
+    async def scenario() -> None:
+        async with Harness("max_connections = 1\nconnect_rate = 0") as h:
+            first = await h.client()
+            await until(lambda: len(h.worker.sessions) == 1)
+            for _ in range(20):
+                extra = await h.client()
+                await extra.read_until(b"is full")
+                await extra.wait_closed()
+            await first.close()
+    with caplog.at_level(logging.INFO, logger="bridge.port"):
+        run(scenario())
+    lines = [r.getMessage() for r in caplog.records if "clients already" in r.getMessage()]
+    assert len(lines) == 1 and "logged once a minute" in lines[0], lines
+
+
 def test_a_full_port_refuses_the_next_client() -> None:
     """max_connections = 1: the second client is told the port is full."""
     async def scenario() -> None:
