@@ -375,12 +375,15 @@ class PortWorker:
             self._emit_cb(event)
 
     async def set_enabled(self, enabled: bool) -> None:
-        """Enable or disable the port (disabling closes the device, keeps the listener)."""
+        """Enable or disable the port. Disabling tells every client and disconnects
+        it, and closes the device; the listener stays, and tells each new client
+        the port is disabled before closing its connection."""
         if enabled == self.enabled:
             return
         self.enabled = enabled
         if not enabled:
-            self._tell_all("port disabled by the operator")
+            for session in list(self.sessions):
+                session.close("port disabled by the operator")
             self._lost.set()
         self._wake.set()
 
@@ -434,6 +437,9 @@ class PortWorker:
     def session_opened(self, session: ClientSession) -> None:
         """A client connected: apply limits and the access policy, greet it."""
         cfg = self.config
+        if not self.enabled:
+            session.close(f"port {self.name} is disabled")
+            return
         if not self.admission.rate_ok(session):
             return
         if not self.admission.room_ok(session):
