@@ -108,6 +108,9 @@ class PortWorker:
         self.since = time.time()
         self.enabled = config.enabled
         self.settings: LineSettings = config.settings
+        # What the port returns to when the last client that asked for settings leaves:
+        # the configured settings, or those the operator set last (ctl set, the dashboard).
+        self._restore_to: LineSettings = config.settings
         self.device: Device | None = None
         self.sessions: list[ClientSession] = []
         self.history = History(config.history)
@@ -478,7 +481,7 @@ class PortWorker:
                 asyncio.get_running_loop().create_task(self.set_break(False, by=None))
             self.update_modem_polling()
         # Settings asked for by clients last while any client that asked for
-        # them is connected; the configured ones return when the last leaves.
+        # them is connected; the configured ones (or the operator's) return when the last leaves.
         if session.id in self._settings_askers:
             self._settings_askers.discard(session.id)
             if not self._settings_askers and self.config.restore_settings:
@@ -487,10 +490,11 @@ class PortWorker:
             self._lost.set()
 
     async def _restore_settings(self) -> None:
-        """The last client that asked for settings left: back to the configured ones."""
-        if self._settings_askers or self.settings == self.config.settings:
+        """The last client that asked for settings left: back to the configured ones,
+        or to the operator's last change."""
+        if self._settings_askers or self.settings == self._restore_to:
             return
-        await self._apply_settings(self.config.settings, by=None, restore=True)
+        await self._apply_settings(self._restore_to, by=None, restore=True)
 
     def may_write(self, session: ClientSession | None) -> bool:
         """Whether this session may change the device."""
@@ -655,7 +659,8 @@ class PortWorker:
 
         ``by`` is the client that asked (None: the operator). A client that
         asks, even for the value in force, keeps the settings in force while
-        it is connected; the operator's change ends every client's claim.
+        it is connected; the operator's change ends every client's claim and
+        is what the port returns to when a client that asks later leaves.
         A field the device refuses is one WARNING line naming the port, the
         key, the value asked for and the value in force.
         """
@@ -664,9 +669,10 @@ class PortWorker:
         else:
             self._settings_askers.clear()
         wanted = self.settings.with_changes(**changes)
-        if wanted == self.settings:
-            return False
-        return await self._apply_settings(wanted, by=by)
+        changed = wanted != self.settings and await self._apply_settings(wanted, by=by)
+        if by is None:
+            self._restore_to = self.settings   # what is in force now, refused fields included
+        return changed
 
     async def _apply_settings(self, wanted: LineSettings, by: ClientSession | None,
                               restore: bool = False) -> bool:
@@ -687,9 +693,10 @@ class PortWorker:
         self.settings = actual
         if restore:
             who = "restore"
-            log.info("port %s: settings restored to the configured %s (the last client that set them left)",
-                     self.name, actual.short())
-            notice = f"settings restored to the configured {actual.short()}"
+            whose = "the configured" if wanted == self.config.settings else "the operator's"
+            log.info("port %s: settings restored to %s %s (the last client that set them left)",
+                     self.name, whose, actual.short())
+            notice = f"settings restored to {whose} {actual.short()}"
         else:
             who = by.peer if by is not None else "the operator"
             log.info("port %s: settings now %s (by %s)", self.name, actual.short(), who)

@@ -166,6 +166,28 @@ def test_every_set_value_is_answered_with_the_value_in_force(start_daemon: Start
     daemon.stop()
 
 
+def test_a_client_leaving_restores_the_operators_settings_not_the_file(
+        start_daemon: Start, make_pty: MakePty, tmp_path: Path) -> None:
+    """UAT: configured 9600, `ctl set baud=57600`, a pyserial client opens at 115200 and leaves:
+    the port returns to the operator's 57600 (the device is run at it), said as a restore."""
+    dev = make_pty()
+    sock_path = tmp_path / "ctl.sock"
+    daemon = start_daemon(config(port_block("con", dev.path, 0, "baud = 9600")).replace(
+        'control = ""', f'control = "{sock_path}"'))
+    daemon.wait_log(r"con: device .* open")
+    done = subprocess.run([sys.executable, "-m", "bridge", "ctl", "set", "con", "baud=57600",
+                           "--control", str(sock_path)], capture_output=True, text=True, timeout=WAIT)
+    assert done.returncode == 0, done.stderr
+    wait_until(lambda: speed(dev) == termios.B57600, "never at 57600")
+    client = serial.serial_for_url(f"rfc2217://127.0.0.1:{daemon.port_of('con')}", baudrate=115200, timeout=WAIT)
+    wait_until(lambda: speed(dev) == termios.B115200, "never at 115200")
+    client.close()
+    daemon.wait_log(r"settings restored to the operator's 57600")
+    assert speed(dev) == termios.B57600
+    assert_no_traceback(daemon)
+    daemon.stop()
+
+
 # ============================================================ refused settings
 def test_a_refused_setting_is_one_warning_and_ctl_says_it(start_daemon: Start, make_pty: MakePty,
                                                           tmp_path: Path) -> None:
