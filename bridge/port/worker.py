@@ -261,7 +261,9 @@ class PortWorker:
             return delay
         if not self.config.hold_open and not self.sessions:
             self.on_demand = True
-            self._set_state(WAITING, "opened when a client connects")
+            # Ready to serve: the device opens when a client connects. Not "waiting for the
+            # device", which the dashboard and monitoring show as a fault (UAT).
+            self._set_state(UP)
             await self._wait_wake()
             return delay
         if await self._open():

@@ -19,19 +19,22 @@ def run(coro: object) -> None:
 
 
 def test_hold_open_false_opens_the_device_only_while_a_client_is_connected() -> None:
-    """With hold_open = false the device is closed with no clients, opened by the first, closed after the last."""
+    """With hold_open = false the device is closed with no clients, opened by the first, closed after
+    the last; the port is "up" throughout (ready to serve), never "waiting-for-device", a fault's state."""
     async def scenario() -> None:
         h = Harness("hold_open = false")
         await h.worker.start()
         try:
-            await until(lambda: h.worker.state == "waiting-for-device")
+            await until(lambda: h.worker.on_demand)
+            assert h.worker.state == "up" and h.worker.error is None
             assert h.opener.devices == []
             c = await h.client()
-            await until(lambda: h.worker.state == "up")
-            assert len(h.opener.devices) == 1
+            await until(lambda: len(h.opener.devices) == 1 and not h.worker.on_demand)
+            assert h.worker.state == "up"
             await c.close()
             await until(lambda: h.opener.devices[0].closed)
-            await until(lambda: h.worker.state == "waiting-for-device")
+            await until(lambda: h.worker.on_demand)
+            assert h.worker.state == "up" and h.worker.error is None
         finally:
             await h.worker.stop()
     run(scenario())
