@@ -13,8 +13,8 @@ import socket
 
 from bridge.client.target import Target, matching_port, target_from_port
 from bridge.control.address import TcpAddress, parse_address
-from bridge.control.client import ControlClient, ControlError, ControlRequestError
-from bridge.control.oneshot import control_address, control_token
+from bridge.control.client import ControlClient, ControlError, ControlRefused, ControlRequestError
+from bridge.control.oneshot import control_address, control_token, refusal_hint
 from bridge.control.schema import UNKNOWN_PORT
 
 
@@ -60,6 +60,8 @@ async def resolve_port(name: str, control: str | None) -> Target:
     address = control_address(control)
     try:
         client = await ControlClient.connect(address, control_token())
+    except ControlRefused as exc:   # it is running: say what to check instead
+        raise RemoteError(f"cannot look up port {name!r}: {exc}{refusal_hint(str(exc))}") from None
     except ControlError as exc:
         raise RemoteError(f"cannot look up port {name!r}: {exc} (is 'serial-bridge serve' running?)") from None
     try:

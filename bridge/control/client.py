@@ -43,6 +43,11 @@ class ControlUnavailable(ControlError):
     """The endpoint could not be reached (no daemon, wrong address, refused)."""
 
 
+class ControlRefused(ControlUnavailable):
+    """The bridge answered but refused us: a wrong or missing token, or the TLS
+    endpoint's refusal (it is running: "is it running?" would mislead)."""
+
+
 class ControlConnectionLost(ControlError):
     """The connection ended while a request was waiting."""
 
@@ -107,7 +112,7 @@ class ControlClient:
             client.server_info = await asyncio.wait_for(client.request("hello", **args), timeout)
         except (ControlError, TimeoutError) as exc:
             await client.close()
-            raise ControlUnavailable(f"the bridge at {address} refused us: {exc}") from None
+            raise ControlRefused(f"the bridge at {address} refused us: {exc}") from None
         return client
 
     @property

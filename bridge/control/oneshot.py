@@ -19,6 +19,7 @@ from bridge.control.client import (
     ControlClient,
     ControlConnectionLost,
     ControlRequestError,
+    ControlRefused,
     ControlUnavailable,
 )
 from bridge.errors import RuntimeFailure, UserError
@@ -48,6 +49,13 @@ def control_address(value: str | None) -> str:
     return value or client_control_address()
 
 
+def refusal_hint(message: str) -> str:
+    """What to check when a running bridge refused us (empty when the message says it all)."""
+    if "token" in message:
+        return f" (the token is read from ${TOKEN_ENV})"
+    return ""
+
+
 def control_token() -> str | None:
     """The control token from the environment, if any."""
     return os.environ.get(TOKEN_ENV) or None
@@ -70,6 +78,8 @@ def run_requests(address: str, calls: list[tuple[str, dict[str, Any]]]) -> list[
     """
     try:
         return asyncio.run(_requests(address, calls))
+    except ControlRefused as exc:   # it is running: say what to check instead
+        raise RuntimeFailure(f"{exc}{refusal_hint(str(exc))}") from None
     except ControlUnavailable as exc:
         raise RuntimeFailure(f"{exc} (is 'serial-bridge serve' running?)") from None
     except ControlConnectionLost as exc:

@@ -19,8 +19,9 @@ from tests.control.helpers import short_tmpdir
 class ServerThread:
     """A control server over a FakeTarget, on its own event loop in a thread."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, token: str | None = None) -> None:
         self.path = path
+        self.token = token
         self.loop = asyncio.new_event_loop()
         self.target: FakeTarget | None = None
         self.server: ControlServer | None = None
@@ -33,7 +34,7 @@ class ServerThread:
 
     async def _start(self) -> None:
         self.target = FakeTarget()
-        self.server = ControlServer(self.target, self.path)
+        self.server = ControlServer(self.target, self.path, self.token)
         await self.server.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -115,6 +116,18 @@ def test_unreachable_daemon_is_one_line_and_exit_1(capsys: pytest.CaptureFixture
     assert len(err) == 2
     assert err[0] == (f"serial-bridge: error: cannot reach the bridge at {missing}: "
                       "No such file or directory (is 'serial-bridge serve' running?)")
+
+
+def test_a_wrong_token_is_one_line_that_does_not_ask_whether_serve_runs(
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """UAT: the bridge is running and refused the token: say that, and where the token comes from;
+    "is 'serial-bridge serve' running?" would send the user looking for the wrong fault."""
+    monkeypatch.setenv("SERIAL_BRIDGE_TOKEN", "not-the-token")
+    with short_tmpdir() as tmp, ServerThread(str(Path(tmp) / "b.sock"), token="the-token") as bridge:
+        assert main(["status", "--control", bridge.path]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "refused us" in err and "token" in err, err
+    assert "SERIAL_BRIDGE_TOKEN" in err and "running?" not in err, err
 
 
 def test_control_option_may_follow_the_action(bridge: ServerThread, capsys: pytest.CaptureFixture[str]) -> None:
