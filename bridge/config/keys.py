@@ -72,7 +72,10 @@ PORT_KEYS: dict[str, Key] = {
     "required": _k(v.boolean, False, "boolean", RUNTIME,
                    "serve exits 1 when this port's device cannot be opened at start."),
     "enabled": _k(v.boolean, True, "boolean", RUNTIME,
-                  "false keeps the port configured but closed (state disabled)."),
+                  "false keeps the port configured but closed (state disabled): its clients "
+                  "are told and disconnected, the device is released, and a client that "
+                  "connects meanwhile is told the port is disabled. `ctl disable` and "
+                  "`ctl enable` do the same at run time."),
     "break_ms": _k(v.integer(1, 10000), 250, "1..10000", LINE,
                    "Length of a break sent to the device, in milliseconds."),
     "ip_action": _k(v.choice("ctrl-c", "break"), "ctrl-c", "ctrl-c | break", LINE,
@@ -91,8 +94,8 @@ PORT_KEYS: dict[str, Key] = {
     "remote_settings": _k(v.choice("allow", "deny"), "allow", "allow | deny", LINE,
                           "Whether RFC 2217 clients may change line settings and modem lines."),
     "restore_settings": _k(v.boolean, True, "boolean", LINE,
-                           "Return to the configured line settings when a client that changed "
-                           "them leaves."),
+                           "Return to the configured line settings (or the operator's last "
+                           "`ctl set`) when the last client that asked for settings leaves."),
     "dtr_on_open": _k(v.choice(*ON_OFF_KEEP), "on", "on | off | keep", LINE,
                       "DTR when the device is opened: raise, lower or leave alone."),
     "rts_on_open": _k(v.choice(*ON_OFF_KEEP), "on", "on | off | keep", LINE,
