@@ -37,6 +37,7 @@ daemon's default); ``serve --loop asyncio`` is the standard one.
 from __future__ import annotations
 
 import asyncio
+import select
 import selectors
 import socket
 from asyncio import selector_events
@@ -44,8 +45,6 @@ from typing import Any
 
 MAX_TIMEOUT = 24 * 3600.0   # seconds: asyncio's own bound on one poll
 READ_SIZE = 65536           # bytes per socket recv: under glibc's mmap threshold, so no mmap per read
-_EPOLLIN = 0x001
-_EPOLLOUT = 0x004
 
 _Base: Any = getattr(selector_events, "_SelectorSocketTransport", None)
 
@@ -136,8 +135,8 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
         remove_reader = s._remove_reader
         remove_writer = s._remove_writer
         ready_queue = s._ready
-        readable = ~_EPOLLOUT   # asyncio's mapping: anything but EPOLLOUT alone wakes the reader,
-        writable = ~_EPOLLIN    # anything but EPOLLIN alone the writer (errors and hang-ups wake both)
+        readable = ~select.EPOLLOUT   # asyncio's mapping: anything but EPOLLOUT alone wakes the reader,
+        writable = ~select.EPOLLIN    # anything but EPOLLIN alone the writer (errors and hang-ups wake both)
         while True:
             timeout = -1.0
             if scheduled:

@@ -379,13 +379,7 @@ class ClientSession(asyncio.BufferedProtocol):
         if self._pending or not self.welcomed or self.blocked or self.suspended:
             self._queue(data)
             return
-        # _write_out, inline: this is every device read's path to every client
-        self.bytes_out += len(data)
-        conn = self.conn
-        if conn is not None:
-            data = conn.encode(data)   # send_data and data_to_send in one engine call
-        if data:
-            self.transport.write(data)  # type: ignore[union-attr]
+        self._write_out(data)
 
     def _write_out(self, data: bytes) -> None:
         assert self.transport is not None

@@ -236,12 +236,8 @@ class TelnetConnection:
             The events, in stream order. Data is split into ``DataReceived``
             events only where a non-data event comes between.
         """
-        # The keystroke path: no command pending and no IAC in the read, so the
-        # parser has nothing to do; outside BINARY only a CR needs the EOL rule.
-        if self._idle and IAC_BYTE not in data and data and type(data) is bytes:
-            if self._peer_binary or (CR not in data and not self._after_cr):
-                return [DataReceived(data=data)]
-            run = self._inbound(data)
+        run = self.receive_app_data(data)   # the keystroke path: no parsing needed
+        if run is not None:
             return [DataReceived(data=run)] if run else []
         return self._receive(data)
 
@@ -263,6 +259,8 @@ class TelnetConnection:
             The application bytes (possibly ``b""``: a lone NUL after a CR), the
             very object passed in when no rule changed it; or ``None``.
         """
+        # No command pending and no IAC in the read: the parser has nothing to
+        # do; outside BINARY only a CR needs the EOL rule.
         if self._idle and IAC_BYTE not in data and data and type(data) is bytes:
             if self._peer_binary or (CR not in data and not self._after_cr):
                 return data
