@@ -41,10 +41,12 @@ import select
 import selectors
 import socket
 from asyncio import selector_events
+from collections.abc import Callable
 from typing import Any
 
 MAX_TIMEOUT = 24 * 3600.0   # seconds: asyncio's own bound on one poll
 READ_SIZE = 65536           # bytes per socket recv: under glibc's mmap threshold, so no mmap per read
+MAX_EVENTS = 256            # fds reported by one poll at most; more wait for the next (asyncio: one per fd)
 
 _Base: Any = getattr(selector_events, "_SelectorSocketTransport", None)
 
@@ -70,47 +72,146 @@ class LeanSocketTransport(_Base):  # type: ignore[misc]
     """asyncio's TCP transport; reads go straight to ``data_received`` for a
     protocol with ``lean_reads = True``."""
 
-    _lean_sink: Any = None
+    _lean_read: Callable[[], None] | None = None
+    _lean_ready = False   # asyncio's __init__ has run (it calls set_protocol half-way)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lean_ready = True
 
     def set_protocol(self, protocol: asyncio.BaseProtocol) -> None:
         super().set_protocol(protocol)
-        self._lean_sink = protocol.data_received if getattr(protocol, "lean_reads", False) else None  # type: ignore[attr-defined]
+        sink = protocol.data_received if getattr(protocol, "lean_reads", False) else None  # type: ignore[attr-defined]
+        self._lean_read = self._reader_for(sink)
+        self._share_reader()
+
+    def redirect_reads(self, sink: Callable[[bytes], object] | None) -> bool:
+        """Hand each read to ``sink(data)`` instead of ``protocol.data_received``
+        (None: back to the protocol). End of file, errors, pausing and closing
+        are the transport's as before. Returns False, changing nothing, for a
+        protocol without ``lean_reads`` (its reads go through asyncio's code)."""
+        if self._lean_read is None:
+            return False
+        self._lean_read = self._reader_for(sink if sink is not None else self._protocol.data_received)
+        self._share_reader()
+        return True
+
+    def _add_reader(self, fd: int, callback: Any, *args: Any) -> None:
+        super()._add_reader(fd, callback, *args)
+        self._share_reader()
+
+    def _share_reader(self) -> None:
+        """Let a lean loop call the read callback without its handle (``set_fast_reader``),
+        or stop it when reads go through asyncio's code."""
+        share = getattr(self._loop, "set_fast_reader", None)
+        if share is not None and self._lean_ready:
+            read = self._lean_read
+            share(self._sock_fd, read if read is not None and self.is_reading() else None)
 
     def _read_ready(self) -> None:
-        sink = self._lean_sink
-        if sink is None:
+        read = self._lean_read
+        if read is None:
             self._read_ready_cb()
-            return
-        if self._conn_lost:
-            return
-        try:
-            data = self._sock.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError):
-            return
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "Fatal read error on socket transport")
-            return
-        if not data:
-            self._read_ready__on_eof()
-            return
-        try:
-            sink(data)
-        except (SystemExit, KeyboardInterrupt):
-            raise
-        except BaseException as exc:
-            self._fatal_error(exc, "Fatal error: protocol.data_received() call failed.")
+        else:
+            read()
+
+    def _reader_for(self, sink: Callable[[bytes], object] | None) -> Callable[[], None] | None:
+        """The read callback: one ``recv``, its bytes to ``sink``; a closure
+        over what it needs, which the lean loop calls without a handle."""
+        if sink is None:
+            return None
+        recv = self._sock.recv
+        on_eof = self._read_ready__on_eof
+        fatal = self._fatal_error
+        transport = self
+
+        def read_ready() -> None:
+            if transport._conn_lost:
+                return
+            try:
+                data = recv(READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                fatal(exc, "Fatal read error on socket transport")
+                return
+            if not data:
+                on_eof()
+                return
+            try:
+                sink(data)
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                fatal(exc, "Fatal error: protocol.data_received() call failed.")
+        return read_ready
+
+    def direct_sender(self) -> Callable[[bytes], int]:
+        """A closure ``send_now(data) -> int`` (bytes sent): one ``send`` when
+        nothing waits in the write buffer and the connection is open, else 0.
+
+        For a caller that passes what was not sent to ``write`` at once (the
+        port's direct relay, bridge.port.relay): a send error is not raised
+        or reported here, ``write`` meets it again and handles it.
+        """
+        send = self._sock.send
+        transport = self
+
+        def send_now(data: bytes) -> int:
+            if transport._buffer or transport._conn_lost or transport._eof:
+                return 0
+            try:
+                return int(send(data))
+            except OSError:
+                return 0
+        return send_now
 
 
 class LeanEventLoop(asyncio.SelectorEventLoop):
     """``asyncio.SelectorEventLoop`` with a short path for the common iteration."""
 
     def __init__(self) -> None:
+        # fd -> a callback equivalent to its reader handle's, called without
+        # the handle when the fd is only readable (set_fast_reader).
+        self._lean_fast: dict[int, Callable[[], object]] = {}
         super().__init__()
         selector: Any = self._selector  # type: ignore[attr-defined]
         self._lean_poll = selector._selector.poll
         self._lean_keys: dict[int, selectors.SelectorKey] = selector._fd_to_key
+
+    def set_fast_reader(self, fd: int, callback: Callable[[], object] | None) -> bool:
+        """Call ``callback()`` instead of ``fd``'s reader handle when a poll finds ``fd``
+        only readable (None: stop).
+
+        ``callback`` must do what the reader registered with ``add_reader``
+        does (a transport's or device's own shortcut: ``fast_reader()``); it
+        runs in the loop's context, not the handle's, and its exceptions go to
+        the exception handler. Any other event on the fd, and every iteration
+        of asyncio's own ``_run_once``, runs the reader handle as before. The
+        entry is forgotten when the fd's reader is removed or replaced, so it
+        never outlives the reader it stands for. Returns False, changing
+        nothing, when ``fd`` has no reader.
+        """
+        if callback is None:
+            self._lean_fast.pop(fd, None)
+            return True
+        key = self._lean_keys.get(fd)
+        if key is None or key.data[0] is None:
+            return False
+        self._lean_fast[fd] = callback
+        return True
+
+    def _add_reader(self, fd: Any, callback: Any, *args: Any) -> Any:
+        if self._lean_fast:   # a new reader: the shortcut stood for the old one
+            self._lean_fast.pop(fd if isinstance(fd, int) else fd.fileno(), None)
+        return super()._add_reader(fd, callback, *args)  # type: ignore[misc]
+
+    def _remove_reader(self, fd: Any) -> bool:
+        if self._lean_fast:
+            self._lean_fast.pop(fd if isinstance(fd, int) else fd.fileno(), None)
+        return bool(super()._remove_reader(fd))  # type: ignore[misc]
 
     def _make_socket_transport(self, sock: socket.socket, protocol: asyncio.BaseProtocol,
                                waiter: Any = None, *, extra: Any = None, server: Any = None) -> Any:
@@ -135,6 +236,8 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
         remove_reader = s._remove_reader
         remove_writer = s._remove_writer
         ready_queue = s._ready
+        fast_get = self._lean_fast.get
+        only_readable = select.EPOLLIN
         readable = ~select.EPOLLOUT   # asyncio's mapping: anything but EPOLLOUT alone wakes the reader,
         writable = ~select.EPOLLIN    # anything but EPOLLIN alone the writer (errors and hang-ups wake both)
         while True:
@@ -150,10 +253,21 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
                 # epoll counts in ms: round up, never wake before the timer is due
                 timeout = min(-(-timeout // 0.001) * 0.001, MAX_TIMEOUT)
             try:
-                events = poll(timeout, len(keys) or 1)
+                events = poll(timeout, MAX_EVENTS)
             except InterruptedError:
                 return
             for fd, event in events:
+                if event == only_readable:
+                    fast = fast_get(fd)
+                    if fast is not None:
+                        try:
+                            fast()
+                        except (SystemExit, KeyboardInterrupt):
+                            raise
+                        except BaseException as exc:
+                            self.call_exception_handler({"message": f"Exception in callback {fast!r}",
+                                                         "exception": exc})
+                        continue
                 key = keys.get(fd)
                 if key is None:
                     continue

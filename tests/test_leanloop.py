@@ -333,3 +333,101 @@ def test_a_socket_already_in_a_transport_is_refused(loop: LeanEventLoop) -> None
         client.close()
 
     loop.run_until_complete(main())
+
+
+def test_a_fast_reader_stands_for_the_fds_reader_until_that_reader_goes(
+        loop: LeanEventLoop, pair: tuple[socket.socket, socket.socket]) -> None:
+    """set_fast_reader: an fd that is only readable runs the shortcut instead of its handle;
+    it needs a reader, and is forgotten when the reader is removed or replaced (an fd number
+    reused by another socket never reaches an old shortcut)."""
+    a, b = pair
+    ran: list[str] = []
+
+    def drain(tag: str) -> Any:
+        def callback() -> None:
+            ran.append(tag)
+            a.recv(100)
+            loop.stop()
+        return callback
+
+    assert loop.set_fast_reader(a.fileno(), drain("fast")) is False   # no reader yet
+    loop.add_reader(a, drain("handle"))
+    assert loop.set_fast_reader(a.fileno(), drain("fast")) is True
+    for _ in range(3):
+        b.send(b"x")
+        loop.call_later(5, loop.stop)   # bound
+        loop.run_forever()
+    assert ran == ["fast"] * 3
+    loop.add_reader(a, drain("new reader"))   # replaced: the shortcut stood for the old one
+    b.send(b"x")
+    loop.run_forever()
+    loop.remove_reader(a)
+    loop.add_reader(a, drain("after removal"))
+    b.send(b"x")
+    loop.run_forever()
+    assert ran[3:] == ["new reader", "after removal"]
+    loop.remove_reader(a)
+
+
+def test_an_exception_in_a_fast_reader_goes_to_the_exception_handler(
+        loop: LeanEventLoop, pair: tuple[socket.socket, socket.socket]) -> None:
+    """A shortcut's exception reaches the loop's exception handler; the loop and the fd go on."""
+    a, b = pair
+    seen: list[dict[str, Any]] = []
+    loop.set_exception_handler(lambda _loop, context: seen.append(context))
+    calls: list[bytes] = []
+
+    def broken() -> None:
+        calls.append(a.recv(10))
+        if len(calls) == 1:
+            raise ValueError("boom")
+        loop.stop()
+
+    loop.add_reader(a, broken)
+    loop.set_fast_reader(a.fileno(), broken)
+    b.send(b"1")
+    loop.call_later(0.2, b.send, b"2")
+    loop.call_later(5, loop.stop)
+    loop.run_forever()
+    assert calls == [b"1", b"2"]
+    assert len(seen) == 1 and isinstance(seen[0]["exception"], ValueError)
+    loop.remove_reader(a)
+
+
+def test_a_transports_reads_can_be_redirected_and_given_back(loop: LeanEventLoop) -> None:
+    """LeanSocketTransport.redirect_reads: reads go to the sink, then to data_received again;
+    end of file still ends the protocol; the loop's shortcut follows the sink."""
+    async def main() -> None:
+        proto, client = await _accept_one(_LeanReader)
+        transport = proto.transport
+        sunk: list[bytes] = []
+        assert transport.redirect_reads(sunk.append) is True
+        client.sendall(b"to the sink")
+        await _until(lambda: b"".join(sunk) == b"to the sink")
+        assert bytes(proto.data) == b""
+        assert transport.redirect_reads(None) is True
+        client.sendall(b"back")
+        await _until(lambda: bytes(proto.data) == b"back")
+        assert b"".join(sunk) == b"to the sink"
+        send_now = transport.direct_sender()
+        assert send_now(b"now") == 3
+        assert client.recv(10) == b"now"
+        client.shutdown(socket.SHUT_WR)
+        await _until(lambda: proto.eof)
+        transport.close()
+        assert send_now(b"after close") == 0   # closing: left to write(), which drops it as asyncio does
+        client.close()
+
+    loop.run_until_complete(main())
+
+
+def test_a_protocol_without_lean_reads_cannot_be_redirected(loop: LeanEventLoop) -> None:
+    """A buffered protocol reads through asyncio's code: redirect_reads says no and changes nothing."""
+    async def main() -> None:
+        proto, client = await _accept_one(_Buffered)
+        assert proto.transport.redirect_reads(lambda data: None) is False
+        client.sendall(b"abc")
+        await _until(lambda: bytes(proto.data) == b"abc")
+        client.close()
+
+    loop.run_until_complete(main())

@@ -60,6 +60,7 @@ class FdDevice(PyserialDevice):
         self._overruns = termio.OverrunWatch(lambda: termio.read_overruns(fd))
         self._target = os.path.realpath(path)   # what the path named when it was opened
         self._link_check: asyncio.TimerHandle | None = None
+        self._plain_reader: Callable[[], None] | None = None   # set_plain_sink
 
     # -- reading ------------------------------------------------------------
 
@@ -99,9 +100,76 @@ class FdDevice(PyserialDevice):
             return
         self._reading = on
         if on:
-            self._loop.add_reader(self._fd, self._on_readable)
+            callback = self._plain_reader or self._on_readable
+            self._loop.add_reader(self._fd, callback)
+            share = getattr(self._loop, "set_fast_reader", None)
+            if share is not None:   # the lean loop calls it without a handle (bridge.leanloop)
+                share(self._fd, callback)
         else:
             self._loop.remove_reader(self._fd)
+
+    def set_plain_sink(self, sink: Callable[[bytes], None] | None) -> None:
+        """Hand plain reads to ``sink`` instead of the listener's ``device_data`` (None: stop).
+
+        A plain read is one with nothing to decode: no PARMRK mark (no 0xFF
+        byte, no partial mark held from the read before). Every other read,
+        end of file and every error go the usual way, to the listener. This
+        is the device's half of the port's direct relay (bridge.port.relay):
+        one Python frame from readiness to the sink.
+        """
+        self._plain_reader = None if sink is None else self._reader_for(sink)
+        if self._reading:   # re-register the fd's reader with the callback that matches
+            self._reading = False
+            self._set_reading(True)
+
+    def _reader_for(self, sink: Callable[[bytes], None]) -> Callable[[], None]:
+        """The read callback with a plain sink: one read; a plain one to ``sink``,
+        anything else to ``_deliver``."""
+        fd = self._fd
+        read = os.read
+        deliver = self._deliver
+        overruns = self._overruns
+        parmrk = self._parmrk
+        device = self
+
+        def read_ready() -> None:
+            try:
+                data = read(fd, READ_SIZE)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:
+                device._lose(DeviceMissing(f"{device.path}: read failed: {exc.strerror or exc}"))
+                return
+            if not data or (parmrk and (255 in data or device._decoder.pending)):
+                deliver(data)
+                return
+            if overruns.enabled and overruns.check(time.monotonic()):   # a UART: once a second
+                assert device._listener is not None
+                device._listener.device_line_error("overrun")
+            sink(data)
+        return read_ready
+
+    def direct_writer(self) -> Callable[[bytes], int]:
+        """A closure ``write_now(data) -> int`` (bytes written): one ``os.write``
+        when nothing waits in the write buffer and the device is open, else 0.
+
+        For a caller that passes what was not written to ``write`` at once
+        (the port's direct relay, bridge.port.relay): a write error is not
+        reported here, ``write`` meets it again and reports the loss.
+        """
+        fd = self._fd
+        write = os.write
+        buffer = self._buffer   # the same bytearray for the device's life
+        device = self
+
+        def write_now(data: bytes) -> int:
+            if buffer or device._closed or device._lost:
+                return 0
+            try:
+                return write(fd, data)
+            except OSError:
+                return 0
+        return write_now
 
     def _on_readable(self) -> None:
         """One read; decoded items go to the listener."""
@@ -112,6 +180,10 @@ class FdDevice(PyserialDevice):
         except OSError as exc:
             self._lose(DeviceMissing(f"{self.path}: read failed: {exc.strerror or exc}"))
             return
+        self._deliver(data)
+
+    def _deliver(self, data: bytes) -> None:
+        """A read (``b""``: end of file) to the listener: overrun check, marks decoded."""
         if not data:
             self._lose(DeviceMissing(f"{self.path}: the device went away (end of file)"))
             return

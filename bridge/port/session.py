@@ -29,7 +29,8 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from time import monotonic
+from typing import TYPE_CHECKING, Any, cast
 
 from bridge.port.inband import InbandBreak
 from bridge.port.status import SessionStatus
@@ -60,6 +61,7 @@ _ids = itertools.count(1)
 SOCKET_HIGH_WATER = 256 * 1024
 OUTPUT_QUEUE_BYTES = 256 * 1024   # output waiting for one client, at most
 READ_SIZE = 64 * 1024    # one socket read at most
+CR_LF = b"\r\n"
 MAX_TTYPES = 8           # terminal types kept per session
 WORK_LIMIT = 64          # queued requests past which the client's socket is not read
 
@@ -148,7 +150,7 @@ class ClientSession(asyncio.BufferedProtocol):
         self.welcomed = False           # output is held until the banner and history are out
         # Client input is handled in order; async device operations (settings,
         # break) queue the input that follows them until they are done.
-        self._work: deque[Callable[[], object]] = deque()
+        self.work: deque[Callable[[], object]] = deque()   # waiting requests, in order (the relay reads it)
         self._work_task: asyncio.Task[None] | None = None
         # Why reading this client is paused: "socket" (it does not read what we
         # send), "device" (the device's write buffer is full), "work" (too many
@@ -158,6 +160,10 @@ class ClientSession(asyncio.BufferedProtocol):
         sequence = worker.config.break_sequence
         # The port's break_sequence detector, if any (its state is this client's typing).
         self.inband: InbandBreak | None = InbandBreak(sequence.encode("latin-1")) if sequence else None
+        # The direct path (start_direct): the port's write for this client's input, and
+        # this transport's send-at-once, while the port relays directly.
+        self._direct_write: Callable[[bytes], None] | None = None
+        self._send_now: Callable[[bytes], int] | None = None
 
     # ----------------------------------------------------------- who owns what
     @property
@@ -284,7 +290,7 @@ class ClientSession(asyncio.BufferedProtocol):
         # The keystroke path: data goes straight to the worker unless earlier
         # requests still wait in the work queue (then it queues behind them).
         if self.conn is None:
-            if self._work:
+            if self.work:
                 self._queue_work(lambda: self.worker.client_data(self, data))
             else:
                 self.worker.client_data(self, data)
@@ -304,11 +310,87 @@ class ClientSession(asyncio.BufferedProtocol):
             self.close("bad telnet stream")
             return
         for event in events:
-            if type(event) is DataReceived and not self._work:
+            if type(event) is DataReceived and not self.work:
                 self.worker.client_data(self, event.data)
             else:
                 self._dispatch(event)
         self.flush()
+
+    # ------------------------------------------------------- the direct path
+    def start_direct(self, write: Callable[[bytes], None]) -> Callable[[bytes], None] | None:
+        """Take this client's reads on the direct path: decoded here, then given
+        to ``write`` (the port's). Returns ``direct_output``, the device half,
+        or None, changing nothing, when the transport has no direct path (TLS,
+        SSH, a loop other than the lean one: bridge.leanloop).
+
+        The port calls it only while this is its one client and a writer that
+        reads, with no break sequence (PortWorker._update_relay), and
+        ``stop_direct`` as soon as that ends.
+        """
+        transport: Any = self.transport
+        if not hasattr(transport, "redirect_reads") or not transport.redirect_reads(self.direct_input):
+            return None
+        self._direct_write = write
+        self._send_now = transport.direct_sender()
+        return self.direct_output
+
+    def stop_direct(self) -> None:
+        """Back to ``data_received`` and ``deliver``."""
+        if self._direct_write is None:
+            return
+        self._direct_write = self._send_now = None
+        transport: Any = self.transport
+        if transport is not None:
+            transport.redirect_reads(None)
+
+    def direct_input(self, data: bytes) -> None:
+        """A read from the client's socket on the direct path (``bytes``, never empty).
+
+        The same as ``data_received(data)``, one call deep: a read the engine
+        cannot pass as plain data (a command, RFC 854), one behind queued
+        requests, and one with a CR LF the port may map go there.
+        """
+        if self.work:
+            self.data_received(data)
+            return
+        conn = self.conn
+        if conn is not None:
+            run = conn.receive_app_data(data)
+            if run is None:
+                self.data_received(data)
+                return
+            self.last_input = monotonic()
+            if not run:
+                return
+            if CR_LF in run and not conn.peer_binary:
+                self.worker.client_data(self, run)   # the port's newline mapping
+                return
+            data = run
+        else:
+            self.last_input = monotonic()
+        write = self._direct_write
+        if write is None:   # stopped meanwhile (a read of this same batch of events)
+            self.worker.client_data(self, data)
+            return
+        self.bytes_in += len(data)
+        write(data)
+
+    def direct_output(self, data: bytes) -> None:
+        """Device output on the direct path (already in history): the same as ``deliver``."""
+        send_now = self._send_now
+        if send_now is None or self.closed:
+            self.deliver(data)
+            return
+        self.bytes_out += len(data)
+        conn = self.conn
+        if conn is not None:
+            data = conn.encode(data)   # IAC doubled, CR NUL outside BINARY (RFC 854)
+            if not data:
+                return
+        sent = send_now(data)
+        if sent != len(data):
+            assert self.transport is not None
+            self.transport.write(data[sent:] if sent else data)   # buffering, pause_writing, errors
 
     def eof_received(self) -> bool | None:
         """The client closed its side: end the session."""
@@ -351,6 +433,11 @@ class ClientSession(asyncio.BufferedProtocol):
         self._drain_pending()
         self.report_reading()
         self.resume_input("socket")
+
+    @property
+    def pending_output(self) -> int:
+        """Bytes of output queued for this client, not yet sent."""
+        return self._pending_size
 
     @property
     def reading(self) -> bool:
@@ -544,14 +631,14 @@ class ClientSession(asyncio.BufferedProtocol):
         self._submit_data(event.data)
 
     def _submit_data(self, data: bytes) -> None:
-        if self._work:
+        if self.work:
             self._queue_work(lambda: self.worker.client_data(self, data))
         else:
             self.worker.client_data(self, data)
 
     def _queue_work(self, job: Callable[[], object]) -> None:
-        self._work.append(job)
-        if len(self._work) > WORK_LIMIT:
+        self.work.append(job)
+        if len(self.work) > WORK_LIMIT:
             self.pause_input("work")
 
     def submit(self, job: Callable[[], object]) -> None:
@@ -561,17 +648,17 @@ class ClientSession(asyncio.BufferedProtocol):
             self._work_task = asyncio.get_running_loop().create_task(self._run_work())
 
     async def _run_work(self) -> None:
-        while self._work and not self.closed:
-            job = self._work[0]
+        while self.work and not self.closed:
+            job = self.work[0]
             try:
                 result = job()
                 if asyncio.iscoroutine(result):
                     await result
             except Exception:
                 log.exception("port %s: session %d: request failed", self.worker.name, self.id)
-            self._work.popleft()
+            self.work.popleft()
             self.flush()
-            if len(self._work) <= WORK_LIMIT // 2:
+            if len(self.work) <= WORK_LIMIT // 2:
                 self.resume_input("work")
 
     def _on_option_enabled(self, event: Event) -> None:

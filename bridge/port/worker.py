@@ -144,6 +144,12 @@ class PortWorker:
         self.admission = Admission(self)
         self.telnet = TelnetSide(self)
         self._stopping = False
+        # The direct path (_update_relay): the client it serves, the device's write-at-once,
+        # and that client's output half.
+        self._direct_session: ClientSession | None = None
+        self._direct_device: Device | None = None
+        self._write_now: Callable[[bytes], int] | None = None
+        self._direct_out: Callable[[bytes], None] | None = None
 
     # ============================================================ lifecycle
     async def start(self) -> None:
@@ -331,6 +337,7 @@ class PortWorker:
         self._set_state(UP)
         log.info("port %s: device %s open (%s)", self.name, device.path, self.settings.short())
         self._release_held_input()
+        self._update_relay()
         if was_waiting:
             self._tell_all("device is back")
         if self.first_open is not None and not self.first_open.done():
@@ -358,6 +365,7 @@ class PortWorker:
             self.first_open.set_result(message)
 
     async def _close_device(self) -> None:
+        self._release_relay()
         device, self.device = self.device, None
         self.modem.stop()
         if device is not None:
@@ -421,6 +429,7 @@ class PortWorker:
 
     def device_lost(self, exc: BaseException | None) -> None:
         """The device vanished: clients stay, and are told."""
+        self._release_relay()
         if self._stopping or not self.enabled:
             self._lost.set()
             return
@@ -437,6 +446,7 @@ class PortWorker:
             self._clients_paused = False
             for session in self.sessions:
                 session.resume_input("device")
+            self._update_relay()
 
     # ====================================================== session events
     def session_opened(self, session: ClientSession) -> None:
@@ -463,6 +473,7 @@ class PortWorker:
             self.admission.arm_idle(session, cfg.idle_timeout)
         self.telnet.greet(session)
         session.report_reading()
+        self._update_relay()
 
     def session_closed(self, session: ClientSession) -> None:
         """A client left: hand over write access, restore what it changed."""
@@ -490,6 +501,7 @@ class PortWorker:
                 asyncio.get_running_loop().create_task(self._restore_settings())
         if not self.config.hold_open and not self.sessions:
             self._lost.set()
+        self._update_relay()
 
     async def _restore_settings(self) -> None:
         """The last client that asked for settings left: back to the configured ones,
@@ -509,6 +521,81 @@ class PortWorker:
         else:
             self._not_reading.add(session.id)
         self._update_device_reading()
+        self._update_relay()
+
+    @property
+    def direct_path(self) -> bool:
+        """Whether the port relays its one client directly now (``_update_relay``)."""
+        return self._direct_session is not None
+
+    def _update_relay(self) -> None:
+        """Take the direct path while the port has one client that needs nothing
+        else of it, and the full path otherwise (docs/architecture.md, "The
+        direct path").
+
+        Direct: the client is the only one, a writer, reading, with nothing
+        queued and no break sequence; no tail and no session log want the
+        bytes; the device is open and takes writes. Then the client's reads
+        go ``ClientSession.direct_input`` -> ``_direct_write`` and the
+        device's plain reads ``_direct_read`` -> ``ClientSession.direct_output``,
+        each one or two frames; anything else in a read sends that read the
+        full way. Called at every change of what this depends on.
+        """
+        session = self.sessions[0] if len(self.sessions) == 1 else None
+        device = self.device
+        if (session is None or device is None or self._stopping or self._tails
+                or self.session_log is not None or self._clients_paused
+                or session.access != WRITER or not session.reading or session.inband is not None
+                or session.pending_output):
+            self._release_relay()
+            return
+        if self._direct_session is session and self._direct_device is device:
+            return
+        self._release_relay()
+        fd_device: Any = device
+        if not hasattr(fd_device, "set_plain_sink"):
+            return   # a device not on a tty fd (loop://, a socket, the test double): the full path
+        output = session.start_direct(self._direct_write)
+        if output is None:
+            return   # a TLS or SSH connection, another event loop: the full path
+        self._told_no_device = False
+        self._direct_session, self._direct_device, self._direct_out = session, device, output
+        self._write_now = fd_device.direct_writer()
+        fd_device.set_plain_sink(self._direct_read)
+
+    def _release_relay(self) -> None:
+        """Back to the full path for both directions."""
+        session, device = self._direct_session, self._direct_device
+        if session is None:
+            return
+        self._direct_session = self._direct_device = None
+        self._write_now = self._direct_out = None
+        session.stop_direct()
+        set_plain_sink = getattr(device, "set_plain_sink", None)
+        if set_plain_sink is not None:
+            set_plain_sink(None)
+
+    def _direct_write(self, data: bytes) -> None:
+        """The direct path's client input (already counted by the session): to the device."""
+        write_now = self._write_now
+        written = write_now(data) if write_now is not None else 0
+        if written == len(data):
+            self.tx_bytes += written
+            self.last_activity = time.time()
+            return
+        self.tx_bytes += written
+        self.write_device(data[written:] if written else data)   # buffering, back-pressure, errors
+
+    def _direct_read(self, data: bytes) -> None:
+        """A plain device read on the direct path: ``device_data`` for the one client."""
+        output = self._direct_out
+        if output is None:
+            self.device_data(data)
+            return
+        self.rx_bytes += len(data)
+        self.last_activity = time.time()
+        self.history.append(data)
+        output(data)
 
     def _update_device_reading(self) -> None:
         """Stop reading the device only when every client has stopped reading
@@ -586,6 +673,7 @@ class PortWorker:
         device.write(data)
         if device.write_buffer_size > device.write_high_water and not self._clients_paused:
             self._clients_paused = True
+            self._release_relay()
             for s in self.sessions:
                 s.pause_input("device")
 
@@ -723,7 +811,13 @@ class PortWorker:
     def add_tail(self, callback: Callable[[bytes], None]) -> Callable[[], None]:
         """Call ``callback`` with every device read; returns the remover."""
         self._tails.append(callback)
-        return lambda: self._tails.remove(callback) if callback in self._tails else None
+        self._release_relay()   # the tail wants every read: the full path
+
+        def remove() -> None:
+            if callback in self._tails:
+                self._tails.remove(callback)
+                self._update_relay()
+        return remove
 
     def status(self) -> PortStatus:
         """A frozen snapshot of the port."""

@@ -333,3 +333,54 @@ def test_a_pty_is_read_without_parmrk_by_default_and_marks_are_plain_data(pty_pa
         assert not termios.tcgetattr(pty_pair.master)[0] & termios.PARMRK
         await device.close()
     asyncio.run(main())
+
+
+@pytest.mark.parametrize("lean", [False, True], ids=["asyncio-loop", "lean-loop"])
+def test_a_plain_sink_gets_plain_reads_and_marks_still_go_through_the_decoder(pty_pair: Pty, lean: bool) -> None:
+    """set_plain_sink (the port's direct path): a read with nothing to decode goes to the sink
+    as it is; a read with a PARMRK mark (0xFF, doubled by the line discipline) goes to the
+    listener decoded, never to the sink; with the sink removed, everything goes to the listener.
+    On the lean loop the reader also runs without its handle (bridge.leanloop)."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair)
+        sunk = bytearray()
+        device.set_plain_sink(sunk.extend)   # type: ignore[attr-defined]
+        os.write(pty_pair.master, b"plain")
+        async with asyncio.timeout(WAIT):   # the sink wakes no waiter: poll (bounded)
+            while bytes(sunk) != b"plain":
+                await asyncio.sleep(0.01)
+        os.write(pty_pair.master, b"c\xffd")
+        await listener.wait_for(lambda: listener.data == b"c\xffd")
+        assert bytes(sunk) == b"plain"
+        device.set_plain_sink(None)   # type: ignore[attr-defined]
+        os.write(pty_pair.master, b"back")
+        await listener.wait_for(lambda: listener.data == b"c\xffdback")
+        assert bytes(sunk) == b"plain"
+        await device.close()
+
+    if lean:
+        from bridge.leanloop import LeanEventLoop
+        with asyncio.Runner(loop_factory=LeanEventLoop) as runner:
+            runner.run(main())
+    else:
+        asyncio.run(main())
+
+
+def test_write_now_writes_what_the_kernel_takes_and_leaves_the_rest_to_write(pty_pair: Pty) -> None:
+    """direct_writer: one os.write while nothing is buffered; 0 once the device buffers (then
+    write() keeps the order) or is closed."""
+    async def main() -> None:
+        device, _ = await _open(pty_pair)
+        write_now = device.direct_writer()   # type: ignore[attr-defined]
+        assert write_now(b"abc") == 3
+        assert await read_master(pty_pair.master, 3) == b"abc"
+        big = b"x" * (1 << 20)
+        taken = write_now(big)
+        assert 0 < taken < len(big)          # a pty takes a few KiB
+        device.write(big[taken:])
+        assert write_now(b"late") == 0       # something is buffered: order first
+        device.write(b"late")
+        assert await read_master(pty_pair.master, len(big) + 4) == big + b"late"
+        await device.close()
+        assert write_now(b"closed") == 0
+    asyncio.run(main())

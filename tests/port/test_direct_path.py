@@ -1,0 +1,311 @@
+"""The direct path (issue 10, the keystroke): while a port has one client that needs nothing
+else of it, reads go socket -> device and device -> socket in a frame or two
+(PortWorker._update_relay, ClientSession.direct_input/direct_output). These tests check
+that it is taken when it may be, left when it must be, and that no byte is lost, doubled or
+reordered across the changes, with Telnet commands, end-of-line rules and back-pressure
+handled as on the full path.
+
+Real parts: the worker runs on the lean loop (the daemon's default) in a thread, its device
+is a pseudo-terminal opened by the real opener, clients are loopback sockets. Every wait is
+bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import select
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+import pytest
+
+from bridge.config.load import parse_config
+from bridge.leanloop import LeanEventLoop, lean_supported
+from bridge.port.worker import PortWorker
+from tests.integration.helpers import PtyDevice, free_port
+
+pytestmark = pytest.mark.skipif(not lean_supported(), reason="this Python lacks the asyncio internals")
+
+WAIT = 10.0
+T = TypeVar("T")
+
+
+class LivePort:
+    """A PortWorker on a pty, served by a LeanEventLoop in a thread."""
+
+    def __init__(self, extra: str = "", mode: str = "raw") -> None:
+        self.pty = PtyDevice()
+        self.listen = free_port()
+        text = (f'[bridge]\ncontrol = ""\n[[port]]\nname = "p"\ndevice = "{self.pty.path}"\n'
+                f'listen = {self.listen}\nmode = "{mode}"\nlock_files = false\nbanner = false\n'
+                f"history = 4096\n{extra}\n")
+        self.worker = PortWorker(parse_config(text, "<test>").ports[0])
+        self.loop = LeanEventLoop()
+        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> LivePort:
+        self._thread.start()
+        self.run(self.worker.start())
+        assert self.worker.first_open is not None
+        self.run(asyncio.wait_for(asyncio.shield(self.worker.first_open), WAIT))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.run(self.worker.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(WAIT)
+        self.loop.close()
+        self.pty.close()
+
+    def run(self, coro: Any) -> Any:
+        """Await ``coro`` on the port's loop."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(WAIT)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on the port's loop and return its result."""
+        done: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                done.set_result(fn())
+            except BaseException as exc:   # handed to the test's thread
+                done.set_exception(exc)
+        self.loop.call_soon_threadsafe(run)
+        return done.result(WAIT)
+
+    def direct(self) -> bool:
+        return self.call(lambda: self.worker.direct_path)
+
+    def wait_direct(self, on: bool) -> None:
+        deadline = time.monotonic() + WAIT
+        while self.direct() != on:
+            assert time.monotonic() < deadline, f"direct path never turned {'on' if on else 'off'}"
+            time.sleep(0.01)
+
+    def client(self) -> socket.socket:
+        sock = socket.create_connection(("127.0.0.1", self.listen), timeout=WAIT)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock
+
+
+def recv_exactly(sock: socket.socket, size: int) -> bytes:
+    """``size`` bytes from ``sock`` (bounded by WAIT)."""
+    out = bytearray()
+    deadline = time.monotonic() + WAIT
+    while len(out) < size:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        chunk = sock.recv(size - len(out))
+        assert chunk, f"connection closed after {len(out)} of {size} bytes"
+        out += chunk
+    return bytes(out)
+
+
+def recv_until(sock: socket.socket, marker: bytes) -> bytes:
+    out = bytearray()
+    deadline = time.monotonic() + WAIT
+    while marker not in out:
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed before {marker!r}; got {bytes(out[-200:])!r}"
+        out += chunk
+    return bytes(out)
+
+
+@pytest.fixture
+def noise() -> bytes:
+    """256 KiB of every byte value, in a fixed pseudo-random order."""
+    return random.Random(10).randbytes(256 * 1024)
+
+
+def test_one_raw_client_takes_the_direct_path_and_every_byte_passes_both_ways(noise: bytes) -> None:
+    """One writer on a raw port: direct; 256 KiB each way (every byte value) arrive intact and in
+    order, and the counters of the port and the session say so."""
+    with LivePort() as port:
+        client = port.client()
+        port.wait_direct(True)
+        sender = threading.Thread(target=client.sendall, args=(noise,))
+        sender.start()
+        assert port.pty.read(len(noise)) == noise
+        sender.join(WAIT)
+        writer = threading.Thread(target=port.pty.write, args=(noise,))
+        writer.start()
+        assert recv_exactly(client, len(noise)) == noise
+        writer.join(WAIT)
+        status = port.call(port.worker.status)
+        assert (status.tx_bytes, status.rx_bytes) == (len(noise), len(noise))
+        assert (status.sessions[0].bytes_in, status.sessions[0].bytes_out) == (len(noise), len(noise))
+        assert port.call(port.worker.history.snapshot) == noise[-4096:]
+        assert port.direct()
+        client.close()
+        port.wait_direct(False)
+
+
+def test_a_second_client_ends_it_and_the_first_loses_nothing_meanwhile(noise: bytes) -> None:
+    """The device streams while a second client joins (full path: both get the output) and leaves
+    (direct again): the first client gets every byte once, in order."""
+    with LivePort() as port:
+        first = port.client()
+        port.wait_direct(True)
+        got = bytearray()
+        reader = threading.Thread(target=lambda: got.extend(recv_exactly(first, len(noise))))
+        reader.start()
+        quarter = len(noise) // 4
+        port.pty.write(noise[:quarter])
+        second = port.client()
+        port.wait_direct(False)
+        port.pty.write(noise[quarter:2 * quarter])
+        recv_exactly(second, 1)   # the second client is served too
+        second.close()
+        port.wait_direct(True)
+        port.pty.write(noise[2 * quarter:])
+        reader.join(WAIT)
+        assert bytes(got) == noise
+        first.close()
+
+
+def test_telnet_commands_and_end_of_line_rules_hold_on_the_direct_path() -> None:
+    """A Telnet port, no BINARY, newline = "cr": an escaped IAC, CR NUL, CR LF and IAC AYT from
+    the client, IAC and a bare CR from the device: each as the full path does it, the direct
+    path taken again after each command (RFC 854)."""
+    with LivePort('newline = "cr"', mode="telnet") as port:
+        client = port.client()
+        port.wait_direct(True)   # a client that says nothing is a raw one after the opening
+        client.sendall(b"ab\xff\xffc")
+        assert port.pty.read(4) == b"ab\xffc"
+        port.wait_direct(True)
+        client.sendall(b"x\r\ny")
+        assert port.pty.read(3) == b"x\ry"   # newline = "cr"
+        client.sendall(b"p\r")
+        assert port.pty.read(2) == b"p\r"     # at once, not held for the NUL that follows
+        client.sendall(b"\x00q")
+        assert port.pty.read(1) == b"q"       # the NUL of CR NUL dropped
+        client.sendall(b"\xff\xf6")           # IAC AYT: answered, nothing to the device
+        recv_until(client, b"\r\n")
+        port.pty.write(b"o\xffk\r!")
+        assert recv_until(client, b"!").endswith(b"o\xff\xffk\r\x00!")   # IAC doubled, CR NUL
+        client.sendall(b"z")
+        assert port.pty.read(1) == b"z"
+        assert port.direct()
+        client.close()
+
+
+@pytest.mark.parametrize("extra", ['break_sequence = "~b"', "log = \"off\""])
+def test_a_break_sequence_keeps_the_full_path(extra: str) -> None:
+    """A port that watches for its break sequence reads every key on the full path; a plain one
+    (here with its log off) takes the direct path."""
+    with LivePort(extra) as port:
+        client = port.client()
+        client.sendall(b"warm")
+        assert port.pty.read(4) == b"warm"
+        watched = "break_sequence" in extra
+        if not watched:
+            port.wait_direct(True)
+        assert port.direct() is not watched
+        client.close()
+
+
+def test_a_tail_and_a_watcher_take_the_full_path_while_they_are_there() -> None:
+    """A tail (the control API's live output) and a watcher client (access = "first") both need
+    every read: the port leaves the direct path while they are there and takes it again after."""
+    with LivePort('access = "first"') as port:
+        writer = port.client()
+        port.wait_direct(True)
+        seen: list[bytes] = []
+        remove = port.call(lambda: port.worker.add_tail(seen.append))
+        assert not port.direct()
+        port.pty.write(b"tailed")
+        assert recv_exactly(writer, 6) == b"tailed"
+        assert port.call(lambda: b"".join(seen)) == b"tailed"   # the tail ran in that same callback
+        port.call(remove)
+        port.wait_direct(True)
+        watcher = port.client()
+        port.wait_direct(False)
+        port.pty.write(b"both")
+        assert recv_exactly(writer, 4) == b"both"
+        assert recv_until(watcher, b"both").endswith(b"both")
+        watcher.close()
+        port.wait_direct(True)
+        writer.close()
+
+
+def test_a_device_that_takes_input_slowly_loses_none_of_it() -> None:
+    """1 MiB from the client while the device reads nothing for a while: the pty fills, the
+    port buffers and holds the client (the full path's back-pressure), and every byte reaches
+    the device in order once it reads; the direct path is taken again after."""
+    data = random.Random(5).randbytes(1 << 20)
+    with LivePort() as port:
+        client = port.client()
+        port.wait_direct(True)
+        sender = threading.Thread(target=client.sendall, args=(data,))
+        sender.start()
+        port.wait_direct(False)   # the device's write buffer passed its high-water mark
+        assert port.pty.read(len(data), timeout=30) == data
+        sender.join(WAIT)
+        port.wait_direct(True)
+        assert port.call(port.worker.status).tx_bytes == len(data)
+        client.close()
+
+
+def test_a_client_that_stops_reading_leaves_the_direct_path_and_loses_nothing_it_can_hold() -> None:
+    """The client stops reading: the port leaves the direct path (its socket is past the
+    high-water mark); on a pty the line is held, so once the client reads again it gets all."""
+    data = random.Random(6).randbytes(16 << 20)
+    with LivePort() as port:
+        client = socket.socket()
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # before connect: a small window
+        client.settimeout(WAIT)
+        client.connect(("127.0.0.1", port.listen))
+        port.wait_direct(True)
+        writer = threading.Thread(target=_write_all, args=(port.pty.master, data))
+        writer.start()
+        port.wait_direct(False)
+        got = recv_exactly(client, len(data))
+        writer.join(WAIT)
+        assert got == data
+        port.wait_direct(True)
+        client.close()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write ``data`` to a non-blocking fd, waiting while it is full (at most 60 s in all)."""
+    view = memoryview(data)
+    deadline = time.monotonic() + 60
+    while view and time.monotonic() < deadline:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            select.select([], [fd], [], 0.5)
+
+
+def test_a_lost_device_ends_the_direct_path_and_the_client_is_told() -> None:
+    """The device goes away while relayed directly: the client stays and is told, as on the full path."""
+    with LivePort(mode="raw") as port:
+        client = port.client()
+        port.wait_direct(True)
+        os.close(port.pty.master)
+        port.wait_direct(False)
+        # raw clients get no notices; the port is waiting for its device and the client is still there
+        deadline = time.monotonic() + WAIT
+        while port.call(lambda: port.worker.state) != "waiting-for-device":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        assert port.call(lambda: len(port.worker.sessions)) == 1
+        ready, _, _ = select.select([client], [], [], 0.1)
+        assert not ready or client.recv(100) != b""   # not disconnected
+        client.close()
+        port.pty.master = os.open(os.devnull, os.O_RDONLY)   # closed by __exit__
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_threads() -> Iterator[None]:
+    before = threading.active_count()
+    yield
+    deadline = time.monotonic() + WAIT
+    while threading.active_count() > before and time.monotonic() < deadline:
+        time.sleep(0.01)
