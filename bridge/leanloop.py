@@ -24,8 +24,15 @@ whenever anything but the common case is in front of them:
 * accepted and connected TCP sockets get ``LeanSocketTransport``, asyncio's
   socket transport whose read callback hands a protocol that declares
   ``lean_reads = True`` (``bridge.port.session.ClientSession``) its bytes
-  with one ``recv`` and one ``data_received`` call. Every other protocol
-  (TLS's ``SSLProtocol``, streams) reads through asyncio's own code.
+  with one ``recv`` and one ``data_received`` call (or, on a port's direct
+  path, one call to the sink given to ``redirect_reads``). Every other
+  protocol (TLS's ``SSLProtocol``, streams) reads through asyncio's own code.
+* ``set_fast_reader``: the transport and the tty device (bridge.device.fd_device)
+  register their read callback, and the lean iteration calls it directly,
+  without a ``Handle`` or ``Context.run``, when a poll reports the fd only
+  readable. The shortcut is dropped whenever the fd's reader is removed or
+  replaced, and everything else (errors, hang-ups, the inherited iteration)
+  runs the handle as before.
 
 The private attributes this relies on (``_selector._fd_to_key``,
 ``_scheduled``, ``_ready``, ``_read_ready__on_eof`` ...) exist in CPython 3.11
@@ -69,8 +76,9 @@ def lean_supported() -> bool:
 
 
 class LeanSocketTransport(_Base):  # type: ignore[misc]
-    """asyncio's TCP transport; reads go straight to ``data_received`` for a
-    protocol with ``lean_reads = True``."""
+    """asyncio's TCP transport; for a protocol with ``lean_reads = True``, reads
+    go straight to ``data_received`` (or to the sink of ``redirect_reads``), by a
+    callback the lean loop runs without a handle."""
 
     _lean_read: Callable[[], None] | None = None
     _lean_ready = False   # asyncio's __init__ has run (it calls set_protocol half-way)
@@ -153,8 +161,8 @@ class LeanSocketTransport(_Base):  # type: ignore[misc]
         nothing waits in the write buffer and the connection is open, else 0.
 
         For a caller that passes what was not sent to ``write`` at once (the
-        port's direct relay, bridge.port.relay): a send error is not raised
-        or reported here, ``write`` meets it again and handles it.
+        port's direct path, ``ClientSession.direct_output``): a send error is
+        not raised or reported here, ``write`` meets it again and handles it.
         """
         send = self._sock.send
         transport = self
@@ -186,7 +194,7 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
         only readable (None: stop).
 
         ``callback`` must do what the reader registered with ``add_reader``
-        does (a transport's or device's own shortcut: ``fast_reader()``); it
+        does (the transport's or the device's own read callback); it
         runs in the loop's context, not the handle's, and its exceptions go to
         the exception handler. Any other event on the fd, and every iteration
         of asyncio's own ``_run_once``, runs the reader handle as before. The

@@ -6,7 +6,9 @@ pyserial opens and configures the port; data never goes through pyserial:
   pause), each readiness one ``os.read(fd, 65536)``; a pty gives at most
   4095 bytes a read, a UART driver what it has. PARMRK marks are decoded on
   the fast path (:mod:`bridge.device.parmrk`); a read without 0xFF is handed
-  on as it is.
+  on as it is. On a port's direct path a plain read goes to the sink of
+  ``set_plain_sink`` and a write to ``direct_writer``'s closure; on the lean
+  loop (bridge.leanloop) the read callback runs without a handle.
 * writing: ``os.write`` at once; only what the kernel does not take is
   buffered, and ``loop.add_writer`` is registered until the buffer is empty.
 * loss: a read error (EIO, ENXIO...), end of file, or a write error reports
@@ -60,7 +62,8 @@ class FdDevice(PyserialDevice):
         self._overruns = termio.OverrunWatch(lambda: termio.read_overruns(fd))
         self._target = os.path.realpath(path)   # what the path named when it was opened
         self._link_check: asyncio.TimerHandle | None = None
-        self._plain_reader: Callable[[], None] | None = None   # set_plain_sink
+        self._plain_sink: Callable[[bytes], None] | None = None   # set_plain_sink
+        self._read_ready = self._reader()
 
     # -- reading ------------------------------------------------------------
 
@@ -100,11 +103,10 @@ class FdDevice(PyserialDevice):
             return
         self._reading = on
         if on:
-            callback = self._plain_reader or self._on_readable
-            self._loop.add_reader(self._fd, callback)
+            self._loop.add_reader(self._fd, self._read_ready)
             share = getattr(self._loop, "set_fast_reader", None)
             if share is not None:   # the lean loop calls it without a handle (bridge.leanloop)
-                share(self._fd, callback)
+                share(self._fd, self._read_ready)
         else:
             self._loop.remove_reader(self._fd)
 
@@ -114,17 +116,16 @@ class FdDevice(PyserialDevice):
         A plain read is one with nothing to decode: no PARMRK mark (no 0xFF
         byte, no partial mark held from the read before). Every other read,
         end of file and every error go the usual way, to the listener. This
-        is the device's half of the port's direct relay (bridge.port.relay):
-        one Python frame from readiness to the sink.
+        is the device's half of the port's direct path
+        (``PortWorker._direct_read``): one Python frame from readiness to the
+        sink. Setting it costs no system call (the fd's reader stays).
         """
-        self._plain_reader = None if sink is None else self._reader_for(sink)
-        if self._reading:   # re-register the fd's reader with the callback that matches
-            self._reading = False
-            self._set_reading(True)
+        self._plain_sink = sink
 
-    def _reader_for(self, sink: Callable[[bytes], None]) -> Callable[[], None]:
-        """The read callback with a plain sink: one read; a plain one to ``sink``,
-        anything else to ``_deliver``."""
+    def _reader(self) -> Callable[[], None]:
+        """The fd's read callback, a closure over what it needs (the lean loop
+        calls it without a handle): one read; a plain one to the plain sink if
+        there is one, anything else to ``_deliver``."""
         fd = self._fd
         read = os.read
         deliver = self._deliver
@@ -140,7 +141,8 @@ class FdDevice(PyserialDevice):
             except OSError as exc:
                 device._lose(DeviceMissing(f"{device.path}: read failed: {exc.strerror or exc}"))
                 return
-            if not data or (parmrk and (255 in data or device._decoder.pending)):
+            sink = device._plain_sink
+            if sink is None or not data or (parmrk and (255 in data or device._decoder.pending)):
                 deliver(data)
                 return
             if overruns.enabled and overruns.check(time.monotonic()):   # a UART: once a second
@@ -154,7 +156,7 @@ class FdDevice(PyserialDevice):
         when nothing waits in the write buffer and the device is open, else 0.
 
         For a caller that passes what was not written to ``write`` at once
-        (the port's direct relay, bridge.port.relay): a write error is not
+        (the port's direct path, ``PortWorker._direct_write``): a write error is not
         reported here, ``write`` meets it again and reports the loss.
         """
         fd = self._fd
@@ -170,17 +172,6 @@ class FdDevice(PyserialDevice):
             except OSError:
                 return 0
         return write_now
-
-    def _on_readable(self) -> None:
-        """One read; decoded items go to the listener."""
-        try:
-            data = os.read(self._fd, READ_SIZE)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError as exc:
-            self._lose(DeviceMissing(f"{self.path}: read failed: {exc.strerror or exc}"))
-            return
-        self._deliver(data)
 
     def _deliver(self, data: bytes) -> None:
         """A read (``b""``: end of file) to the listener: overrun check, marks decoded."""

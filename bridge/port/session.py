@@ -150,7 +150,7 @@ class ClientSession(asyncio.BufferedProtocol):
         self.welcomed = False           # output is held until the banner and history are out
         # Client input is handled in order; async device operations (settings,
         # break) queue the input that follows them until they are done.
-        self.work: deque[Callable[[], object]] = deque()   # waiting requests, in order (the relay reads it)
+        self.work: deque[Callable[[], object]] = deque()   # waiting requests, in order (direct_input reads it)
         self._work_task: asyncio.Task[None] | None = None
         # Why reading this client is paused: "socket" (it does not read what we
         # send), "device" (the device's write buffer is full), "work" (too many
@@ -161,7 +161,7 @@ class ClientSession(asyncio.BufferedProtocol):
         # The port's break_sequence detector, if any (its state is this client's typing).
         self.inband: InbandBreak | None = InbandBreak(sequence.encode("latin-1")) if sequence else None
         # The direct path (start_direct): the port's write for this client's input, and
-        # this transport's send-at-once, while the port relays directly.
+        # this transport's send-at-once, while the port takes the direct path.
         self._direct_write: Callable[[bytes], None] | None = None
         self._send_now: Callable[[bytes], int] | None = None
 
@@ -324,7 +324,7 @@ class ClientSession(asyncio.BufferedProtocol):
         SSH, a loop other than the lean one: bridge.leanloop).
 
         The port calls it only while this is its one client and a writer that
-        reads, with no break sequence (PortWorker._update_relay), and
+        reads, with no break sequence (PortWorker._update_direct_path), and
         ``stop_direct`` as soon as that ends.
         """
         transport: Any = self.transport

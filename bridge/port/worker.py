@@ -23,6 +23,11 @@ Data paths:
   worker stops reading every client socket until ``device_write_drained``.
 * a writer whose socket is full pauses device reading (lossless writers);
   the worker resumes it when no writer is blocked.
+* the direct path (``_update_direct_path``): while one client needs nothing else
+  of the port, its reads go ``ClientSession.direct_input`` ->
+  ``_direct_write`` and the device's plain reads ``_direct_read`` ->
+  ``ClientSession.direct_output``, skipping the routing above; any read
+  they do not fully handle takes the full path.
 """
 
 from __future__ import annotations
@@ -144,7 +149,7 @@ class PortWorker:
         self.admission = Admission(self)
         self.telnet = TelnetSide(self)
         self._stopping = False
-        # The direct path (_update_relay): the client it serves, the device's write-at-once,
+        # The direct path (_update_direct_path): the client it serves, the device's write-at-once,
         # and that client's output half.
         self._direct_session: ClientSession | None = None
         self._direct_device: Device | None = None
@@ -337,7 +342,7 @@ class PortWorker:
         self._set_state(UP)
         log.info("port %s: device %s open (%s)", self.name, device.path, self.settings.short())
         self._release_held_input()
-        self._update_relay()
+        self._update_direct_path()
         if was_waiting:
             self._tell_all("device is back")
         if self.first_open is not None and not self.first_open.done():
@@ -365,7 +370,7 @@ class PortWorker:
             self.first_open.set_result(message)
 
     async def _close_device(self) -> None:
-        self._release_relay()
+        self._leave_direct_path()
         device, self.device = self.device, None
         self.modem.stop()
         if device is not None:
@@ -429,7 +434,7 @@ class PortWorker:
 
     def device_lost(self, exc: BaseException | None) -> None:
         """The device vanished: clients stay, and are told."""
-        self._release_relay()
+        self._leave_direct_path()
         if self._stopping or not self.enabled:
             self._lost.set()
             return
@@ -446,7 +451,6 @@ class PortWorker:
             self._clients_paused = False
             for session in self.sessions:
                 session.resume_input("device")
-            self._update_relay()
 
     # ====================================================== session events
     def session_opened(self, session: ClientSession) -> None:
@@ -473,7 +477,7 @@ class PortWorker:
             self.admission.arm_idle(session, cfg.idle_timeout)
         self.telnet.greet(session)
         session.report_reading()
-        self._update_relay()
+        self._update_direct_path()
 
     def session_closed(self, session: ClientSession) -> None:
         """A client left: hand over write access, restore what it changed."""
@@ -501,7 +505,7 @@ class PortWorker:
                 asyncio.get_running_loop().create_task(self._restore_settings())
         if not self.config.hold_open and not self.sessions:
             self._lost.set()
-        self._update_relay()
+        self._update_direct_path()
 
     async def _restore_settings(self) -> None:
         """The last client that asked for settings left: back to the configured ones,
@@ -521,21 +525,21 @@ class PortWorker:
         else:
             self._not_reading.add(session.id)
         self._update_device_reading()
-        self._update_relay()
+        self._update_direct_path()
 
     @property
     def direct_path(self) -> bool:
-        """Whether the port relays its one client directly now (``_update_relay``)."""
+        """Whether the port relays its one client directly now (``_update_direct_path``)."""
         return self._direct_session is not None
 
-    def _update_relay(self) -> None:
+    def _update_direct_path(self) -> None:
         """Take the direct path while the port has one client that needs nothing
-        else of it, and the full path otherwise (docs/architecture.md, "The
-        direct path").
+        else of it, and the full path otherwise (docs/architecture.md, "Data
+        paths").
 
         Direct: the client is the only one, a writer, reading, with nothing
         queued and no break sequence; no tail and no session log want the
-        bytes; the device is open and takes writes. Then the client's reads
+        bytes; the device is open. Then the client's reads
         go ``ClientSession.direct_input`` -> ``_direct_write`` and the
         device's plain reads ``_direct_read`` -> ``ClientSession.direct_output``,
         each one or two frames; anything else in a read sends that read the
@@ -544,14 +548,14 @@ class PortWorker:
         session = self.sessions[0] if len(self.sessions) == 1 else None
         device = self.device
         if (session is None or device is None or self._stopping or self._tails
-                or self.session_log is not None or self._clients_paused
+                or self.session_log is not None
                 or session.access != WRITER or not session.reading or session.inband is not None
                 or session.pending_output):
-            self._release_relay()
+            self._leave_direct_path()
             return
         if self._direct_session is session and self._direct_device is device:
             return
-        self._release_relay()
+        self._leave_direct_path()
         fd_device: Any = device
         if not hasattr(fd_device, "set_plain_sink"):
             return   # a device not on a tty fd (loop://, a socket, the test double): the full path
@@ -563,7 +567,7 @@ class PortWorker:
         self._write_now = fd_device.direct_writer()
         fd_device.set_plain_sink(self._direct_read)
 
-    def _release_relay(self) -> None:
+    def _leave_direct_path(self) -> None:
         """Back to the full path for both directions."""
         session, device = self._direct_session, self._direct_device
         if session is None:
@@ -673,7 +677,6 @@ class PortWorker:
         device.write(data)
         if device.write_buffer_size > device.write_high_water and not self._clients_paused:
             self._clients_paused = True
-            self._release_relay()
             for s in self.sessions:
                 s.pause_input("device")
 
@@ -811,12 +814,12 @@ class PortWorker:
     def add_tail(self, callback: Callable[[bytes], None]) -> Callable[[], None]:
         """Call ``callback`` with every device read; returns the remover."""
         self._tails.append(callback)
-        self._release_relay()   # the tail wants every read: the full path
+        self._leave_direct_path()   # the tail wants every read: the full path
 
         def remove() -> None:
             if callback in self._tails:
                 self._tails.remove(callback)
-                self._update_relay()
+                self._update_direct_path()
         return remove
 
     def status(self) -> PortStatus:

@@ -1,6 +1,6 @@
 """The direct path (issue 10, the keystroke): while a port has one client that needs nothing
 else of it, reads go socket -> device and device -> socket in a frame or two
-(PortWorker._update_relay, ClientSession.direct_input/direct_output). These tests check
+(PortWorker._update_direct_path, ClientSession.direct_input/direct_output). These tests check
 that it is taken when it may be, left when it must be, and that no byte is lost, doubled or
 reordered across the changes, with Telnet commands, end-of-line rules and back-pressure
 handled as on the full path.
@@ -236,19 +236,20 @@ def test_a_tail_and_a_watcher_take_the_full_path_while_they_are_there() -> None:
 
 def test_a_device_that_takes_input_slowly_loses_none_of_it() -> None:
     """1 MiB from the client while the device reads nothing for a while: the pty fills, the
-    port buffers and holds the client (the full path's back-pressure), and every byte reaches
-    the device in order once it reads; the direct path is taken again after."""
+    port buffers and holds the client (the full path's back-pressure, which the direct path
+    keeps), and every byte reaches the device in order once it reads."""
     data = random.Random(5).randbytes(1 << 20)
     with LivePort() as port:
         client = port.client()
         port.wait_direct(True)
         sender = threading.Thread(target=client.sendall, args=(data,))
         sender.start()
-        port.wait_direct(False)   # the device's write buffer passed its high-water mark
+        time.sleep(0.5)   # the device reads nothing meanwhile
+        assert port.call(lambda: port.worker.device is not None and port.worker.device.write_buffer_size > 0)
         assert port.pty.read(len(data), timeout=30) == data
         sender.join(WAIT)
-        port.wait_direct(True)
         assert port.call(port.worker.status).tx_bytes == len(data)
+        assert port.direct()
         client.close()
 
 
@@ -284,22 +285,21 @@ def _write_all(fd: int, data: bytes) -> None:
 
 
 def test_a_lost_device_ends_the_direct_path_and_the_client_is_told() -> None:
-    """The device goes away while relayed directly: the client stays and is told, as on the full path."""
-    with LivePort(mode="raw") as port:
+    """The device goes away while the port relays directly: the client stays and is told, as on
+    the full path, and the port waits for the device."""
+    with LivePort(mode="telnet") as port:
         client = port.client()
         port.wait_direct(True)
         os.close(port.pty.master)
+        port.pty.master = os.open(os.devnull, os.O_RDONLY)   # closed by __exit__, never a reused number
+        recv_until(client, b"device disconnected")
         port.wait_direct(False)
-        # raw clients get no notices; the port is waiting for its device and the client is still there
         deadline = time.monotonic() + WAIT
         while port.call(lambda: port.worker.state) != "waiting-for-device":
             assert time.monotonic() < deadline
             time.sleep(0.01)
         assert port.call(lambda: len(port.worker.sessions)) == 1
-        ready, _, _ = select.select([client], [], [], 0.1)
-        assert not ready or client.recv(100) != b""   # not disconnected
         client.close()
-        port.pty.master = os.open(os.devnull, os.O_RDONLY)   # closed by __exit__
 
 
 @pytest.fixture(autouse=True)
