@@ -61,6 +61,7 @@ _ids = itertools.count(1)
 SOCKET_HIGH_WATER = 256 * 1024
 OUTPUT_QUEUE_BYTES = 256 * 1024   # output waiting for one client, at most
 READ_SIZE = 64 * 1024    # one socket read at most
+CR = b"\r"
 CR_LF = b"\r\n"
 MAX_TTYPES = 8           # terminal types kept per session
 WORK_LIMIT = 64          # queued requests past which the client's socket is not read
@@ -164,6 +165,8 @@ class ClientSession(asyncio.BufferedProtocol):
         # this transport's send-at-once, while the port takes the direct path.
         self._direct_write: Callable[[bytes], None] | None = None
         self._send_now: Callable[[bytes], int] | None = None
+        self._newline = worker.config.newline   # what this client's CR LF becomes at the device
+        self._cr_passed = False   # the last byte passed on was a CR that a LF may complete
 
     # ----------------------------------------------------------- who owns what
     @property
@@ -362,8 +365,8 @@ class ClientSession(asyncio.BufferedProtocol):
             self.last_input = monotonic()
             if not run:
                 return
-            if CR_LF in run and not conn.peer_binary:
-                self.worker.client_data(self, run)   # the port's newline mapping
+            if self._newline != "crlf" and (CR in run or self._cr_passed) and not conn.peer_binary:
+                self.worker.client_data(self, run)   # the port's newline mapping (end_of_line)
                 return
             data = run
         else:
@@ -374,6 +377,27 @@ class ClientSession(asyncio.BufferedProtocol):
             return
         self.bytes_in += len(data)
         write(data)
+
+    def end_of_line(self, data: bytes) -> bytes:
+        """This client's input with its end of line as the port's ``newline``
+        ("crlf", "cr" or "lf"; INTERFACE.md), for NVT text only (RFC 854: a
+        client outside BINARY ends a line with CR LF).
+
+        A CR is passed on at once (never held for what may follow); with
+        ``newline = "cr"`` the LF that completes it is dropped when it comes,
+        in the same read or the next. Raw clients and BINARY input are
+        returned unchanged. May return ``b""`` (a lone LF dropped).
+        """
+        conn = self.conn
+        if self._newline == "crlf" or conn is None or conn.peer_binary:
+            self._cr_passed = False
+            return data
+        if self._cr_passed and data[:1] == b"\n" and self._newline == "cr":
+            data = data[1:]   # the LF of a CR LF split across two reads
+        if CR_LF in data:
+            data = data.replace(CR_LF, b"\r" if self._newline == "cr" else b"\n")
+        self._cr_passed = data[-1:] == b"\r"
+        return data
 
     def direct_output(self, data: bytes) -> None:
         """Device output on the direct path (already in history): the same as ``deliver``."""

@@ -643,10 +643,9 @@ class PortWorker:
         self._to_device(session, data)
 
     def _to_device(self, session: ClientSession, data: bytes) -> None:
-        if session.conn is not None and not session.conn.peer_binary and b"\r\n" in data:
-            newline = self.config.newline
-            if newline != "crlf":
-                data = data.replace(b"\r\n", b"\r" if newline == "cr" else b"\n")
+        data = session.end_of_line(data)
+        if not data:
+            return
         session.count_input(len(data))
         self.write_device(data)
         if self.session_log is not None:

@@ -39,14 +39,14 @@ T = TypeVar("T")
 class LivePort:
     """A PortWorker on a pty, served by a LeanEventLoop in a thread."""
 
-    def __init__(self, extra: str = "", mode: str = "raw") -> None:
+    def __init__(self, extra: str = "", mode: str = "raw", loop: str = "lean") -> None:
         self.pty = PtyDevice()
         self.listen = free_port()
         text = (f'[bridge]\ncontrol = ""\n[[port]]\nname = "p"\ndevice = "{self.pty.path}"\n'
                 f'listen = {self.listen}\nmode = "{mode}"\nlock_files = false\nbanner = false\n'
                 f"history = 4096\n{extra}\n")
         self.worker = PortWorker(parse_config(text, "<test>").ports[0])
-        self.loop = LeanEventLoop()
+        self.loop = LeanEventLoop() if loop == "lean" else asyncio.SelectorEventLoop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
 
     def __enter__(self) -> LivePort:
@@ -192,6 +192,27 @@ def test_telnet_commands_and_end_of_line_rules_hold_on_the_direct_path() -> None
         client.sendall(b"z")
         assert port.pty.read(1) == b"z"
         assert port.direct()
+        client.close()
+
+
+@pytest.mark.parametrize("loop", ["lean", "asyncio"])
+def test_a_cr_lf_split_across_reads_still_becomes_the_ports_newline(loop: str) -> None:
+    """newline = "cr" (UAT): Enter as CR LF in two TCP segments: the CR reaches the device at
+    once and the LF that completes it is dropped when it comes; a LF that follows no CR is
+    kept. On the direct path (lean loop) and the full path (asyncio's loop) alike."""
+    with LivePort('newline = "cr"', mode="telnet", loop=loop) as port:
+        client = port.client()
+        time.sleep(0.5)   # past the opening: a client that says nothing gets output as a raw one
+        client.sendall(b"y\r")
+        assert port.pty.read(2) == b"y\r"    # at once
+        client.sendall(b"\nz")
+        assert port.pty.read(1) == b"z"      # the split CR LF's LF dropped
+        client.sendall(b"\n")
+        assert port.pty.read(1) == b"\n"     # a LF after no CR is data
+        client.sendall(b"k\r\n\r")
+        assert port.pty.read(3) == b"k\r\r"
+        client.sendall(b"\n\n")
+        assert port.pty.read(1) == b"\n"     # one LF completes the CR, the second is data
         client.close()
 
 
