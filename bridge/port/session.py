@@ -372,7 +372,7 @@ class ClientSession(asyncio.BufferedProtocol):
         else:
             self.last_input = monotonic()
         write = self._direct_write
-        if write is None:   # stopped meanwhile (a read of this same batch of events)
+        if write is None:   # not after stop_direct (it resets the sink); if ever, the full path
             self.worker.client_data(self, data)
             return
         self.bytes_in += len(data)
