@@ -146,6 +146,39 @@ def test_one_raw_client_takes_the_direct_path_and_every_byte_passes_both_ways(no
         port.wait_direct(False)
 
 
+@pytest.mark.parametrize("loop", ["lean", "asyncio"])
+def test_a_stop_and_wait_exchange_loses_no_lone_byte(loop: str) -> None:
+    """XMODEM's shape (the UAT's sx uploads that hung at their end): a 132-byte block from
+    the client, one byte back from the device (ACK, or NAK and the block again), 600 blocks,
+    then a lone EOT and its ACK. Every block and every lone byte arrives once and in order,
+    and the counters say so; on the lean loop the whole exchange stays on the direct path."""
+    ack, nak, eot = b"\x06", b"\x15", b"\x04"
+    rng = random.Random(11)
+    blocks = [bytes([1, n % 256, 255 - n % 256]) + rng.randbytes(129) for n in range(1, 601)]
+    sent = answered = 0
+    with LivePort(loop=loop) as port:
+        client = port.client()
+        if loop == "lean":
+            port.wait_direct(True)
+        for n, block in enumerate(blocks):
+            for answer in ((nak, ack) if n % 50 == 7 else (ack,)):   # now and then a NAK: sent again
+                client.sendall(block)
+                sent += len(block)
+                assert port.pty.read(len(block)) == block, f"block {n + 1}"
+                port.pty.write(answer)
+                answered += 1
+                assert recv_exactly(client, 1) == answer, f"the answer to block {n + 1}"
+        client.sendall(eot)
+        assert port.pty.read(1) == eot
+        port.pty.write(ack)
+        assert recv_exactly(client, 1) == ack
+        status = port.call(port.worker.status)
+        assert (status.tx_bytes, status.rx_bytes) == (sent + 1, answered + 1)
+        assert (status.sessions[0].bytes_in, status.sessions[0].bytes_out) == (sent + 1, answered + 1)
+        assert port.direct() is (loop == "lean")
+        client.close()
+
+
 def test_a_second_client_ends_it_and_the_first_loses_nothing_meanwhile(noise: bytes) -> None:
     """The device streams while a second client joins (full path: both get the output) and leaves
     (direct again): the first client gets every byte once, in order."""
