@@ -171,7 +171,7 @@ class LeanSocketTransport(_Base):  # type: ignore[misc]
             if transport._buffer or transport._conn_lost or transport._eof:
                 return 0
             try:
-                return int(send(data))
+                return send(data)  # type: ignore[no-any-return]
             except OSError:
                 return 0
         return send_now
@@ -252,14 +252,15 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
             timeout = -1.0
             if scheduled:
                 head = scheduled[0]
-                if head._cancelled or (len(scheduled) > 100
-                                       and s._timer_cancelled_count * 2 > len(scheduled)):
+                cancelled = s._timer_cancelled_count   # asyncio's clean-up: over 100 timers, half cancelled
+                if head._cancelled or (cancelled > 50 and len(scheduled) > 100
+                                       and cancelled * 2 > len(scheduled)):
                     break
                 timeout = head._when - clock()
                 if timeout <= resolution:
                     break
-                # epoll counts in ms: round up, never wake before the timer is due
-                timeout = min(-(-timeout // 0.001) * 0.001, MAX_TIMEOUT)
+                if timeout > MAX_TIMEOUT:   # epoll.poll itself rounds up to whole ms (never early)
+                    timeout = MAX_TIMEOUT
             try:
                 events = poll(timeout, MAX_EVENTS)
             except InterruptedError:
