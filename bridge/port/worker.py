@@ -598,6 +598,12 @@ class PortWorker:
         the one client (counters, history), then ``output``, the session's half."""
         clock = time.time
         history = self.history
+        if history.capacity <= 0:   # no history kept (``history = 0``): nothing to append to
+            def direct_read_unkept(data: bytes) -> None:
+                self.rx_bytes += len(data)
+                self.last_activity = clock()
+                output(data)
+            return direct_read_unkept
 
         def direct_read(data: bytes) -> None:
             self.rx_bytes += len(data)
