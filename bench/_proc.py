@@ -30,6 +30,37 @@ class BenchError(Exception):
     """A measurement could not be made; the message says why, in one line."""
 
 
+# CPUs every daemon's threads are pinned to once it listens (``e2e.py --pin``);
+# None: the scheduler places them, as it places the benchmark's own processes.
+DAEMON_CPUS: set[int] | None = None
+
+
+def split_cpus() -> tuple[set[int], set[int]]:
+    """For ``--pin``: (the benchmark's CPUs, the daemons' CPU), the last CPU this
+    process may run on going to the daemons.
+
+    Raises:
+        BenchError: fewer than two CPUs to split.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise BenchError(f"--pin needs two CPUs; this process may use {len(cpus)}")
+    return set(cpus[:-1]), {cpus[-1]}
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Pin every thread of process ``pid`` to ``cpus`` (threads it starts later inherit it)."""
+    try:
+        tasks = [int(task.name) for task in Path(f"/proc/{pid}/task").iterdir()]
+    except OSError:
+        return   # gone: the caller's next step reports it
+    for task in tasks:
+        try:
+            os.sched_setaffinity(task, cpus)
+        except OSError:
+            continue   # a thread that just ended
+
+
 @dataclass(frozen=True)
 class PortSpec:
     """One bridged port: a pty slave path, a TCP port on 127.0.0.1, a mode."""
@@ -181,6 +212,9 @@ class Daemon:
                 raise BenchError(f"{self.label} did not listen within {timeout:.0f} s: "
                                  f"{self.log_tail()}")
             time.sleep(0.05)
+        if DAEMON_CPUS is not None:
+            for _, process in self.processes:
+                pin(process.pid, DAEMON_CPUS)
 
     def alive(self) -> bool:
         """True while every process of the daemon runs."""

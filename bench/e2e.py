@@ -9,6 +9,7 @@ Run by hand (never from the tests), from the repository::
     .venv/bin/python bench/e2e.py --loop lean,asyncio     # serial-bridge on two loops
     .venv/bin/python bench/e2e.py --only rtt --floor      # with the Python floor beside it
     .venv/bin/python bench/e2e.py --only rtt --pyserial DIR   # with pyserial's servers beside it
+    .venv/bin/python bench/e2e.py --only rtt --pin --repeat 9  # daemons on their own CPU
 
 The benchmark plays the serial device on each pty's master and the client
 on 127.0.0.1; the daemon under test sits between them. Targets, in one run:
@@ -39,8 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _link import Link, PtyLink, TelnetLink, open_link, sync  # noqa: E402
 from _measure import client_to_device, device_to_client, idle, round_trips  # noqa: E402
 from _ports import stream  # noqa: E402
+import _proc  # noqa: E402
 from _proc import (BenchError, BridgeDaemon, Daemon, FloorDaemon, PortSpec,  # noqa: E402
-                   PyserialDaemon, Ser2netDaemon, free_tcp_ports)
+                   PyserialDaemon, Ser2netDaemon, free_tcp_ports, split_cpus)
 from _pty import Pty  # noqa: E402
 from _report import Results, print_table  # noqa: E402
 
@@ -82,6 +84,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
                         help="also run pyserial's threaded servers, the anchors of issue 10: DIR holds "
                              "rfc2217_server.py and tcp_serial_redirect.py from pyserial's repository "
                              "(examples/); one process per port, so no ports section")
+    parser.add_argument("--pin", action="store_true",
+                        help="pin every daemon to this machine's last CPU and the benchmark's "
+                             "clients and device to the others: less noise from the scheduler, "
+                             "the same conditions for every target")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run every target N times, interleaved; the table shows medians")
     parser.add_argument("--stat", choices=("median", "best"), default="median",
@@ -296,6 +302,14 @@ def main(argv: list[str] | None = None) -> int:
     args, plan = parse_args(argv)
     if args.from_json:
         return show_saved(Path(args.from_json), args.stat, plan)
+    if args.pin:
+        try:
+            own, daemon_cpus = split_cpus()
+        except BenchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        os.sched_setaffinity(0, own)   # the clients and the device (child processes inherit it)
+        _proc.DAEMON_CPUS = daemon_cpus
     data = payload(plan.size)
     out = Results(stat=args.stat)
     load_before = os.getloadavg()
@@ -309,9 +323,12 @@ def main(argv: list[str] | None = None) -> int:
             run_round(out, targets, plan, data)
     print_table(out, plan.rounds, plan.size, plan.stream_seconds, plan.idle_seconds)
     load = f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after"
-    print(f"{args.repeat} round(s); {os.cpu_count()} CPUs; {load}")
+    pinned = f"; daemons pinned to CPU {','.join(map(str, sorted(_proc.DAEMON_CPUS)))}" if args.pin else ""
+    print(f"{args.repeat} round(s); {os.cpu_count()} CPUs{pinned}; {load}")
     if args.json:
-        Path(args.json).write_text(json.dumps(out.as_dict(), indent=2) + "\n")
+        saved = out.as_dict()
+        saved["daemon_cpus"] = sorted(_proc.DAEMON_CPUS) if _proc.DAEMON_CPUS is not None else None
+        Path(args.json).write_text(json.dumps(saved, indent=2) + "\n")
     return 1 if out.failures else 0
 
 

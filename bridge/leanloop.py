@@ -47,6 +47,7 @@ import asyncio
 import select
 import selectors
 import socket
+import time
 from asyncio import selector_events
 from collections.abc import Callable
 from typing import Any
@@ -171,7 +172,7 @@ class LeanSocketTransport(_Base):  # type: ignore[misc]
             if transport._buffer or transport._conn_lost or transport._eof:
                 return 0
             try:
-                return int(send(data))
+                return send(data)  # type: ignore[no-any-return]
             except OSError:
                 return 0
         return send_now
@@ -239,7 +240,8 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
         keys = self._lean_keys
         poll = self._lean_poll
         scheduled = s._scheduled
-        clock = self.time
+        # asyncio's own clock, without the method's frame, unless a subclass has its own
+        clock = time.monotonic if type(self).time is asyncio.BaseEventLoop.time else self.time
         resolution = s._clock_resolution
         remove_reader = s._remove_reader
         remove_writer = s._remove_writer
@@ -252,18 +254,19 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
             timeout = -1.0
             if scheduled:
                 head = scheduled[0]
-                if head._cancelled or (len(scheduled) > 100
+                if head._cancelled or (s._timer_cancelled_count > 50   # asyncio's clean-up: over 100
+                                       and len(scheduled) > 100         # timers, half of them cancelled
                                        and s._timer_cancelled_count * 2 > len(scheduled)):
                     break
-                timeout = head._when - clock()
+                timeout = head._when - clock()   # epoll.poll rounds it up to whole ms: never early
                 if timeout <= resolution:
                     break
-                # epoll counts in ms: round up, never wake before the timer is due
-                timeout = min(-(-timeout // 0.001) * 0.001, MAX_TIMEOUT)
             try:
                 events = poll(timeout, MAX_EVENTS)
             except InterruptedError:
                 return
+            except OverflowError:   # a timer over epoll's 24.8 days away: asyncio's bound instead
+                events = poll(MAX_TIMEOUT, MAX_EVENTS)
             for fd, event in events:
                 if event == only_readable:
                     fast = fast_get(fd)

@@ -7,6 +7,7 @@ import asyncio
 import socket
 import ssl
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,60 @@ def test_a_timer_fires_while_a_socket_stays_readable(
     loop.call_later(5, loop.stop)   # bound
     loop.run_forever()
     assert fired and reads > 10
+
+
+def test_a_timer_past_epolls_largest_timeout_does_not_stop_the_loop(
+        loop: LeanEventLoop, pair: tuple[socket.socket, socket.socket]) -> None:
+    """A timer past epoll's largest timeout (24.8 days) as the only timer: the loop still polls
+    and serves its readers (asyncio's bound of a day per poll instead)."""
+    a, b = pair
+    got: list[bytes] = []
+
+    def on_a() -> None:
+        got.append(a.recv(10))
+        loop.stop()
+
+    loop.call_later(40 * 86400, print)   # 40 days, the only timer: the next polls wait for it
+    loop.add_reader(a, on_a)
+    bound = threading.Timer(5, loop.call_soon_threadsafe, (loop.stop,))
+    bound.start()
+    threading.Timer(0.1, b.send, (b"x",)).start()   # after the loop's first polls
+    try:
+        loop.run_forever()
+    finally:
+        bound.cancel()
+    assert got == [b"x"]
+
+
+def test_a_subclass_with_its_own_clock_has_its_timers_run_by_it() -> None:
+    """As asyncio's loop: timers are due by ``loop.time()``, also where a subclass changes it."""
+
+    class ShiftedClock(LeanEventLoop):
+        def time(self) -> float:
+            return super().time() + 1000.0
+
+    loop = ShiftedClock()
+    try:
+        fired: list[bool] = []
+
+        def due() -> None:
+            fired.append(True)
+            loop.stop()
+
+        def give_up() -> None:
+            fired.append(False)
+            loop.stop()
+
+        loop.call_later(0.05, due)   # 1000 s away by the monotonic clock
+        bound = threading.Timer(5, loop.call_soon_threadsafe, (give_up,))
+        bound.start()
+        try:
+            loop.run_forever()
+        finally:
+            bound.cancel()
+        assert fired[:1] == [True]
+    finally:
+        loop.close()
 
 
 def test_an_exception_in_a_reader_goes_to_the_exception_handler_and_the_loop_goes_on(

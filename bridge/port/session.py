@@ -151,7 +151,7 @@ class ClientSession(asyncio.BufferedProtocol):
         self.welcomed = False           # output is held until the banner and history are out
         # Client input is handled in order; async device operations (settings,
         # break) queue the input that follows them until they are done.
-        self.work: deque[Callable[[], object]] = deque()   # waiting requests, in order (direct_input reads it)
+        self.work: deque[Callable[[], object]] = deque()   # waiting requests, in order (the direct path reads it)
         self._work_task: asyncio.Task[None] | None = None
         # Why reading this client is paused: "socket" (it does not read what we
         # send), "device" (the device's write buffer is full), "work" (too many
@@ -161,10 +161,7 @@ class ClientSession(asyncio.BufferedProtocol):
         sequence = worker.config.break_sequence
         # The port's break_sequence detector, if any (its state is this client's typing).
         self.inband: InbandBreak | None = InbandBreak(sequence.encode("latin-1")) if sequence else None
-        # The direct path (start_direct): the port's write for this client's input, and
-        # this transport's send-at-once, while the port takes the direct path.
-        self._direct_write: Callable[[bytes], None] | None = None
-        self._send_now: Callable[[bytes], int] | None = None
+        self._direct = False   # the port takes the direct path with this client (start_direct)
         self._newline = worker.config.newline   # what this client's CR LF becomes at the device
         self._cr_passed = False   # the last byte passed on was a CR that a LF may complete
 
@@ -322,61 +319,76 @@ class ClientSession(asyncio.BufferedProtocol):
     # ------------------------------------------------------- the direct path
     def start_direct(self, write: Callable[[bytes], None]) -> Callable[[bytes], None] | None:
         """Take this client's reads on the direct path: decoded here, then given
-        to ``write`` (the port's). Returns ``direct_output``, the device half,
-        or None, changing nothing, when the transport has no direct path (TLS,
-        SSH, a loop other than the lean one: bridge.leanloop).
+        to ``write`` (the port's). Returns the device half, a callable
+        ``output(data: bytes)`` that does what ``deliver`` does, or None,
+        changing nothing, when the transport has no direct path (TLS, SSH, a
+        loop other than the lean one: bridge.leanloop).
 
         The port calls it only while this is its one client and a writer that
-        reads, with no break sequence (PortWorker._update_direct_path), and
-        ``stop_direct`` as soon as that ends.
+        reads, with nothing queued and no break sequence
+        (PortWorker._update_direct_path), and ``stop_direct`` as soon as that
+        ends; neither half is called after that.
         """
         transport: Any = self.transport
-        if not hasattr(transport, "redirect_reads") or not transport.redirect_reads(self.direct_input):
+        if not hasattr(transport, "redirect_reads") or not transport.redirect_reads(self._direct_input(write)):
             return None
-        self._direct_write = write
-        self._send_now = transport.direct_sender()
-        return self.direct_output
+        self._direct = True
+        return self._direct_output(transport.direct_sender())
 
     def stop_direct(self) -> None:
         """Back to ``data_received`` and ``deliver``."""
-        if self._direct_write is None:
+        if not self._direct:
             return
-        self._direct_write = self._send_now = None
+        self._direct = False
         transport: Any = self.transport
         if transport is not None:
             transport.redirect_reads(None)
 
-    def direct_input(self, data: bytes) -> None:
-        """A read from the client's socket on the direct path (``bytes``, never empty).
+    def _direct_input(self, write: Callable[[bytes], None]) -> Callable[[bytes], None]:
+        """The direct path's client half: ``input(data)`` for each socket read
+        (``bytes``, never empty), the same as ``data_received(data)`` in one
+        frame. A read the engine cannot pass as plain data (a command, RFC
+        854), one behind queued requests, and one with a CR LF the port may
+        map go to ``data_received`` or the port's ``client_data``.
 
-        The same as ``data_received(data)``, one call deep: a read the engine
-        cannot pass as plain data (a command, RFC 854), one behind queued
-        requests, and one with a CR LF the port may map go there.
+        A closure over what it reads, as the lean loop's read callbacks are:
+        the keystroke path's cost is its bytecodes (docs/performance.md).
         """
-        if self.work:
-            self.data_received(data)
-            return
+        work = self.work
+        full = self.data_received
         conn = self.conn
-        if conn is not None:
-            run = conn.receive_app_data(data)
+
+        if conn is None:   # raw: no engine, no newline mapping
+            def raw_input(data: bytes) -> None:
+                if work:
+                    full(data)
+                    return
+                self.last_input = monotonic()
+                self.bytes_in += len(data)
+                write(data)
+            return raw_input
+
+        receive = conn.receive_app_data
+        maps_newline = self._newline != "crlf"
+        client_data = self.worker.client_data
+
+        def telnet_input(data: bytes) -> None:
+            if work:
+                full(data)
+                return
+            run = receive(data)
             if run is None:
-                self.data_received(data)
+                full(data)
                 return
             self.last_input = monotonic()
             if not run:
                 return
-            if self._newline != "crlf" and (CR in run or self._cr_passed) and not conn.peer_binary:
-                self.worker.client_data(self, run)   # the port's newline mapping (end_of_line)
+            if maps_newline and (CR in run or self._cr_passed) and not conn.peer_binary:
+                client_data(self, run)   # the port's newline mapping (end_of_line)
                 return
-            data = run
-        else:
-            self.last_input = monotonic()
-        write = self._direct_write
-        if write is None:   # not after stop_direct (it resets the sink); if ever, the full path
-            self.worker.client_data(self, data)
-            return
-        self.bytes_in += len(data)
-        write(data)
+            self.bytes_in += len(run)
+            write(run)
+        return telnet_input
 
     def end_of_line(self, data: bytes) -> bytes:
         """This client's input with its end of line as the port's ``newline``
@@ -399,22 +411,35 @@ class ClientSession(asyncio.BufferedProtocol):
         self._cr_passed = data[-1:] == b"\r"
         return data
 
-    def direct_output(self, data: bytes) -> None:
-        """Device output on the direct path (already in history): the same as ``deliver``."""
-        send_now = self._send_now
-        if send_now is None or self.closed:
-            self.deliver(data)
-            return
-        self.bytes_out += len(data)
+    def _direct_output(self, send_now: Callable[[bytes], int]) -> Callable[[bytes], None]:
+        """The direct path's device half: ``output(data)`` for device output
+        already in history, the same as ``deliver(data)``: encoded (IAC
+        doubled, CR NUL outside BINARY: RFC 854), counted, and sent with one
+        ``send_now`` (the transport's); what the kernel does not take goes to
+        the transport's ``write`` (buffering, ``pause_writing``, errors).
+        """
+        transport: Any = self.transport
         conn = self.conn
-        if conn is not None:
-            data = conn.encode(data)   # IAC doubled, CR NUL outside BINARY (RFC 854)
+
+        if conn is None:
+            def raw_output(data: bytes) -> None:
+                self.bytes_out += len(data)
+                sent = send_now(data)
+                if sent != len(data):
+                    transport.write(data[sent:] if sent else data)
+            return raw_output
+
+        encode = conn.encode
+
+        def telnet_output(data: bytes) -> None:
+            self.bytes_out += len(data)
+            data = encode(data)
             if not data:
                 return
-        sent = send_now(data)
-        if sent != len(data):
-            assert self.transport is not None
-            self.transport.write(data[sent:] if sent else data)   # buffering, pause_writing, errors
+            sent = send_now(data)
+            if sent != len(data):
+                transport.write(data[sent:] if sent else data)
+        return telnet_output
 
     def eof_received(self) -> bool | None:
         """The client closed its side: end the session."""

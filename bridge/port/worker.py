@@ -149,12 +149,9 @@ class PortWorker:
         self.admission = Admission(self)
         self.telnet = TelnetSide(self)
         self._stopping = False
-        # The direct path (_update_direct_path): the client it serves, the device's write-at-once,
-        # and that client's output half.
+        # The direct path (_update_direct_path): the client it serves and the device.
         self._direct_session: ClientSession | None = None
         self._direct_device: Device | None = None
-        self._write_now: Callable[[bytes], int] | None = None
-        self._direct_out: Callable[[bytes], None] | None = None
 
     # ============================================================ lifecycle
     async def start(self) -> None:
@@ -539,11 +536,12 @@ class PortWorker:
 
         Direct: the client is the only one, a writer, reading, with nothing
         queued and no break sequence; no tail and no session log want the
-        bytes; the device is open. Then the client's reads
-        go ``ClientSession.direct_input`` -> ``_direct_write`` and the
-        device's plain reads ``_direct_read`` -> ``ClientSession.direct_output``,
-        each one or two frames; anything else in a read sends that read the
-        full way. Called at every change of what this depends on.
+        bytes; the device is open. Then the client's reads go the session's
+        input half (``ClientSession.start_direct``) -> ``_direct_writer``'s
+        closure, and the device's plain reads ``_direct_reader``'s closure ->
+        the session's output half, one frame each; anything else in a read
+        sends that read the full way. Called at every change of what this
+        depends on.
         """
         session = self.sessions[0] if len(self.sessions) == 1 else None
         device = self.device
@@ -559,13 +557,12 @@ class PortWorker:
         fd_device: Any = device
         if not hasattr(fd_device, "set_plain_sink"):
             return   # a device not on a tty fd (loop://, a socket, the test double): the full path
-        output = session.start_direct(self._direct_write)
+        output = session.start_direct(self._direct_writer(fd_device.direct_writer()))
         if output is None:
             return   # a TLS or SSH connection, another event loop: the full path
         self._told_no_device = False
-        self._direct_session, self._direct_device, self._direct_out = session, device, output
-        self._write_now = fd_device.direct_writer()
-        fd_device.set_plain_sink(self._direct_read)
+        self._direct_session, self._direct_device = session, device
+        fd_device.set_plain_sink(self._direct_reader(output))
 
     def _leave_direct_path(self) -> None:
         """Back to the full path for both directions."""
@@ -573,33 +570,47 @@ class PortWorker:
         if session is None:
             return
         self._direct_session = self._direct_device = None
-        self._write_now = self._direct_out = None
         session.stop_direct()
         set_plain_sink = getattr(device, "set_plain_sink", None)
         if set_plain_sink is not None:
             set_plain_sink(None)
 
-    def _direct_write(self, data: bytes) -> None:
-        """The direct path's client input (already counted by the session): to the device."""
-        write_now = self._write_now
-        written = write_now(data) if write_now is not None else 0
-        if written == len(data):
-            self.tx_bytes += written
-            self.last_activity = time.time()
-            return
-        self.tx_bytes += written
-        self.write_device(data[written:] if written else data)   # buffering, back-pressure, errors
+    def _direct_writer(self, write_now: Callable[[bytes], int]) -> Callable[[bytes], None]:
+        """The direct path's device half for client input (``bytes``, already
+        counted by the session): ``write_now`` (the device's one ``os.write``),
+        and what it did not take to ``write_device`` (buffering, back-pressure,
+        errors). A closure, as the lean loop's callbacks are (docs/performance.md).
+        """
+        clock = time.time
+        write_device = self.write_device
 
-    def _direct_read(self, data: bytes) -> None:
-        """A plain device read on the direct path: ``device_data`` for the one client."""
-        output = self._direct_out
-        if output is None:
-            self.device_data(data)
-            return
-        self.rx_bytes += len(data)
-        self.last_activity = time.time()
-        self.history.append(data)
-        output(data)
+        def direct_write(data: bytes) -> None:
+            written = write_now(data)
+            self.tx_bytes += written
+            if written == len(data):
+                self.last_activity = clock()
+                return
+            write_device(data[written:] if written else data)
+        return direct_write
+
+    def _direct_reader(self, output: Callable[[bytes], None]) -> Callable[[bytes], None]:
+        """The direct path's sink for plain device reads: ``device_data`` for
+        the one client (counters, history), then ``output``, the session's half."""
+        clock = time.time
+        history = self.history
+        if history.capacity <= 0:   # no history kept (``history = 0``): nothing to append to
+            def direct_read_unkept(data: bytes) -> None:
+                self.rx_bytes += len(data)
+                self.last_activity = clock()
+                output(data)
+            return direct_read_unkept
+
+        def direct_read(data: bytes) -> None:
+            self.rx_bytes += len(data)
+            self.last_activity = clock()
+            history.append(data)
+            output(data)
+        return direct_read
 
     def _update_device_reading(self) -> None:
         """Stop reading the device only when every client has stopped reading

@@ -1,6 +1,6 @@
 """The direct path (issue 10, the keystroke): while a port has one client that needs nothing
 else of it, reads go socket -> device and device -> socket in a frame or two
-(PortWorker._update_direct_path, ClientSession.direct_input/direct_output). These tests check
+(PortWorker._update_direct_path, ClientSession.start_direct). These tests check
 that it is taken when it may be, left when it must be, and that no byte is lost, doubled or
 reordered across the changes, with Telnet commands, end-of-line rules and back-pressure
 handled as on the full path.
@@ -39,12 +39,12 @@ T = TypeVar("T")
 class LivePort:
     """A PortWorker on a pty, served by a LeanEventLoop in a thread."""
 
-    def __init__(self, extra: str = "", mode: str = "raw", loop: str = "lean") -> None:
+    def __init__(self, extra: str = "", mode: str = "raw", loop: str = "lean", history: int = 4096) -> None:
         self.pty = PtyDevice()
         self.listen = free_port()
         text = (f'[bridge]\ncontrol = ""\n[[port]]\nname = "p"\ndevice = "{self.pty.path}"\n'
                 f'listen = {self.listen}\nmode = "{mode}"\nlock_files = false\nbanner = false\n'
-                f"history = 4096\n{extra}\n")
+                f"history = {history}\n{extra}\n")
         self.worker = PortWorker(parse_config(text, "<test>").ports[0])
         self.loop = LeanEventLoop() if loop == "lean" else asyncio.SelectorEventLoop()
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -123,10 +123,11 @@ def noise() -> bytes:
     return random.Random(10).randbytes(256 * 1024)
 
 
-def test_one_raw_client_takes_the_direct_path_and_every_byte_passes_both_ways(noise: bytes) -> None:
+@pytest.mark.parametrize("history", [4096, 0])
+def test_one_raw_client_takes_the_direct_path_and_every_byte_passes_both_ways(noise: bytes, history: int) -> None:
     """One writer on a raw port: direct; 256 KiB each way (every byte value) arrive intact and in
-    order, and the counters of the port and the session say so."""
-    with LivePort() as port:
+    order, and the counters of the port and the session and the history (when kept) say so."""
+    with LivePort(history=history) as port:
         client = port.client()
         port.wait_direct(True)
         sender = threading.Thread(target=client.sendall, args=(noise,))
@@ -140,7 +141,8 @@ def test_one_raw_client_takes_the_direct_path_and_every_byte_passes_both_ways(no
         status = port.call(port.worker.status)
         assert (status.tx_bytes, status.rx_bytes) == (len(noise), len(noise))
         assert (status.sessions[0].bytes_in, status.sessions[0].bytes_out) == (len(noise), len(noise))
-        assert port.call(port.worker.history.snapshot) == noise[-4096:]
+        assert port.call(port.worker.history.snapshot) == noise[len(noise) - history:]
+        assert port.call(lambda: port.worker.last_activity) is not None
         assert port.direct()
         client.close()
         port.wait_direct(False)
