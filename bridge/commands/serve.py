@@ -21,8 +21,8 @@ log = logging.getLogger("bridge.serve")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", "-c", required=True, metavar="FILE", help="the bridge's TOML config")
     # The standard library's selector loop by default, with the lean dispatch of bridge/leanloop.py.
-    # uvloop is asked for, never assumed: under it an XMODEM transfer over a raw port lost its
-    # last ACK in 3 runs of 8 (docs/performance.md).
+    # uvloop is asked for, never assumed (experimental; TLS ports refuse it). The XMODEM hang once
+    # seen under it was lrzsz's rx destroying its own last ACK on a pty (docs/interop.md).
     parser.add_argument("--loop", choices=LOOPS, default="lean",
                         help="the event loop: lean (the default: asyncio's selector loop with a "
                              "shorter path from a ready socket to its callback), asyncio (the "
