@@ -162,7 +162,7 @@ class LeanSocketTransport(_Base):  # type: ignore[misc]
         nothing waits in the write buffer and the connection is open, else 0.
 
         For a caller that passes what was not sent to ``write`` at once (the
-        port's direct path, ``ClientSession.direct_output``): a send error is
+        port's direct path, ``ClientSession._direct_output``): a send error is
         not raised or reported here, ``write`` meets it again and handles it.
         """
         send = self._sock.send

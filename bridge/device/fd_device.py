@@ -117,7 +117,7 @@ class FdDevice(PyserialDevice):
         byte, no partial mark held from the read before). Every other read,
         end of file and every error go the usual way, to the listener. This
         is the device's half of the port's direct path
-        (``PortWorker._direct_read``): one Python frame from readiness to the
+        (``PortWorker._direct_reader``): one Python frame from readiness to the
         sink. Setting it costs no system call (the fd's reader stays).
         """
         self._plain_sink = sink
@@ -156,7 +156,7 @@ class FdDevice(PyserialDevice):
         when nothing waits in the write buffer and the device is open, else 0.
 
         For a caller that passes what was not written to ``write`` at once
-        (the port's direct path, ``PortWorker._direct_write``): a write error is not
+        (the port's direct path, ``PortWorker._direct_writer``): a write error is not
         reported here, ``write`` meets it again and reports the loss.
         """
         fd = self._fd

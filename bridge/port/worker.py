@@ -24,10 +24,10 @@ Data paths:
 * a writer whose socket is full pauses device reading (lossless writers);
   the worker resumes it when no writer is blocked.
 * the direct path (``_update_direct_path``): while one client needs nothing else
-  of the port, its reads go ``ClientSession.direct_input`` ->
-  ``_direct_write`` and the device's plain reads ``_direct_read`` ->
-  ``ClientSession.direct_output``, skipping the routing above; any read
-  they do not fully handle takes the full path.
+  of the port, its reads go the session's input half (``ClientSession.start_direct``)
+  -> ``_direct_writer``'s closure and the device's plain reads
+  ``_direct_reader``'s closure -> the session's output half, skipping the
+  routing above; any read they do not fully handle takes the full path.
 """
 
 from __future__ import annotations
