@@ -62,6 +62,14 @@ SOCKET_HIGH_WATER = 256 * 1024
 OUTPUT_QUEUE_BYTES = 256 * 1024   # output waiting for one client, at most
 READ_SIZE = 64 * 1024    # one socket read at most
 CR = b"\r"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Answer:
+    """A Telnet answer that waits in a client's output queue at its place in the stream."""
+
+    wire: bytes
+
 CR_LF = b"\r\n"
 MAX_TTYPES = 8           # terminal types kept per session
 WORK_LIMIT = 64          # queued requests past which the client's socket is not read
@@ -143,8 +151,11 @@ class ClientSession(asyncio.BufferedProtocol):
         self._stopped = False           # the worker knows this client is not reading
         self.spoke_telnet = False       # the client has sent a Telnet command (it will answer DO TIMING-MARK)
         self.suspended = False          # RFC 2217 FLOWCONTROL-SUSPEND
-        self._pending: deque[bytes] = deque()
-        self._pending_size = 0
+        # Device output waiting for this client, oldest first, and Telnet answers
+        # that must keep their place in it (_Answer: RFC 860's TIMING-MARK).
+        self._pending: deque[bytes | _Answer] = deque()
+        self._pending_size = 0          # bytes of device output in _pending
+        self._pending_answers = 0       # bytes of answers in _pending (never dropped)
         self._dropped_unreported = 0
         self._told_watcher = False
         self._stall_handle: asyncio.TimerHandle | None = None
@@ -485,8 +496,9 @@ class ClientSession(asyncio.BufferedProtocol):
 
     @property
     def pending_output(self) -> int:
-        """Bytes of output queued for this client, not yet sent."""
-        return self._pending_size
+        """Bytes of output queued for this client, not yet sent (device output and
+        Telnet answers that wait behind it)."""
+        return self._pending_size + self._pending_answers
 
     @property
     def reading(self) -> bool:
@@ -530,11 +542,18 @@ class ClientSession(asyncio.BufferedProtocol):
     def _queue(self, data: bytes) -> None:
         self._pending.append(data)
         self._pending_size += len(data)
+        if self._pending_size <= OUTPUT_QUEUE_BYTES:
+            return
+        kept: list[_Answer] = []   # answers keep their place at the front; only output is dropped
         while self._pending_size > OUTPUT_QUEUE_BYTES and self._pending:
             old = self._pending.popleft()
+            if isinstance(old, _Answer):
+                kept.append(old)
+                continue
             self._pending_size -= len(old)
             self.dropped += len(old)
             self._dropped_unreported += len(old)
+        self._pending.extendleft(reversed(kept))
 
     def welcome(self, banner: str | None, backlog: bytes) -> None:
         """Send the banner and the history kept at connect, then release held output."""
@@ -556,13 +575,20 @@ class ClientSession(asyncio.BufferedProtocol):
             self._dropped_unreported = 0
         while self._pending and not self.blocked:
             chunk = self._pending.popleft()
+            if isinstance(chunk, _Answer):
+                self._pending_answers -= len(chunk.wire)
+                assert self.transport is not None
+                self.transport.write(chunk.wire)
+                continue
             self._pending_size -= len(chunk)
             self._write_out(chunk)
 
     def abort_output(self) -> None:
         """IAC AO: drop what is queued for this client and answer with a Synch
-        (RFC 854: IAC DM, the DM sent as TCP urgent data)."""
-        self._pending.clear()
+        (RFC 854: IAC DM, the DM sent as TCP urgent data). Answers that wait
+        in the queue (TIMING-MARK) are not output: they stay."""
+        answers = [item for item in self._pending if isinstance(item, _Answer)]
+        self._pending = deque(answers)
         self._pending_size = 0
         self.send_synch()
 
@@ -722,9 +748,26 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def _on_timing_mark(self, event: Event) -> None:
         # RFC 860: answer once the data before the mark has been handled.
+        self.submit(self._answer_timing_mark)
+
+    def _answer_timing_mark(self) -> None:
+        """WILL TIMING-MARK at its place in the output (RFC 860: "at the point
+        in the return stream" the mark was received): behind the device output
+        already queued for this client, which a client flushing output until
+        the mark (IAC IP, IAC DO TIMING-MARK) discards; never dropped with it."""
         conn = self.conn
-        assert conn is not None
-        self.submit(conn.answer_timing_mark)
+        if conn is None or self.closed or self.transport is None:
+            return
+        self.flush()   # what the engine holds before the mark goes as before
+        conn.answer_timing_mark()
+        wire = conn.data_to_send()
+        if not wire:
+            return
+        if self._pending or not self.welcomed or self.blocked or self.suspended:
+            self._pending.append(_Answer(wire))
+            self._pending_answers += len(wire)
+            return
+        self.transport.write(wire)
 
     def set_terminal(self, name: str | None, window: tuple[int, int] | None) -> None:
         """The client's terminal type and size (columns, rows), from an SSH pty request."""
