@@ -62,14 +62,6 @@ SOCKET_HIGH_WATER = 256 * 1024
 OUTPUT_QUEUE_BYTES = 256 * 1024   # output waiting for one client, at most
 READ_SIZE = 64 * 1024    # one socket read at most
 CR = b"\r"
-
-
-@dataclasses.dataclass(frozen=True)
-class _Answer:
-    """A Telnet answer that waits in a client's output queue at its place in the stream."""
-
-    wire: bytes
-
 CR_LF = b"\r\n"
 MAX_TTYPES = 8           # terminal types kept per session
 WORK_LIMIT = 64          # queued requests past which the client's socket is not read
@@ -81,6 +73,13 @@ SERVER_POLICY = dataclasses.replace(DEFAULT_SERVER_POLICY, ask_terminal_type=Tru
 
 WRITER = "writer"
 WATCHER = "watcher"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Answer:
+    """A Telnet answer that waits in a client's output queue at its place in the stream."""
+
+    wire: bytes
 
 
 class _ReadBuffer(threading.local):
@@ -524,10 +523,16 @@ class ClientSession(asyncio.BufferedProtocol):
         """Device output for this client (already in history and log)."""
         if self.closed:
             return
-        if self._pending or not self.welcomed or self.blocked or self.suspended:
+        if self._holds_output:
             self._queue(data)
             return
         self._write_out(data)
+
+    @property
+    def _holds_output(self) -> bool:
+        """Output for this client waits in its queue: something already waits, the
+        opening is not over, its socket is full, or RFC 2217 suspended it."""
+        return bool(self._pending) or not self.welcomed or self.blocked or self.suspended
 
     def _write_out(self, data: bytes) -> None:
         assert self.transport is not None
@@ -763,7 +768,7 @@ class ClientSession(asyncio.BufferedProtocol):
         wire = conn.data_to_send()
         if not wire:
             return
-        if self._pending or not self.welcomed or self.blocked or self.suspended:
+        if self._holds_output:
             self._pending.append(_Answer(wire))
             self._pending_answers += len(wire)
             return
