@@ -220,6 +220,8 @@ class LineControl:
 
         async def purge() -> None:
             what = comport.PURGE_BY_CODE.get(value)
+            if what is not None and what.receive:   # what waits for this client: its own, write access or not
+                session.discard_output()
             if what is not None and self.worker.may_write(session):
                 await self.worker.purge(receive=what.receive, transmit=what.transmit)
             conn.ack_purge(value)

@@ -572,6 +572,15 @@ class ClientSession(asyncio.BufferedProtocol):
         self._drain_pending()
         self.report_reading()
 
+    def hold_output(self) -> None:
+        """Hold output again as in the opening, until the next ``welcome`` (a
+        client welcomed as silent turned out to be an RFC 2217 client in its
+        opening: bridge.port.telnetside)."""
+        if self.closed or not self.welcomed:
+            return
+        self.welcomed = False
+        self.report_reading()
+
     def _drain_pending(self) -> None:
         if self.suspended or self.closed or not self.welcomed:
             return
@@ -592,10 +601,16 @@ class ClientSession(asyncio.BufferedProtocol):
         """IAC AO: drop what is queued for this client and answer with a Synch
         (RFC 854: IAC DM, the DM sent as TCP urgent data). Answers that wait
         in the queue (TIMING-MARK) are not output: they stay."""
+        self.discard_output()
+        self.send_synch()
+
+    def discard_output(self) -> None:
+        """Drop the device output queued for this client, not yet sent (IAC AO;
+        RFC 2217's PURGE of the access server's receive buffer). Answers that
+        wait in the queue (TIMING-MARK) stay; nothing is counted as dropped."""
         answers = [item for item in self._pending if isinstance(item, _Answer)]
         self._pending = deque(answers)
         self._pending_size = 0
-        self.send_synch()
 
     def send_synch(self) -> None:
         """A Synch to the client: IAC DM with the DM as urgent data (RFC 854).

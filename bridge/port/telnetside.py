@@ -8,6 +8,16 @@
   seconds after connecting (``nc``, a script's socket) will not answer: it
   is welcomed then; one that has is waited for, at most ``WELCOME_AFTER``.
   Output that arrives meanwhile waits in the session's bounded queue.
+* An RFC 2217 client's opening goes on after the mark: pyserial and esptool
+  set the line (baud, data size, parity, stop size, control, purges), one
+  request at a time, each waiting for its answer. Its output is held until
+  ``COMPORT_QUIET`` seconds pass without a COM-PORT request, it sends data,
+  or ``COMPORT_OPENING`` seconds have passed, so that no answer waits
+  behind device output the client must decode first (a device faster than
+  the client reads would otherwise fill the socket with megabytes ahead of
+  it). Its PURGE of the receive buffer drops what was held meanwhile. A
+  client welcomed as silent that starts RFC 2217 within ``COMPORT_OPENING``
+  (a busy process whose first bytes came late) is held again the same way.
 * Commands (RFC 854) through the port's break map: BRK, IP, DM, EC, EL go to
   the device as the port's config says; AYT gets a one-line answer; AO drops
   what is queued for that client.
@@ -28,6 +38,8 @@ if TYPE_CHECKING:
 
 RAW_AFTER = 0.15       # s: a client silent this long gets output at once (INTERFACE.md: within 250 ms)
 WELCOME_AFTER = 1.0    # s: the longest wait for a Telnet client's TIMING-MARK answer
+COMPORT_QUIET = 0.25   # s: an RFC 2217 client's opening is over after this long without a COM-PORT request
+COMPORT_OPENING = 3.0  # s: and after this long from its TIMING-MARK answer in any case
 
 
 class TelnetSide:
@@ -38,6 +50,9 @@ class TelnetSide:
         self._backlogs: dict[int, bytes] = {}   # history kept at connect, until the welcome
         self._openings: dict[int, asyncio.TimerHandle] = {}   # sessions in their opening: the deadline
         self._breaks_queued: set[int] = set()   # sessions with a break waiting in their queue
+        # RFC 2217 clients in the rest of their opening: (the latest end, the quiet timer)
+        self._comport_openings: dict[int, tuple[float, asyncio.TimerHandle]] = {}
+        self._silent_welcomes: dict[int, float] = {}   # sessions welcomed as silent: when (loop time)
 
     def forget(self, session: ClientSession) -> None:
         """The session left: drop what was kept for it."""
@@ -46,6 +61,10 @@ class TelnetSide:
         timer = self._openings.pop(session.id, None)
         if timer is not None:
             timer.cancel()
+        opening = self._comport_openings.pop(session.id, None)
+        if opening is not None:
+            opening[1].cancel()
+        self._silent_welcomes.pop(session.id, None)
 
     def greet(self, session: ClientSession) -> None:
         backlog = self.worker.history.snapshot() if self.worker.config.replay else b""
@@ -69,6 +88,7 @@ class TelnetSide:
             loop = asyncio.get_running_loop()
             self._openings[session.id] = loop.call_later(WELCOME_AFTER - RAW_AFTER, self._welcome, session)
         else:
+            self._silent_welcomes[session.id] = asyncio.get_running_loop().time()
             self._welcome(session)
 
     def _welcome(self, session: ClientSession) -> None:
@@ -77,10 +97,39 @@ class TelnetSide:
             return
         timer.cancel()
         backlog = self._backlogs.pop(session.id, b"")
-        if session.comport is not None:
-            session.welcome(None, b"")
+        if session.comport is not None:   # no banner, no history; output after its opening requests
+            self._hold_comport_opening(session, asyncio.get_running_loop().time() + COMPORT_OPENING)
         else:
             session.welcome(self.banner_for(session) if self.worker.config.banner else None, backlog)
+
+    def _hold_comport_opening(self, session: ClientSession, until: float) -> None:
+        """Hold ``session``'s output through its RFC 2217 requests, until
+        ``COMPORT_QUIET`` without one, data from it, or ``until`` (loop time)."""
+        loop = asyncio.get_running_loop()
+        when = min(loop.time() + COMPORT_QUIET, until)
+        self._comport_openings[session.id] = (until, loop.call_at(when, self._comport_opened, session))
+
+    def comport_requested(self, session: ClientSession) -> None:
+        """A COM-PORT request from ``session``: in its opening, the quiet wait starts again
+        (never past ``COMPORT_OPENING`` from the mark)."""
+        opening = self._comport_openings.get(session.id)
+        if opening is None:
+            return
+        opening[1].cancel()
+        self._hold_comport_opening(session, opening[0])
+
+    def client_typed(self, session: ClientSession) -> None:
+        """Data from ``session`` before its welcome: an RFC 2217 client that sends
+        data has finished its opening (esptool's SYNC waits for an answer)."""
+        if session.id in self._comport_openings:
+            self._comport_opened(session)
+
+    def _comport_opened(self, session: ClientSession) -> None:
+        opening = self._comport_openings.pop(session.id, None)
+        if opening is None or session.closed:
+            return
+        opening[1].cancel()
+        session.welcome(None, b"")
 
     def banner_for(self, session: ClientSession) -> str:
         """The connect banner: port, device, settings, access, who else is here."""
@@ -106,6 +155,14 @@ class TelnetSide:
         device = self.worker.device
         session.start_comport(modem_lines=device is not None and device.has_modem_lines)
         self.worker.update_modem_polling()
+        # One welcomed as silent (its first bytes came late: a busy process) is in
+        # its opening after all: its output is held again through its requests.
+        since = self._silent_welcomes.pop(session.id, None)
+        if since is not None and session.welcomed and session.id not in self._comport_openings:
+            until = since + COMPORT_OPENING
+            if asyncio.get_running_loop().time() < until:
+                session.hold_output()
+                self._hold_comport_opening(session, until)
 
     def _command(self, session: ClientSession, cmd: Cmd) -> None:
         cfg = self.worker.config

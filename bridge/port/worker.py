@@ -628,7 +628,9 @@ class PortWorker:
 
     def telnet_event(self, session: ClientSession, event: Event) -> None:
         """Commands, option changes and RFC 2217 requests from a telnet client."""
-        if not self.line.handle(session, event):
+        if self.line.handle(session, event):
+            self.telnet.comport_requested(session)
+        else:
             self.telnet.handle(session, event)
 
     # ============================================================ client input
@@ -636,6 +638,8 @@ class PortWorker:
         """Keys from a client, for the device."""
         if not data:
             return
+        if not session.welcomed:
+            self.telnet.client_typed(session)
         if session.access != WRITER:
             session.tell_watcher()
             return

@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
@@ -92,6 +93,33 @@ class LivePort:
         sock = socket.create_connection(("127.0.0.1", self.listen), timeout=WAIT)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
+
+    @contextmanager
+    def reading_client(self) -> Iterator[socket.socket]:
+        """A client that reads (and drops) all it is sent, in a thread, while the block runs:
+        the port's first client, so that it keeps reading the device."""
+        sock = self.client()
+        stop = threading.Event()
+
+        def drain() -> None:
+            sock.settimeout(0.1)
+            while not stop.is_set():
+                try:
+                    if not sock.recv(65536):
+                        return
+                except socket.timeout:
+                    continue
+                except OSError:
+                    return
+
+        reader = threading.Thread(target=drain, daemon=True)
+        reader.start()
+        try:
+            yield sock
+        finally:
+            stop.set()
+            reader.join(WAIT)
+            sock.close()
 
 
 def recv_exactly(sock: socket.socket, size: int) -> bytes:

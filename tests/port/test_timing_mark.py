@@ -13,7 +13,6 @@ input is still read.
 from __future__ import annotations
 
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -60,37 +59,19 @@ def _mark_handled(port: LivePort, client: socket.socket) -> bytes:
 def _suspended_watcher(port: LivePort) -> Iterator[socket.socket]:
     """A Telnet watcher past the opening, COM-PORT agreed, its output suspended; beside it
     the port's writer, a client that reads everything."""
-    keeper = port.client()
-    stop = threading.Event()
-
-    def drain() -> None:
-        keeper.settimeout(0.1)
-        while not stop.is_set():
-            try:
-                if not keeper.recv(65536):
-                    return
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    client = port.client()
-    try:
-        client.sendall(bytes((IAC, WILL, COM_PORT)))
-        recv_until(client, bytes((IAC, DO, COM_PORT)))
-        client.sendall(_comport(SUSPEND))
-        deadline = time.monotonic() + WAIT
-        while not port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].suspended):
-            assert time.monotonic() < deadline, "FLOWCONTROL-SUSPEND never took effect"
-            time.sleep(0.01)
-        yield client
-    finally:
-        stop.set()
-        reader.join(WAIT)
-        client.close()
-        keeper.close()
+    with port.reading_client():
+        client = port.client()
+        try:
+            client.sendall(bytes((IAC, WILL, COM_PORT)))
+            recv_until(client, bytes((IAC, DO, COM_PORT)))
+            client.sendall(_comport(SUSPEND))
+            deadline = time.monotonic() + WAIT
+            while not port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].suspended):
+                assert time.monotonic() < deadline, "FLOWCONTROL-SUSPEND never took effect"
+                time.sleep(0.01)
+            yield client
+        finally:
+            client.close()
 
 
 def test_the_answer_to_do_timing_mark_follows_the_output_queued_before_it() -> None:

@@ -1,0 +1,165 @@
+"""An RFC 2217 client's opening: its output is held until its opening requests are done.
+
+pyserial (and esptool through it) opens an ``rfc2217://`` port with one COM-PORT request
+at a time (baud rate, data size, parity, stop size, control, purges), each waiting for its
+answer. Device output sent meanwhile lands in the client's socket ahead of the answers,
+and a device faster than the client decodes (a pty, a USB CDC device) can put megabytes
+there: the answer then comes after pyserial's 3 s wait. So the port holds an RFC 2217
+client's output until ``COMPORT_QUIET`` passes with no request, the client sends data,
+or ``COMPORT_OPENING`` has passed; a PURGE of the receive buffer drops what was held.
+
+Real parts: the port on the lean loop with a pseudo-terminal for its device
+(tests/port/test_direct_path.py's LivePort), a client that reads everything (so the port
+reads the device), and a second client speaking RFC 2217 the way pyserial's opening does,
+byte for byte on a socket.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from bridge.port import telnetside
+from tests.port.test_direct_path import WAIT, LivePort, recv_until
+
+IAC, SB, SE, WILL, WONT, DO = 255, 250, 240, 251, 252, 253
+TIMING_MARK, COM_PORT = 6, 44
+SET_BAUDRATE, PURGE_DATA = 1, 12
+FLOOD = 64 * 1024   # bytes of device output during the opening
+
+
+@pytest.fixture(autouse=True)
+def _long_quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quiet wait long enough that a slow test machine never sees it end early;
+    a test that needs it to end sets its own."""
+    monkeypatch.setattr(telnetside, "COMPORT_QUIET", 60.0)
+
+
+def _request(code: int, value: bytes) -> bytes:
+    return bytes((IAC, SB, COM_PORT, code)) + value + bytes((IAC, SE))
+
+
+def _answer(code: int) -> bytes:
+    return bytes((IAC, SB, COM_PORT, code + 100))
+
+
+def _wait(what: str, done: object) -> None:
+    deadline = time.monotonic() + WAIT
+    while not done():   # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)
+
+
+@contextmanager
+def _opening(port: LivePort) -> Iterator[socket.socket]:
+    """A client that reads everything, and a second one past its TIMING-MARK answer with
+    COM-PORT agreed, as pyserial is when it starts its requests."""
+    with port.reading_client():
+        client = port.client()
+        try:
+            recv_until(client, bytes((IAC, DO, TIMING_MARK)))
+            client.sendall(bytes((IAC, WILL, COM_PORT, IAC, WONT, TIMING_MARK)))
+            recv_until(client, bytes((IAC, DO, COM_PORT)))
+            _wait("the second client never arrived", lambda: port.call(lambda: len(port.worker.sessions) == 2))
+            yield client
+        finally:
+            client.close()
+
+
+def _flood(port: LivePort, data: bytes) -> None:
+    """The device sends ``data``; wait until the port has read it all."""
+    before = port.call(lambda: port.worker.rx_bytes)
+    port.pty.write(data)
+    _wait("the port never read the device's output",
+          lambda: port.call(lambda: port.worker.rx_bytes) >= before + len(data))
+
+
+def test_an_answer_in_the_opening_comes_before_device_output() -> None:
+    """The device sends 64 KiB after the client's TIMING-MARK answer; the client's
+    SET-BAUDRATE is answered with none of it ahead (before: all 64 KiB came first)."""
+    with LivePort(mode="telnet") as port, _opening(port) as client:
+        _flood(port, b"A" * FLOOD)
+        client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+        got = recv_until(client, _answer(SET_BAUDRATE))
+        assert b"A" not in got
+        assert port.call(lambda: port.worker.sessions[1].pending_output) == FLOOD   # held, not lost
+
+
+def test_output_held_in_the_opening_follows_it_and_a_purge_drops_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held output reaches the client once its opening is quiet; what a PURGE of the
+    receive buffer (RFC 2217 value 1) found queued is gone, and later output is not."""
+    with LivePort(mode="telnet") as port, _opening(port) as client:
+        _flood(port, b"A" * FLOOD)
+        client.sendall(_request(PURGE_DATA, b"\x01"))
+        got = recv_until(client, _answer(PURGE_DATA))
+        client.sendall(b"x")   # data: the opening is over
+        _flood(port, b"B" * 100)
+        got += recv_until(client, b"B" * 100)
+        assert b"A" not in got
+    monkeypatch.setattr(telnetside, "COMPORT_QUIET", 0.5)
+    with LivePort(mode="telnet") as port, _opening(port) as client:
+        _flood(port, b"C" * FLOOD)
+        got = b""
+        deadline = time.monotonic() + WAIT
+        while got.count(b"C") < FLOOD:
+            assert time.monotonic() < deadline, f"{got.count(b'C')} of {FLOOD} bytes arrived"
+            got += recv_until(client, b"C")
+
+
+def test_data_from_the_client_ends_its_opening() -> None:
+    """An RFC 2217 client that sends data (esptool's SYNC) gets output at once, however
+    long the quiet wait."""
+    with LivePort(mode="telnet") as port, _opening(port) as client:
+        client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+        recv_until(client, _answer(SET_BAUDRATE))
+        assert not port.call(lambda: port.worker.sessions[1].welcomed)
+        client.sendall(b"sync")
+        assert port.pty.read_until(b"sync", WAIT).endswith(b"sync")
+        _wait("data did not end the opening", lambda: port.call(lambda: port.worker.sessions[1].welcomed))
+        _flood(port, b"D" * 100)
+        recv_until(client, b"D" * 100)
+
+
+def test_requests_never_hold_output_past_the_opening_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that keeps sending requests (a loop polling the baud rate) gets its
+    output once ``COMPORT_OPENING`` has passed; requests after that hold nothing."""
+    monkeypatch.setattr(telnetside, "COMPORT_OPENING", 0.3)
+    with LivePort(mode="telnet") as port, _opening(port) as client:
+        deadline = time.monotonic() + WAIT
+        while not port.call(lambda: port.worker.sessions[1].welcomed):
+            assert time.monotonic() < deadline, "the opening never ended"
+            client.sendall(_request(SET_BAUDRATE, bytes(4)))   # a query: the baud rate in force
+            recv_until(client, _answer(SET_BAUDRATE))
+        _flood(port, b"E" * 100)
+        client.sendall(_request(SET_BAUDRATE, bytes(4)))
+        got = recv_until(client, b"E" * 100)
+        assert port.call(lambda: port.worker.sessions[1].welcomed)
+        assert b"E" * 100 in got
+
+
+def test_a_client_welcomed_as_silent_that_starts_rfc2217_is_held_through_its_requests() -> None:
+    """pyserial in a busy process: its first bytes come after the port has welcomed it as
+    a silent client. Once it agrees COM-PORT its output is held again, so its
+    SET-BAUDRATE is answered ahead of the device's output, which follows."""
+    with LivePort(mode="telnet") as port, port.reading_client():
+        client = port.client()
+        try:
+            recv_until(client, bytes((IAC, DO, TIMING_MARK)))
+            _wait("the silent client was never welcomed",
+                  lambda: port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].welcomed))
+            client.sendall(bytes((IAC, WILL, COM_PORT, IAC, WONT, TIMING_MARK)))
+            recv_until(client, bytes((IAC, DO, COM_PORT)))
+            _wait("the output was not held again", lambda: port.call(lambda: not port.worker.sessions[1].welcomed))
+            port.pty.write(b"F" * 1000)
+            _wait("the port never read the device", lambda: port.call(lambda: port.worker.sessions[1].pending_output) == 1000)
+            client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+            got = recv_until(client, _answer(SET_BAUDRATE))
+            assert b"F" not in got
+            client.sendall(b"x")   # data: the opening is over
+            recv_until(client, b"F" * 1000)
+        finally:
+            client.close()
