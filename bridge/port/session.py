@@ -487,11 +487,13 @@ class ClientSession(asyncio.BufferedProtocol):
         self.report_reading()
 
     def resume_writing(self) -> None:
-        """Our socket buffer drained."""
+        """Our socket buffer drained: what waits goes out, and the client is read
+        again unless that filled the buffer at once (pause_writing again)."""
         self.blocked = False
         self._drain_pending()
         self.report_reading()
-        self.resume_input("socket")
+        if not self.blocked:
+            self.resume_input("socket")
 
     @property
     def pending_output(self) -> int:

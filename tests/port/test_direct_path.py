@@ -393,3 +393,38 @@ def _no_stray_threads() -> Iterator[None]:
     deadline = time.monotonic() + WAIT
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
+
+
+def test_a_client_blocked_again_while_its_queue_drains_is_not_read() -> None:
+    """A client stops reading while the device floods (its output queued, its input not
+    read), then reads a little: the port writes its queue out, the socket fills again at
+    once, and its input stays unread (before: reading resumed while its output was blocked)."""
+    with LivePort() as port, port.reading_client():
+        slow = socket.socket()
+        slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # before connect: a small window
+        slow.settimeout(WAIT)
+        slow.connect(("127.0.0.1", port.listen))
+        deadline = time.monotonic() + WAIT
+        while port.call(lambda: len(port.worker.sessions)) < 2:
+            assert time.monotonic() < deadline, "the second client never arrived"
+            time.sleep(0.01)
+
+        def session() -> Any:
+            return port.worker.sessions[1]
+        # a small kernel send buffer, so that the transport's own buffer fills
+        port.call(lambda: session().transport.get_extra_info("socket").setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDBUF, 4096))
+        port.pty.write(b"A" * (1 << 20))
+        deadline = time.monotonic() + WAIT
+        while not port.call(lambda: port.worker.rx_bytes == 1 << 20 and session().blocked):
+            assert time.monotonic() < deadline, "the client's output never queued"
+            time.sleep(0.01)
+        queued = port.call(lambda: session().pending_output)
+        assert not port.call(lambda: session().transport.is_reading())
+        deadline = time.monotonic() + WAIT
+        while port.call(lambda: session().pending_output) >= queued:   # read until the queue goes out
+            assert time.monotonic() < deadline, "the queue never drained"
+            slow.recv(16384)
+        assert port.call(lambda: session().blocked)
+        assert not port.call(lambda: session().transport.is_reading())
+        slow.close()
