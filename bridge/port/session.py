@@ -403,22 +403,27 @@ class ClientSession(asyncio.BufferedProtocol):
     def end_of_line(self, data: bytes) -> bytes:
         """This client's input with its end of line as the port's ``newline``
         ("crlf", "cr" or "lf"; INTERFACE.md), for NVT text only (RFC 854: a
-        client outside BINARY ends a line with CR LF).
+        client outside BINARY ends a line with CR LF, or CR NUL, which the
+        engine has already made a bare CR).
 
-        A CR is passed on at once (never held for what may follow); with
-        ``newline = "cr"`` the LF that completes it is dropped when it comes,
-        in the same read or the next. Raw clients and BINARY input are
-        returned unchanged. May return ``b""`` (a lone LF dropped).
+        A CR is passed on at once (never held for what may follow), as CR
+        with ``newline = "cr"`` and as LF with ``newline = "lf"`` (a CR LF
+        is one LF, and Enter sent as CR NUL still ends the line for a device
+        that reads up to LF); the LF that completes it is dropped when it
+        comes, in the same read or the next. Raw clients and BINARY input
+        are returned unchanged. May return ``b""`` (a lone LF dropped).
         """
         conn = self.conn
         if self._newline == "crlf" or conn is None or conn.peer_binary:
             self._cr_passed = False
             return data
-        if self._cr_passed and data[:1] == b"\n" and self._newline == "cr":
+        if self._cr_passed and data[:1] == b"\n":
             data = data[1:]   # the LF of a CR LF split across two reads
-        if CR_LF in data:
-            data = data.replace(CR_LF, b"\r" if self._newline == "cr" else b"\n")
         self._cr_passed = data[-1:] == b"\r"
+        if CR in data:
+            data = data.replace(CR_LF, CR)
+            if self._newline == "lf":
+                data = data.replace(CR, b"\n")
         return data
 
     def _direct_output(self, send_now: Callable[[bytes], int]) -> Callable[[bytes], None]:

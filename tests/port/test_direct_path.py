@@ -259,23 +259,34 @@ def test_telnet_commands_and_end_of_line_rules_hold_on_the_direct_path() -> None
 
 
 @pytest.mark.parametrize("loop", ["lean", "asyncio"])
-def test_a_cr_lf_split_across_reads_still_becomes_the_ports_newline(loop: str) -> None:
-    """newline = "cr" (UAT): Enter as CR LF in two TCP segments: the CR reaches the device at
-    once and the LF that completes it is dropped when it comes; a LF that follows no CR is
-    kept. On the direct path (lean loop) and the full path (asyncio's loop) alike."""
-    with LivePort('newline = "cr"', mode="telnet", loop=loop) as port:
+@pytest.mark.parametrize("newline", ["cr", "lf"])
+def test_a_cr_lf_split_across_reads_still_becomes_the_ports_newline(loop: str, newline: str) -> None:
+    """newline = "cr" (UAT) or "lf": Enter as CR LF in two TCP segments: the CR reaches the
+    device at once, as the port's newline, and the LF that completes it is dropped when it
+    comes; a LF that follows no CR is kept, and so is one after a whole CR LF. Enter as
+    CR NUL is the port's newline too. On the direct path (lean loop) and the full path
+    (asyncio's loop) alike. (Before, with "lf" a split CR LF reached the device as CR LF,
+    and with "cr" a LF after a whole CR LF was dropped.)"""
+    eol = b"\r" if newline == "cr" else b"\n"
+    with LivePort(f'newline = "{newline}"', mode="telnet", loop=loop) as port:
         client = port.client()
         time.sleep(0.5)   # past the opening: a client that says nothing gets output as a raw one
         client.sendall(b"y\r")
-        assert port.pty.read(2) == b"y\r"    # at once
+        assert port.pty.read(2) == b"y" + eol    # at once
         client.sendall(b"\nz")
         assert port.pty.read(1) == b"z"      # the split CR LF's LF dropped
         client.sendall(b"\n")
         assert port.pty.read(1) == b"\n"     # a LF after no CR is data
         client.sendall(b"k\r\n\r")
-        assert port.pty.read(3) == b"k\r\r"
+        assert port.pty.read(3) == b"k" + eol + eol
         client.sendall(b"\n\n")
         assert port.pty.read(1) == b"\n"     # one LF completes the CR, the second is data
+        client.sendall(b"m\r\n")
+        assert port.pty.read(2) == b"m" + eol
+        client.sendall(b"\n")
+        assert port.pty.read(1) == b"\n"     # a whole CR LF came before: this LF is data
+        client.sendall(b"p\r\x00q")
+        assert port.pty.read(3) == b"p" + eol + b"q"   # CR NUL
         client.close()
 
 
