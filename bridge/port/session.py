@@ -43,6 +43,7 @@ from bridge.telnet import (
     OptionDisabled,
     OptionEnabled,
     DEFAULT_SERVER_POLICY,
+    IAC_BYTE,
     Side,
     TelnetConnection,
     TerminalTypeReceived,
@@ -381,14 +382,25 @@ class ClientSession(asyncio.BufferedProtocol):
         receive = conn.receive_app_data
         maps_newline = self._newline != "crlf"
         client_data = self.worker.client_data
+        plain = conn.input_plain   # kept from read to read: it changes only when the engine reads
 
         def telnet_input(data: bytes) -> None:
+            nonlocal plain
+            if plain and IAC_BYTE not in data and CR not in data and not work and not self._cr_passed:
+                # application data as it is (TelnetConnection.input_plain): no engine call
+                self.last_input = monotonic()
+                self.bytes_in += len(data)
+                write(data)
+                return
             if work:
                 full(data)
+                plain = conn.input_plain
                 return
             run = receive(data)
+            plain = conn.input_plain
             if run is None:
                 full(data)
+                plain = conn.input_plain
                 return
             self.last_input = monotonic()
             if not run:
@@ -445,12 +457,14 @@ class ClientSession(asyncio.BufferedProtocol):
             return raw_output
 
         encode = conn.encode
+        queued = conn.output_queue   # the engine's own list: empty when nothing waits
 
         def telnet_output(data: bytes) -> None:
             self.bytes_out += len(data)
-            data = encode(data)
-            if not data:
-                return
+            if queued or IAC_BYTE in data or CR in data:   # else encode would return it as it is
+                data = encode(data)
+                if not data:
+                    return
             sent = send_now(data)
             if sent != len(data):
                 transport.write(data[sent:] if sent else data)

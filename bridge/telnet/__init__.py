@@ -19,7 +19,7 @@ from bridge.telnet.connection import (
     OptionPolicy,
     TelnetConnection,
 )
-from bridge.telnet.constants import SERVER_OFFSET, SYNCH, Cmd, ComPortCmd, Opt, Side
+from bridge.telnet.constants import IAC_BYTE, SERVER_OFFSET, SYNCH, Cmd, ComPortCmd, Opt, Side
 from bridge.telnet.errors import LocalProtocolError, RemoteProtocolError, TelnetError
 from bridge.telnet.events import (
     BaudRateRequested,
@@ -54,6 +54,7 @@ from bridge.telnet.events import (
 
 __all__ = [
     "DEFAULT_SERVER_POLICY",
+    "IAC_BYTE",
     "SERVER_OFFSET",
     "SYNCH",
     "TERMINAL_TYPE_ASKS",

@@ -186,6 +186,28 @@ class TelnetConnection:
         return self._server
 
     @property
+    def input_plain(self) -> bool:
+        """True when a read with no IAC and no CR is application data exactly as it
+        is: no command sequence pending (RFC 854), no CR waiting for its follower,
+        the stream open. :meth:`receive_app_data` would return such a read itself.
+
+        It changes only when input is received (:meth:`receive_data`,
+        :meth:`receive_app_data`), so a caller may keep its value from one read
+        to the next and pass plain reads on without calling the engine.
+        """
+        return self._idle and not self._after_cr
+
+    @property
+    def output_queue(self) -> list[bytes]:
+        """What waits for :meth:`data_to_send`: the same list object for the
+        connection's life, empty when nothing waits. Read it, never change it.
+        While it is empty, a read with no IAC and no CR is sent as it is
+        (:meth:`encode` would return it), so a caller may check it and send such
+        reads without calling the engine.
+        """
+        return self._out
+
+    @property
     def peer_binary(self) -> bool:
         """True when BINARY is in force from the peer to us (RFC 856)."""
         return self._peer_binary
@@ -461,8 +483,9 @@ class TelnetConnection:
         out = self._out
         if not out:
             return b""
-        self._out = []
-        return out[0] if len(out) == 1 else b"".join(out)
+        wire = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()   # the same list: output_queue
+        return wire
 
     def send_data(self, data: bytes) -> None:
         """Queue application data: IAC doubled; a bare CR becomes CR NUL unless our side is BINARY.
@@ -507,10 +530,11 @@ class TelnetConnection:
         out = self._out
         if not out:
             return data
-        self._out = []
         if data:
             out.append(data)
-        return out[0] if len(out) == 1 else b"".join(out)
+        wire = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()   # the same list: output_queue
+        return wire
 
     def synch(self) -> tuple[bytes, bytes]:
         """Prepare a Synch (RFC 854, "The Synch"), for example to answer IAC AO.

@@ -258,6 +258,47 @@ def test_telnet_commands_and_end_of_line_rules_hold_on_the_direct_path() -> None
         client.close()
 
 
+def test_a_command_or_cr_nul_split_across_reads_is_decoded_on_the_direct_path() -> None:
+    """A read that is plain by itself (no IAC, no CR) but completes an IAC or a CR NUL begun in
+    the read before goes through the engine: IAC AYT split after its IAC is answered and never
+    reaches the device, the NUL of a split CR NUL is dropped (RFC 854); plain reads around
+    them pass as they are."""
+    with LivePort(mode="telnet") as port:
+        client = port.client()
+        port.wait_direct(True)
+        client.sendall(b"a\xff")
+        port.wait_direct(True)
+        assert port.pty.read(1) == b"a"
+        client.sendall(b"\xf6b")   # the AYT's second byte, then data
+        recv_until(client, b"\r\n")   # the AYT's answer
+        assert port.pty.read(1) == b"b"
+        client.sendall(b"x\r")
+        assert port.pty.read(2) == b"x\r"
+        client.sendall(b"\x00y")
+        assert port.pty.read(1) == b"y"   # the NUL of CR NUL dropped
+        client.sendall(b"z")
+        assert port.pty.read(1) == b"z"
+        assert port.direct()
+        client.close()
+
+
+def test_what_the_engine_has_queued_goes_out_ahead_of_device_output_on_the_direct_path() -> None:
+    """Bytes the engine holds for the client (not yet flushed) go out before the next device
+    output, which is not sent around them (the direct path skips the engine only when its
+    queue is empty)."""
+    with LivePort(mode="telnet") as port:
+        client = port.client()
+        port.wait_direct(True)
+        conn = port.call(lambda: port.worker.sessions[0].conn)
+        assert conn is not None
+        port.call(lambda: conn.send_data(b"Q"))   # queued, not flushed
+        port.pty.write(b"R")
+        got = recv_until(client, b"R")
+        assert got.endswith(b"QR")
+        assert port.direct()
+        client.close()
+
+
 @pytest.mark.parametrize("loop", ["lean", "asyncio"])
 @pytest.mark.parametrize("newline", ["cr", "lf"])
 def test_a_cr_lf_split_across_reads_still_becomes_the_ports_newline(loop: str, newline: str) -> None:

@@ -4,7 +4,9 @@ and two engines always agree and fall quiet."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -130,23 +132,70 @@ def _feed_keystroke_path(conn: TelnetConnection, chunks: list[bytes]) -> list[Ev
     return events
 
 
-@BOUNDED
-@given(data=st.binary(max_size=600) | DENSE, cuts=st.lists(st.integers(min_value=1, max_value=599), max_size=12),
-       server=st.booleans(), binary_first=st.booleans())
-def test_the_keystroke_path_gives_what_receive_data_gives(
-        data: bytes, cuts: list[int], server: bool, binary_first: bool) -> None:
-    """receive_app_data, with receive_data where it declines, gives the same data, events, replies
-    and anomaly counts as receive_data alone, for any stream cut anywhere (with BINARY on or off)."""
+def _same_as_receive_data(feed: Callable[[TelnetConnection, list[bytes]], list[Event]], data: bytes,
+                          cuts: list[int], server: bool, binary_first: bool) -> None:
+    """``feed`` gives the data, replies and anomaly counts of receive_data alone, ``data`` cut at
+    ``cuts`` (BINARY agreed first if ``binary_first``)."""
     head = b"\xff\xfb\x00\xff\xfd\x00" if binary_first else b""
     points = [0, *sorted({c for c in cuts if c < len(data)}), len(data)]
-    chunks = [head, *(data[a:b] for a, b in itertools.pairwise(points))]
+    chunks = [c for c in (head, *(data[a:b] for a, b in itertools.pairwise(points))) if c]
     plain = TelnetConnection(server=server, policy=FULL)
     fast = TelnetConnection(server=server, policy=FULL)
-    expected = [e for chunk in chunks if chunk for e in plain.receive_data(chunk)] + plain.receive_data(b"")
-    got = _feed_keystroke_path(fast, [c for c in chunks if c]) + fast.receive_data(b"")
+    expected = [e for chunk in chunks for e in plain.receive_data(chunk)] + plain.receive_data(b"")
+    got = feed(fast, chunks) + fast.receive_data(b"")
     assert merge_data(got) == merge_data(expected)
     assert fast.data_to_send() == plain.data_to_send()
     assert fast.anomalies == plain.anomalies
+
+
+def _feed_past_the_engine(conn: TelnetConnection, chunks: list[bytes]) -> list[Event]:
+    """Feed as the bridge's direct path does: a read with no IAC and no CR passes without the
+    engine while ``input_plain`` (read after each engine call, kept in between) says it may."""
+    events: list[Event] = []
+    plain = conn.input_plain
+    for chunk in chunks:
+        if plain and b"\xff" not in chunk and b"\r" not in chunk:
+            events.append(DataReceived(data=chunk))
+            continue
+        events += _feed_keystroke_path(conn, [chunk])
+        plain = conn.input_plain
+    return events
+
+
+@pytest.mark.parametrize("feed", [_feed_keystroke_path, _feed_past_the_engine])
+@BOUNDED
+@given(data=st.binary(max_size=600) | DENSE, cuts=st.lists(st.integers(min_value=1, max_value=599), max_size=12),
+       server=st.booleans(), binary_first=st.booleans())
+def test_the_keystroke_paths_give_what_receive_data_gives(
+        feed: Callable[[TelnetConnection, list[bytes]], list[Event]],
+        data: bytes, cuts: list[int], server: bool, binary_first: bool) -> None:
+    """receive_app_data, with receive_data where it declines, and reads passed without the
+    engine while ``input_plain`` holds (the bridge's direct path) give the same data, events,
+    replies and anomaly counts as receive_data alone, for any stream cut anywhere (with BINARY
+    on or off): ``input_plain`` is never true while a command or a CR's follower is pending."""
+    _same_as_receive_data(feed, data, cuts, server, binary_first)
+
+
+def test_input_plain_and_output_queue_say_when_the_engine_may_be_skipped() -> None:
+    """input_plain: true when idle, false with half a command or a CR's follower pending, false
+    once closed; output_queue: the same list throughout, empty exactly when nothing waits."""
+    conn = TelnetConnection(policy=FULL)
+    queue = conn.output_queue
+    assert conn.input_plain
+    conn.receive_data(b"ab\xff")
+    assert not conn.input_plain
+    conn.receive_data(b"\xf1x\r")
+    assert not conn.input_plain
+    conn.receive_data(b"\x00")
+    assert conn.input_plain
+    conn.receive_data(b"\xff\xfd\x18")   # DO TTYPE: an answer waits
+    assert queue and conn.output_queue is queue
+    assert conn.data_to_send() and not queue and conn.output_queue is queue
+    conn.send_data(b"x")
+    assert conn.encode(b"y") == b"xy" and not queue and conn.output_queue is queue
+    assert conn.encode(b"plain") == b"plain"
+    conn.receive_data(b"")
+    assert not conn.input_plain
 
 
 def test_the_keystroke_path_declines_commands_and_passes_plain_reads_on() -> None:
