@@ -90,7 +90,7 @@ PORT_KEYS: dict[str, Key] = {
     "el_byte": _k(v.integer(0, 255), 21, "0..255", RUNTIME,
                   "Byte sent to the device for Telnet EL (erase line)."),
     "newline": _k(v.choice("crlf", "cr", "lf"), "crlf", "crlf | cr | lf", RUNTIME,
-                  "What a client's end of line (CR LF in NVT text mode) becomes at the device; the CR goes at once, and with cr the LF that completes it is dropped when it comes."),
+                  "What a client's end of line (CR LF in NVT text mode) becomes at the device; the CR goes at once (as LF with lf), and with cr or lf the LF that completes it is dropped when it comes. Enter sent as CR NUL is a bare CR with crlf (RFC 854), a LF with lf."),
     "remote_settings": _k(v.choice("allow", "deny"), "allow", "allow | deny", LINE,
                           "Whether RFC 2217 clients may change line settings and modem lines."),
     "restore_settings": _k(v.boolean, True, "boolean", LINE,
