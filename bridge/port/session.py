@@ -397,11 +397,11 @@ class ClientSession(asyncio.BufferedProtocol):
                 plain = conn.input_plain
                 return
             run = receive(data)
-            plain = conn.input_plain
             if run is None:
                 full(data)
                 plain = conn.input_plain
                 return
+            plain = conn.input_plain
             self.last_input = monotonic()
             if not run:
                 return
