@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 import serial
+from serial import serialposix
 
 from bridge.device import termio
 from bridge.device.backend import (
@@ -76,7 +77,9 @@ def resolve(spec: str) -> str:
 
 
 class _Serial(serial.Serial):
-    """pyserial's Serial, able to leave DTR and RTS alone while it opens."""
+    """pyserial's Serial, able to leave DTR and RTS alone while it opens, and
+    whose reads never take an empty buffer for end of file (VMIN 1 after every
+    reconfiguration: ``termio.set_read_minimum``)."""
 
     def __init__(self, keep_dtr: bool, keep_rts: bool) -> None:
         """An unopened port; ``keep_*`` skips pyserial's line update in ``open``."""
@@ -90,6 +93,11 @@ class _Serial(serial.Serial):
             super().open()
         finally:
             self._keep_dtr = self._keep_rts = False
+
+    def _reconfigure_port(self, force_update: bool = False) -> None:
+        super()._reconfigure_port(force_update)  # type: ignore[misc]  # missing from pyserial's stubs
+        if self.fd is not None:
+            termio.set_read_minimum(self.fd)
 
     def _update_dtr_state(self) -> None:
         if not self._keep_dtr:
@@ -199,6 +207,26 @@ def open_path_blocking(spec: str, path: str, settings: LineSettings,
     return port, actual, has_lines, lock
 
 
+def _keep_read_minimum(port: serial.SerialBase) -> None:
+    """A URL over a local tty (``spy://``, ``alt://``, ``hwgrep://``): VMIN 1 now
+    and after every reconfiguration, as ``_Serial`` does for paths.
+
+    pyserial's read reports an empty read after readiness as "device
+    disconnected"; with VMIN 1 it is EAGAIN, which pyserial's read retries.
+    """
+    if not isinstance(port, serialposix.Serial) or isinstance(port, serialposix.VTIMESerial) \
+            or port.fd is None or not os.isatty(port.fd):
+        return
+    reconfigure = port._reconfigure_port  # type: ignore[attr-defined]
+
+    def reconfigure_keeping_vmin(force_update: bool = False) -> None:
+        reconfigure(force_update)
+        if port.fd is not None:
+            termio.set_read_minimum(port.fd)
+    port._reconfigure_port = reconfigure_keeping_vmin  # type: ignore[attr-defined]
+    termio.set_read_minimum(port.fd)
+
+
 def _open_url_sync(spec: str, settings: LineSettings,
                    options: OpenOptions) -> tuple[serial.SerialBase, LineSettings]:
     """Open a pyserial URL and apply the settings it accepts; blocking.
@@ -220,6 +248,7 @@ def _open_url_sync(spec: str, settings: LineSettings,
     except (ValueError, OSError) as exc:
         raise _error_for(spec, exc) from None
     try:
+        _keep_read_minimum(port)
         set_fields(port, settings_of(port), settings)
         return port, settings_of(port)
     except BaseException:

@@ -72,6 +72,23 @@ def set_hupcl(fd: int, on: bool) -> None:
         _update_iflag_cflag(fd, 0, 0, 0, termios.HUPCL)
 
 
+def set_read_minimum(fd: int) -> None:
+    """VMIN 1, VTIME 0: on a non-blocking fd a read with nothing to give is
+    EAGAIN, not 0 bytes.
+
+    pyserial leaves VMIN 0 (it times reads with select), and then Linux's tty
+    layer answers a read that finds its buffer empty with 0 bytes, the mark of
+    end of file. Readiness seen just before a purge (``tcflush``) or another
+    reader emptied the buffer would read as a device gone away. A hung-up
+    tty still reads 0 bytes with VMIN 1. Writes only when something changes.
+    """
+    attrs = termios.tcgetattr(fd)
+    cc = attrs[6]
+    if cc[termios.VMIN] != 1 or cc[termios.VTIME] != 0:
+        cc[termios.VMIN], cc[termios.VTIME] = 1, 0
+        termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
 def set_exclusive(fd: int) -> None:
     """Set TIOCEXCL: further opens of the tty fail with EBUSY (except for root)."""
     fcntl.ioctl(fd, termios.TIOCEXCL)

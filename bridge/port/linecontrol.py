@@ -223,7 +223,11 @@ class LineControl:
             if what is not None and what.receive:   # what waits for this client: its own, write access or not
                 session.discard_output()
             if what is not None and self.worker.may_write(session):
-                await self.worker.purge(receive=what.receive, transmit=what.transmit)
+                # The device's receive buffer holds what every client is still to
+                # get: it is flushed only for a client alone on the port.
+                receive = what.receive and all(other is session for other in self.worker.sessions)
+                if receive or what.transmit:
+                    await self.worker.purge(receive=receive, transmit=what.transmit)
             conn.ack_purge(value)
         session.submit(purge)
 

@@ -228,6 +228,34 @@ def test_master_closing_reports_loss_once_and_stops_reading(pty_pair: Pty) -> No
     asyncio.run(main())
 
 
+@pytest.mark.parametrize("after", ["open", "settings", "purge"])
+def test_a_readiness_that_finds_nothing_to_read_is_not_end_of_file(pty_pair: Pty, after: str) -> None:
+    """A read callback that finds the buffer empty (readiness seen, then a purge
+    emptied it) is no loss, after open, a settings change or a purge; the
+    device reads on, and a closed master is still a loss.
+
+    Reported: RFC 2217 PURGE-DATA during a flood gave "device lost ... (end of
+    file)" and a reopen, because with pyserial's VMIN 0 such a read is 0 bytes."""
+    async def main() -> None:
+        device, listener = await _open(pty_pair)
+        if after == "settings":
+            await device.apply_settings(LineSettings(baud=250000))
+        elif after == "purge":
+            os.write(pty_pair.master, b"old")
+            await device.purge(receive=True, transmit=True)
+        device._read_ready()   # what the loop calls when readiness is gone by the read
+        assert not listener.lost
+        os.write(pty_pair.master, b"new")
+        await listener.wait_for(lambda: bytes(listener.data).endswith(b"new"))
+        assert not listener.lost
+        os.close(pty_pair.master)
+        pty_pair.master = -1
+        await listener.wait_for(lambda: bool(listener.lost))
+        assert isinstance(listener.lost[0], DeviceMissing)
+        await device.close()
+    asyncio.run(main())
+
+
 def test_write_error_reports_loss(pty_pair: Pty) -> None:
     """A write after the master vanished reports device_lost instead of raising."""
     async def main() -> None:

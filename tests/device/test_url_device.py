@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 
 import pytest
 
 from bridge.device.backend import DeviceError, DeviceMissing, OpenOptions, open_device
 from bridge.device.settings import LineSettings
+from tests.device.conftest import Pty
 from tests.device.helpers import WAIT, Listener
 
 
@@ -76,3 +78,27 @@ def test_bad_url_is_a_one_line_device_error() -> None:
     with pytest.raises(DeviceError, match="cannot open nosuch://x") as caught:
         asyncio.run(open_device("nosuch://x", LineSettings(), OpenOptions()))
     assert "\n" not in str(caught.value)
+
+
+def test_a_url_over_a_tty_never_reads_an_emptied_buffer_as_a_disconnect(pty_pair: Pty) -> None:
+    """spy:// over a pty: after open, a settings change and a purge, a read of the
+    emptied tty is EAGAIN (pyserial's read retries it), not the 0 bytes it
+    reports as "device disconnected"; data still flows and is not lost."""
+    async def main() -> None:
+        device = await open_device(f"spy://{pty_pair.path}?file=/dev/null", LineSettings(baud=115200),
+                                   OpenOptions())
+        listener = Listener()
+        device.start(listener)
+        fd = device._port.fd
+        for step in ("open", "settings", "purge"):
+            if step == "settings":
+                await device.apply_settings(LineSettings(baud=57600))
+            elif step == "purge":
+                await device.purge(receive=True, transmit=True)
+            with pytest.raises(BlockingIOError):
+                os.read(fd, 16)
+        os.write(pty_pair.master, b"still here")
+        await listener.wait_for(lambda: bytes(listener.data).endswith(b"still here"))
+        assert not listener.lost
+        await device.close()
+    asyncio.run(main())

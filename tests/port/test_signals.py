@@ -146,6 +146,31 @@ def test_purge_data_reaches_the_device() -> None:
     run(scenario())
 
 
+def test_a_purge_of_the_receive_buffer_leaves_other_clients_output_alone() -> None:
+    """With another client on the port, PURGE-DATA 1 and 3 drop only the asker's
+    own queued output: the device's receive buffer, which holds the other
+    client's output too, is not flushed (3 still purges the transmit buffer).
+    Once the asker is alone, 1 flushes the device's buffer again."""
+    async def scenario() -> None:
+        async with Harness() as h:
+            c = await h.client(comport=True)
+            other = await h.client()
+            await until(lambda: len(h.worker.sessions) == 2)
+            for value in (1, 3):
+                c.conn.comport_request(ComPortCmd.PURGE_DATA, bytes([value]))
+                c.flush()
+                assert await c.reply(ComPortCmd.PURGE_DATA) == bytes([value])
+            await other.close()
+            await until(lambda: len(h.worker.sessions) == 1)
+            c.conn.comport_request(ComPortCmd.PURGE_DATA, bytes([1]))
+            c.flush()
+            assert await c.reply(ComPortCmd.PURGE_DATA) == bytes([1])
+            purges = [call for call in h.device.calls if call[0] == "purge"]
+            assert purges == [("purge", False, True), ("purge", True, False)]
+            await c.close()
+    run(scenario())
+
+
 def test_modem_state_changes_are_notified_with_delta_bits() -> None:
     """NOTIFY-MODEMSTATE reports CTS/DSR/CD with their delta bits when the lines change."""
     async def scenario() -> None:
