@@ -18,6 +18,7 @@ from bridge.device.backend import (
     OpenOptions,
     open_device,
 )
+from bridge.device.fd_device import FdDevice
 from bridge.device.settings import LineSettings
 from tests.device.conftest import Pty
 from tests.device.helpers import WAIT, Listener, read_master
@@ -243,6 +244,7 @@ def test_a_readiness_that_finds_nothing_to_read_is_not_end_of_file(pty_pair: Pty
         elif after == "purge":
             os.write(pty_pair.master, b"old")
             await device.purge(receive=True, transmit=True)
+        assert isinstance(device, FdDevice)
         device._read_ready()   # what the loop calls when readiness is gone by the read
         assert not listener.lost
         os.write(pty_pair.master, b"new")

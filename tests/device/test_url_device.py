@@ -10,6 +10,7 @@ import pytest
 
 from bridge.device.backend import DeviceError, DeviceMissing, OpenOptions, open_device
 from bridge.device.settings import LineSettings
+from bridge.device.url_device import UrlDevice
 from tests.device.conftest import Pty
 from tests.device.helpers import WAIT, Listener
 
@@ -89,7 +90,9 @@ def test_a_url_over_a_tty_never_reads_an_emptied_buffer_as_a_disconnect(pty_pair
                                    OpenOptions())
         listener = Listener()
         device.start(listener)
+        assert isinstance(device, UrlDevice)
         fd = device._port.fd
+        assert fd is not None
         for step in ("open", "settings", "purge"):
             if step == "settings":
                 await device.apply_settings(LineSettings(baud=57600))
