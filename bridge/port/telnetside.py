@@ -11,13 +11,17 @@
 * An RFC 2217 client's opening goes on after the mark: pyserial and esptool
   set the line (baud, data size, parity, stop size, control, purges), one
   request at a time, each waiting for its answer. Its output is held until
-  ``COMPORT_QUIET`` seconds pass without a COM-PORT request, it sends data,
-  or ``COMPORT_OPENING`` seconds have passed, so that no answer waits
-  behind device output the client must decode first (a device faster than
-  the client reads would otherwise fill the socket with megabytes ahead of
-  it). Its PURGE of the receive buffer drops what was held meanwhile. A
-  client welcomed as silent that starts RFC 2217 within ``COMPORT_OPENING``
-  (a busy process whose first bytes came late) is held again the same way.
+  its PURGE of the transmit buffer is answered (pyserial's last request), a
+  quiet wait passes after a COM-PORT request with no other (``COMPORT_QUIET``
+  plus the client's round trip, measured by its TIMING-MARK answer; none
+  after a PURGE of the receive buffer), it sends data, or
+  ``COMPORT_OPENING`` seconds plus ``COMPORT_STEPS`` round trips have
+  passed, so that no answer waits behind device output the client must
+  decode first (a device faster than the client reads would otherwise fill
+  the socket with megabytes ahead of it). Its PURGE of the receive buffer
+  drops what was held meanwhile. A client welcomed as silent that starts
+  RFC 2217 within ``COMPORT_OPENING`` (a busy process, or a slow link, whose
+  first bytes came late) is held again the same way.
 * Commands (RFC 854) through the port's break map: BRK, IP, DM, EC, EL go to
   the device as the port's config says; AYT gets a one-line answer; AO drops
   what is queued for that client.
@@ -27,19 +31,75 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bridge.port.session import WRITER, ClientSession
 from bridge.port.status import UP
-from bridge.telnet import Cmd, CommandReceived, Event, Opt, OptionEnabled, Side, TimingMarkReceived
+from bridge.telnet import (
+    Cmd,
+    CommandReceived,
+    Event,
+    Opt,
+    OptionEnabled,
+    PurgeRequested,
+    Side,
+    TimingMarkReceived,
+    comport,
+)
 
 if TYPE_CHECKING:
     from bridge.port.roles import TelnetPort
 
 RAW_AFTER = 0.15       # s: a client silent this long gets output at once (INTERFACE.md: within 250 ms)
 WELCOME_AFTER = 1.0    # s: the longest wait for a Telnet client's TIMING-MARK answer
-COMPORT_QUIET = 0.25   # s: an RFC 2217 client's opening is over after this long without a COM-PORT request
+COMPORT_QUIET = 0.5    # s: an RFC 2217 client's opening is over after this long (plus its round trip) without a COM-PORT request
 COMPORT_OPENING = 3.0  # s: and after this long from its TIMING-MARK answer in any case
+COMPORT_STEPS = 8      # round trips added to COMPORT_OPENING: pyserial's opening is 6 requests in turn
+
+
+class _ComPortOpening:
+    """An RFC 2217 client's opening after its welcome, and the timer that ends it.
+
+    ``until``: the latest end (loop time); ``quiet``: the wait after a request
+    (s), which counts once a request came (or at once, unless the first is
+    waited for) and no longer after a PURGE of the receive buffer.
+    """
+
+    __slots__ = ("start", "until", "quiet", "_counting", "_purged", "_timer", "_end")
+
+    def __init__(self, bound: float, quiet: float, first_request: bool, end: Callable[[], None]) -> None:
+        self.start = asyncio.get_running_loop().time()
+        self.until = self.start + bound
+        self.quiet = quiet
+        self._counting = not first_request
+        self._purged = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._end = end
+        self._arm()
+
+    def _arm(self) -> None:
+        """(Re)start the timer: ``quiet`` from now while it counts, never past ``until``."""
+        loop = asyncio.get_running_loop()
+        self.cancel()
+        quiet = self._counting and not self._purged
+        self._timer = loop.call_at(min(loop.time() + self.quiet, self.until) if quiet else self.until, self._end)
+
+    def requested(self, purges_receive: bool) -> None:
+        """A request came: the quiet wait starts again (none after a receive purge)."""
+        self._counting = True
+        self._purged = self._purged or purges_receive
+        self._arm()
+
+    def round_trip(self, rtt: float) -> None:
+        """The client's round trip (s) became known: the waits count it."""
+        self.quiet = COMPORT_QUIET + rtt
+        self.until = max(self.until, self.start + COMPORT_OPENING + COMPORT_STEPS * rtt)
+        self._arm()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
 
 
 class TelnetSide:
@@ -50,8 +110,8 @@ class TelnetSide:
         self._backlogs: dict[int, bytes] = {}   # history kept at connect, until the welcome
         self._openings: dict[int, asyncio.TimerHandle] = {}   # sessions in their opening: the deadline
         self._breaks_queued: set[int] = set()   # sessions with a break waiting in their queue
-        # RFC 2217 clients in the rest of their opening: (the latest end, the quiet timer)
-        self._comport_openings: dict[int, tuple[float, asyncio.TimerHandle]] = {}
+        self._comport_openings: dict[int, _ComPortOpening] = {}   # RFC 2217 clients in the rest of their opening
+        self._marks_sent: dict[int, float] = {}   # sessions in their opening: DO TIMING-MARK sent (loop time)
         self._silent_welcomes: dict[int, float] = {}   # sessions welcomed as silent: when (loop time)
 
     def forget(self, session: ClientSession) -> None:
@@ -63,8 +123,9 @@ class TelnetSide:
             timer.cancel()
         opening = self._comport_openings.pop(session.id, None)
         if opening is not None:
-            opening[1].cancel()
+            opening.cancel()
         self._silent_welcomes.pop(session.id, None)
+        self._marks_sent.pop(session.id, None)
 
     def greet(self, session: ClientSession) -> None:
         backlog = self.worker.history.snapshot() if self.worker.config.replay else b""
@@ -77,6 +138,7 @@ class TelnetSide:
         # requests it sent on connect; a silent one is welcomed at RAW_AFTER.
         session.request_timing_mark()
         loop = asyncio.get_running_loop()
+        self._marks_sent[session.id] = loop.time()
         self._openings[session.id] = loop.call_later(RAW_AFTER, self._opening_deadline, session)
         self._backlogs[session.id] = backlog
 
@@ -91,32 +153,57 @@ class TelnetSide:
             self._silent_welcomes[session.id] = asyncio.get_running_loop().time()
             self._welcome(session)
 
-    def _welcome(self, session: ClientSession) -> None:
+    def _welcome(self, session: ClientSession, answered: bool = False) -> None:
         timer = self._openings.pop(session.id, None)
         if timer is None or session.closed:
             return
         timer.cancel()
         backlog = self._backlogs.pop(session.id, b"")
         if session.comport is not None:   # no banner, no history; output after its opening requests
-            self._hold_comport_opening(session, asyncio.get_running_loop().time() + COMPORT_OPENING)
+            # The round trip its TIMING-MARK answer took (none: not known).
+            rtt = self._round_trip(session) if answered else 0.0
+            self._hold_comport_opening(session, COMPORT_OPENING + COMPORT_STEPS * rtt, COMPORT_QUIET + rtt,
+                                       first_request=False)
         else:
             session.welcome(self.banner_for(session) if self.worker.config.banner else None, backlog)
 
-    def _hold_comport_opening(self, session: ClientSession, until: float) -> None:
-        """Hold ``session``'s output through its RFC 2217 requests, until
-        ``COMPORT_QUIET`` without one, data from it, or ``until`` (loop time)."""
-        loop = asyncio.get_running_loop()
-        when = min(loop.time() + COMPORT_QUIET, until)
-        self._comport_openings[session.id] = (until, loop.call_at(when, self._comport_opened, session))
+    def _round_trip(self, session: ClientSession) -> float:
+        """The client's round trip (s) as its TIMING-MARK answer showed it, or
+        the time since the mark while no answer has come (at most WELCOME_AFTER)."""
+        now = asyncio.get_running_loop().time()
+        return min(now - self._marks_sent.get(session.id, now), WELCOME_AFTER)
 
-    def comport_requested(self, session: ClientSession) -> None:
-        """A COM-PORT request from ``session``: in its opening, the quiet wait starts again
-        (never past ``COMPORT_OPENING`` from the mark)."""
+    def _hold_comport_opening(self, session: ClientSession, bound: float, quiet: float,
+                              first_request: bool) -> None:
+        """Hold ``session``'s output through its RFC 2217 requests: until
+        ``quiet`` seconds pass without one (counted from now, or with
+        ``first_request`` from its first), data from it, its PURGE of the
+        transmit buffer is answered, or ``bound`` seconds from now."""
+        self._comport_openings[session.id] = _ComPortOpening(
+            bound, quiet, first_request, lambda: self._comport_opened(session))
+
+    def _mark_answered(self, session: ClientSession) -> None:
+        """The TIMING-MARK answer of a client already welcomed (as silent, its
+        first bytes late): in an RFC 2217 opening, its waits now count its round trip."""
+        opening = self._comport_openings.get(session.id)
+        if opening is None or session.id not in self._marks_sent:
+            return
+        opening.round_trip(self._round_trip(session))
+
+    def comport_requested(self, session: ClientSession, event: Event) -> None:
+        """A COM-PORT request from ``session``: in its opening, the quiet wait starts
+        again (never past the opening's bound). A PURGE is pyserial's and
+        esptool's "clean start", the end of the opening: after one of the
+        receive buffer the quiet wait no longer applies (draining what came
+        before can take the client longer), and once one of the transmit
+        buffer is answered the opening is over."""
         opening = self._comport_openings.get(session.id)
         if opening is None:
             return
-        opening[1].cancel()
-        self._hold_comport_opening(session, opening[0])
+        what = comport.PURGE_BY_CODE.get(event.value) if isinstance(event, PurgeRequested) else None
+        opening.requested(purges_receive=what is not None and what.receive)
+        if what is not None and what.transmit:
+            session.submit(lambda: self._comport_opened(session))   # after its answer
 
     def client_typed(self, session: ClientSession) -> None:
         """Data from ``session`` before its welcome: an RFC 2217 client that sends
@@ -128,7 +215,7 @@ class TelnetSide:
         opening = self._comport_openings.pop(session.id, None)
         if opening is None or session.closed:
             return
-        opening[1].cancel()
+        opening.cancel()
         session.welcome(None, b"")
 
     def banner_for(self, session: ClientSession) -> str:
@@ -148,7 +235,11 @@ class TelnetSide:
             if event.option == Opt.COM_PORT and session.comport is None:
                 self._start_comport(session)
         elif isinstance(event, TimingMarkReceived):
-            self._welcome(session)
+            if session.id in self._openings:
+                self._welcome(session, answered=True)
+            else:
+                self._mark_answered(session)
+            self._marks_sent.pop(session.id, None)
 
     def _start_comport(self, session: ClientSession) -> None:
         """A client speaks RFC 2217: the session sets itself up; modem polling may start."""
@@ -158,11 +249,14 @@ class TelnetSide:
         # One welcomed as silent (its first bytes came late: a busy process) is in
         # its opening after all: its output is held again through its requests.
         since = self._silent_welcomes.pop(session.id, None)
-        if since is not None and session.welcomed and session.id not in self._comport_openings:
-            until = since + COMPORT_OPENING
-            if asyncio.get_running_loop().time() < until:
-                session.hold_output()
-                self._hold_comport_opening(session, until)
+        if since is not None and session.welcomed and session.id not in self._comport_openings \
+                and asyncio.get_running_loop().time() < since + COMPORT_OPENING:
+            # It was sent output it must decode before it asks: wait for its first
+            # request. Its round trip: at least the time since the mark (not answered yet).
+            rtt = self._round_trip(session)
+            session.hold_output()
+            self._hold_comport_opening(session, COMPORT_OPENING + COMPORT_STEPS * rtt, COMPORT_QUIET + rtt,
+                                       first_request=True)
 
     def _command(self, session: ClientSession, cmd: Cmd) -> None:
         cfg = self.worker.config

@@ -629,7 +629,7 @@ class PortWorker:
     def telnet_event(self, session: ClientSession, event: Event) -> None:
         """Commands, option changes and RFC 2217 requests from a telnet client."""
         if self.line.handle(session, event):
-            self.telnet.comport_requested(session)
+            self.telnet.comport_requested(session, event)
         else:
             self.telnet.handle(session, event)
 

@@ -163,3 +163,69 @@ def test_a_client_welcomed_as_silent_that_starts_rfc2217_is_held_through_its_req
             recv_until(client, b"F" * 1000)
         finally:
             client.close()
+
+
+def test_a_purge_of_the_transmit_buffer_ends_the_opening(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyserial's opening ends with PURGE-DATA 1 then 2: the first drops what was held,
+    output after it stays held until the second is answered, then follows it at once
+    (before: it waited for the quiet wait, too short for a slow link and too long here)."""
+    monkeypatch.setattr(telnetside, "COMPORT_OPENING", 60.0)   # only the purge can end it
+    with LivePort(mode="telnet") as port, _opening(port) as client:
+        _flood(port, b"A" * FLOOD)
+        client.sendall(_request(PURGE_DATA, b"\x01"))
+        got = recv_until(client, _answer(PURGE_DATA))
+        _flood(port, b"B" * 100)
+        assert not port.call(lambda: port.worker.sessions[1].welcomed)
+        client.sendall(_request(PURGE_DATA, b"\x02"))
+        got += recv_until(client, b"B" * 100)
+        assert b"A" not in got
+        assert got.index(_answer(PURGE_DATA) + b"\x02") < got.index(b"B")
+        assert port.call(lambda: port.worker.sessions[1].welcomed)
+
+
+def test_the_quiet_wait_grows_with_the_clients_round_trip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client whose TIMING-MARK answer takes 0.8 s (a link with that round trip, or a
+    slow process) sends its next request 0.5 s after it: its output is still held,
+    so the answer comes before the device's output (before: the 0.2 s quiet wait had
+    ended and 64 KiB came first)."""
+    monkeypatch.setattr(telnetside, "COMPORT_QUIET", 0.2)
+    with LivePort(mode="telnet") as port, port.reading_client():
+        client = port.client()
+        try:
+            recv_until(client, bytes((IAC, DO, TIMING_MARK)))
+            client.sendall(bytes((IAC, WILL, COM_PORT)))   # Telnet spoken: the port waits for the mark
+            time.sleep(0.8)
+            client.sendall(bytes((IAC, WONT, TIMING_MARK)))
+            recv_until(client, bytes((IAC, DO, COM_PORT)))
+            _flood(port, b"G" * FLOOD)
+            time.sleep(0.5)
+            client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+            got = recv_until(client, _answer(SET_BAUDRATE))
+            assert b"G" not in got
+        finally:
+            client.close()
+
+
+def test_a_client_held_again_is_held_until_its_first_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client welcomed as silent was sent output before it turned out to speak
+    RFC 2217 (a link with more than 150 ms of delay each way): it decodes that
+    before it asks anything, however long, so its output stays held until its
+    first request, and no quiet wait before it ends the hold (before: it ended
+    after the quiet wait and the device's output came ahead of the answer)."""
+    monkeypatch.setattr(telnetside, "COMPORT_QUIET", 0.1)
+    with LivePort(mode="telnet") as port, port.reading_client():
+        client = port.client()
+        try:
+            recv_until(client, bytes((IAC, DO, TIMING_MARK)))
+            _wait("the silent client was never welcomed",
+                  lambda: port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].welcomed))
+            client.sendall(bytes((IAC, WILL, COM_PORT)))
+            recv_until(client, bytes((IAC, DO, COM_PORT)))
+            _wait("the output was not held again", lambda: port.call(lambda: not port.worker.sessions[1].welcomed))
+            _flood(port, b"H" * FLOOD)
+            time.sleep(1.0)   # decoding what came before; the quiet wait is 0.1 s plus the time since the mark
+            client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+            got = recv_until(client, _answer(SET_BAUDRATE))
+            assert b"H" not in got
+        finally:
+            client.close()
