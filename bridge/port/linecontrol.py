@@ -223,11 +223,15 @@ class LineControl:
             if what is not None and what.receive:   # what waits for this client: its own, write access or not
                 session.discard_output()
             if what is not None and self.worker.may_write(session):
-                # The device's receive buffer holds what every client is still to
-                # get: it is flushed only for a client alone on the port.
-                receive = what.receive and all(other is session for other in self.worker.sessions)
-                if receive or what.transmit:
-                    await self.worker.purge(receive=receive, transmit=what.transmit)
+                # The device's buffers hold other clients' bytes too: its receive
+                # buffer what every client is still to get, its transmit buffer
+                # what every writer typed. Each is flushed only when no other
+                # client has bytes in it.
+                others = [other for other in self.worker.sessions if other is not session]
+                receive = what.receive and not others
+                transmit = what.transmit and not any(self.worker.may_write(other) for other in others)
+                if receive or transmit:
+                    await self.worker.purge(receive=receive, transmit=transmit)
             conn.ack_purge(value)
         session.submit(purge)
 

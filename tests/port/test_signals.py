@@ -146,27 +146,47 @@ def test_purge_data_reaches_the_device() -> None:
     run(scenario())
 
 
-def test_a_purge_of_the_receive_buffer_leaves_other_clients_output_alone() -> None:
-    """With another client on the port, PURGE-DATA 1 and 3 drop only the asker's
-    own queued output: the device's receive buffer, which holds the other
-    client's output too, is not flushed (3 still purges the transmit buffer).
-    Once the asker is alone, 1 flushes the device's buffer again."""
+def test_a_purge_leaves_other_clients_bytes_alone() -> None:
+    """With another writer on the port, PURGE-DATA 1, 2 and 3 drop only the
+    asker's own queued output: the device's receive buffer holds the other
+    client's output too, its transmit buffer what the other typed. With only a
+    watcher beside it, the transmit buffer is the asker's: 3 purges it. Alone,
+    1 flushes the device's receive buffer again."""
+    async def scenario() -> None:
+        async with Harness('access = "first"') as h:
+            c = await h.client(comport=True)
+            other = await h.client()
+            await until(lambda: len(h.worker.sessions) == 2)
+
+            async def purge(value: int) -> None:
+                c.conn.comport_request(ComPortCmd.PURGE_DATA, bytes([value]))
+                c.flush()
+                assert await c.reply(ComPortCmd.PURGE_DATA) == bytes([value])
+
+            await purge(3)    # the other is a watcher: its bytes are only in the receive buffer
+            await other.close()
+            await until(lambda: len(h.worker.sessions) == 1)
+            await purge(1)
+            purges = [call for call in h.device.calls if call[0] == "purge"]
+            assert purges == [("purge", False, True), ("purge", True, False)]
+            await c.close()
+    run(scenario())
+
+
+def test_a_purge_leaves_another_writers_bytes_alone() -> None:
+    """Two writers (access "shared"): PURGE-DATA 1, 2 and 3 from one touch none of
+    the device's buffers."""
     async def scenario() -> None:
         async with Harness() as h:
             c = await h.client(comport=True)
             other = await h.client()
             await until(lambda: len(h.worker.sessions) == 2)
-            for value in (1, 3):
+            for value in (1, 2, 3):
                 c.conn.comport_request(ComPortCmd.PURGE_DATA, bytes([value]))
                 c.flush()
                 assert await c.reply(ComPortCmd.PURGE_DATA) == bytes([value])
+            assert [call for call in h.device.calls if call[0] == "purge"] == []
             await other.close()
-            await until(lambda: len(h.worker.sessions) == 1)
-            c.conn.comport_request(ComPortCmd.PURGE_DATA, bytes([1]))
-            c.flush()
-            assert await c.reply(ComPortCmd.PURGE_DATA) == bytes([1])
-            purges = [call for call in h.device.calls if call[0] == "purge"]
-            assert purges == [("purge", False, True), ("purge", True, False)]
             await c.close()
     run(scenario())
 
