@@ -53,7 +53,7 @@ if TYPE_CHECKING:
 
 RAW_AFTER = 0.15       # s: a client silent this long gets output at once (INTERFACE.md: within 250 ms)
 WELCOME_AFTER = 1.0    # s: the longest wait for a Telnet client's TIMING-MARK answer
-COMPORT_QUIET = 0.5    # s: an RFC 2217 client's opening is over after this long (plus its round trip) without a COM-PORT request
+COMPORT_QUIET = 0.5    # s (plus the client's round trip): an RFC 2217 client's opening is over this long after a request
 COMPORT_OPENING = 3.0  # s: and after this long from its TIMING-MARK answer in any case
 COMPORT_STEPS = 8      # round trips added to COMPORT_OPENING: pyserial's opening is 6 requests in turn
 

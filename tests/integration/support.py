@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+import threading
 import time
 from collections.abc import Callable
 
@@ -132,3 +133,33 @@ def read_match(sock: socket.socket, pattern: bytes, timeout: float = WAIT) -> re
             raise ConnectionError(f"closed before {pattern!r}; got {bytes(out[-300:])!r}")
         out += chunk
     return match
+
+
+class SocketReader(threading.Thread):
+    """Reads a socket to its end or until ``stop`` is set, counting bytes (a client
+    that takes everything, so the port keeps reading the device)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        super().__init__(daemon=True)
+        self.sock = sock
+        self.count = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                chunk = self.sock.recv(1 << 20)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            self.count += len(chunk)
+
+    def finish(self) -> None:
+        """Stop reading (bounded) and close the socket."""
+        self.stop.set()
+        self.join(WAIT)
+        self.sock.close()

@@ -31,33 +31,10 @@ import time
 import serial
 
 from tests.integration.helpers import WAIT
-from tests.integration.support import MakePty, Start, assert_no_traceback, started
+from tests.integration.support import MakePty, SocketReader, Start, assert_no_traceback, started
 
 FLOOD = 1024 * 1024   # bytes of device output in the opening: 5 s of pyserial's decoding
 MARK = b"\x00\x00END"     # the flood has no NUL
-
-
-class _Reader(threading.Thread):
-    """Reads a socket to its end, counting bytes (the first client)."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        super().__init__(daemon=True)
-        self.sock = sock
-        self.count = 0
-        self.stop = threading.Event()
-
-    def run(self) -> None:
-        self.sock.settimeout(0.1)
-        while not self.stop.is_set():
-            try:
-                chunk = self.sock.recv(1 << 20)
-            except socket.timeout:
-                continue
-            except OSError:
-                return
-            if not chunk:
-                return
-            self.count += len(chunk)
 
 
 class _FloodAtNegotiated(logging.Handler):
@@ -92,7 +69,7 @@ def test_a_pyserial_client_opening_in_a_flood_is_answered_and_reads_only_new_out
     nothing of the flood before it."""
     daemon, dev, port = started(start_daemon, make_pty)
     os.set_blocking(dev.master, False)
-    first = _Reader(socket.create_connection(("127.0.0.1", port), timeout=WAIT))
+    first = SocketReader(socket.create_connection(("127.0.0.1", port), timeout=WAIT))
     first.start()
     log = logging.getLogger("pySerial.rfc2217")
     hook = _FloodAtNegotiated(dev.master)
@@ -119,8 +96,6 @@ def test_a_pyserial_client_opening_in_a_flood_is_answered_and_reads_only_new_out
         log.setLevel(logging.NOTSET)
         if client is not None:
             client.close()
-        first.stop.set()
-        first.join(WAIT)
-        first.sock.close()
+        first.finish()
     assert_no_traceback(daemon)
     daemon.stop()

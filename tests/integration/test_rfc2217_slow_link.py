@@ -24,7 +24,7 @@ import time
 import serial
 
 from tests.integration.helpers import WAIT
-from tests.integration.support import MakePty, Start, assert_no_traceback, started
+from tests.integration.support import MakePty, SocketReader, Start, assert_no_traceback, started
 
 DELAY = 0.15           # s each way
 RATE = 1024 * 1024     # bytes/s of device output
@@ -99,28 +99,15 @@ def _flood(master: int, stop: threading.Event) -> None:
             time.sleep(ahead)
 
 
-def _read_all(sock: socket.socket, stop: threading.Event) -> None:
-    sock.settimeout(0.1)
-    while not stop.is_set():
-        try:
-            if not sock.recv(1 << 20):
-                return
-        except socket.timeout:
-            continue
-        except OSError:
-            return
-
-
 def test_pyserial_opens_over_a_300_ms_link_while_the_device_floods(start_daemon: Start, make_pty: MakePty) -> None:
     """Two pyserial opens through a 300 ms round trip, each while the device sends
     1 MiB/s: every one succeeds (pyserial gives each answer 3 s)."""
     daemon, dev, port = started(start_daemon, make_pty)
     os.set_blocking(dev.master, False)
     stop = threading.Event()
-    first = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+    first = SocketReader(socket.create_connection(("127.0.0.1", port), timeout=WAIT))
     link = _SlowLink(port, stop)
-    threads = [threading.Thread(target=_read_all, args=(first, stop), daemon=True),
-               threading.Thread(target=_flood, args=(dev.master, stop), daemon=True), link]
+    threads = [first, threading.Thread(target=_flood, args=(dev.master, stop), daemon=True), link]
     for thread in threads:
         thread.start()
     failures = []
@@ -135,9 +122,9 @@ def test_pyserial_opens_over_a_300_ms_link_while_the_device_floods(start_daemon:
             client.close()
     finally:
         stop.set()
+        first.finish()
         for thread in threads:
             thread.join(WAIT)
-        first.close()
     assert not failures, failures
     assert_no_traceback(daemon)
     daemon.stop()

@@ -70,6 +70,25 @@ def _opening(port: LivePort) -> Iterator[socket.socket]:
             client.close()
 
 
+@contextmanager
+def _held_again(port: LivePort, answer_mark: bool) -> Iterator[socket.socket]:
+    """A second client that stays silent until the port welcomes it as a raw client,
+    then agrees COM-PORT (answering the mark too, if ``answer_mark``), as pyserial
+    in a busy process or behind a slow link does: yielded once its output is held again."""
+    with port.reading_client():
+        client = port.client()
+        try:
+            recv_until(client, bytes((IAC, DO, TIMING_MARK)))
+            _wait("the silent client was never welcomed",
+                  lambda: port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].welcomed))
+            client.sendall(bytes((IAC, WILL, COM_PORT)) + (bytes((IAC, WONT, TIMING_MARK)) if answer_mark else b""))
+            recv_until(client, bytes((IAC, DO, COM_PORT)))
+            _wait("the output was not held again", lambda: port.call(lambda: not port.worker.sessions[1].welcomed))
+            yield client
+        finally:
+            client.close()
+
+
 def _flood(port: LivePort, data: bytes) -> None:
     """The device sends ``data``; wait until the port has read it all."""
     before = port.call(lambda: port.worker.rx_bytes)
@@ -145,24 +164,14 @@ def test_a_client_welcomed_as_silent_that_starts_rfc2217_is_held_through_its_req
     """pyserial in a busy process: its first bytes come after the port has welcomed it as
     a silent client. Once it agrees COM-PORT its output is held again, so its
     SET-BAUDRATE is answered ahead of the device's output, which follows."""
-    with LivePort(mode="telnet") as port, port.reading_client():
-        client = port.client()
-        try:
-            recv_until(client, bytes((IAC, DO, TIMING_MARK)))
-            _wait("the silent client was never welcomed",
-                  lambda: port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].welcomed))
-            client.sendall(bytes((IAC, WILL, COM_PORT, IAC, WONT, TIMING_MARK)))
-            recv_until(client, bytes((IAC, DO, COM_PORT)))
-            _wait("the output was not held again", lambda: port.call(lambda: not port.worker.sessions[1].welcomed))
-            port.pty.write(b"F" * 1000)
-            _wait("the port never read the device", lambda: port.call(lambda: port.worker.sessions[1].pending_output) == 1000)
-            client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
-            got = recv_until(client, _answer(SET_BAUDRATE))
-            assert b"F" not in got
-            client.sendall(b"x")   # data: the opening is over
-            recv_until(client, b"F" * 1000)
-        finally:
-            client.close()
+    with LivePort(mode="telnet") as port, _held_again(port, answer_mark=True) as client:
+        port.pty.write(b"F" * 1000)
+        _wait("the port never read the device", lambda: port.call(lambda: port.worker.sessions[1].pending_output) == 1000)
+        client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+        got = recv_until(client, _answer(SET_BAUDRATE))
+        assert b"F" not in got
+        client.sendall(b"x")   # data: the opening is over
+        recv_until(client, b"F" * 1000)
 
 
 def test_a_purge_of_the_transmit_buffer_ends_the_opening(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,19 +222,9 @@ def test_a_client_held_again_is_held_until_its_first_request(monkeypatch: pytest
     first request, and no quiet wait before it ends the hold (before: it ended
     after the quiet wait and the device's output came ahead of the answer)."""
     monkeypatch.setattr(telnetside, "COMPORT_QUIET", 0.1)
-    with LivePort(mode="telnet") as port, port.reading_client():
-        client = port.client()
-        try:
-            recv_until(client, bytes((IAC, DO, TIMING_MARK)))
-            _wait("the silent client was never welcomed",
-                  lambda: port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].welcomed))
-            client.sendall(bytes((IAC, WILL, COM_PORT)))
-            recv_until(client, bytes((IAC, DO, COM_PORT)))
-            _wait("the output was not held again", lambda: port.call(lambda: not port.worker.sessions[1].welcomed))
-            _flood(port, b"H" * FLOOD)
-            time.sleep(1.0)   # decoding what came before; the quiet wait is 0.1 s plus the time since the mark
-            client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
-            got = recv_until(client, _answer(SET_BAUDRATE))
-            assert b"H" not in got
-        finally:
-            client.close()
+    with LivePort(mode="telnet") as port, _held_again(port, answer_mark=False) as client:
+        _flood(port, b"H" * FLOOD)
+        time.sleep(1.0)   # decoding what came before; the quiet wait is 0.1 s plus the time since the mark
+        client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+        got = recv_until(client, _answer(SET_BAUDRATE))
+        assert b"H" not in got
