@@ -8,7 +8,8 @@ Slow-client policy (INTERFACE.md "Slow clients", docs/sessions.md):
 
 * A client that stops reading (its socket past the high-water mark, an RFC
   2217 FLOWCONTROL-SUSPEND) never delays another client. Its output waits in
-  a queue of at most ``OUTPUT_QUEUE_BYTES``; past it the oldest output is
+  a queue of at most ``OUTPUT_QUEUE_BYTES`` (``OPENING_QUEUE_BYTES`` while
+  its opening holds its output); past it the oldest output is
   dropped, counted, and the client is told ``[serial-bridge: N bytes
   dropped]`` once it reads again. After ``stall_timeout`` seconds of not
   reading it is disconnected.
@@ -61,6 +62,9 @@ _ids = itertools.count(1)
 
 SOCKET_HIGH_WATER = 256 * 1024
 OUTPUT_QUEUE_BYTES = 256 * 1024   # output waiting for one client, at most
+# ... and while its opening holds it (an RFC 2217 client's requests take up to
+# a few seconds; a device that cannot be paused sends on meanwhile)
+OPENING_QUEUE_BYTES = 4 * 1024 * 1024
 READ_SIZE = 64 * 1024    # one socket read at most
 CR = b"\r"
 CR_LF = b"\r\n"
@@ -568,10 +572,11 @@ class ClientSession(asyncio.BufferedProtocol):
     def _queue(self, data: bytes) -> None:
         self._pending.append(data)
         self._pending_size += len(data)
-        if self._pending_size <= OUTPUT_QUEUE_BYTES:
+        limit = OUTPUT_QUEUE_BYTES if self.welcomed else OPENING_QUEUE_BYTES
+        if self._pending_size <= limit:
             return
         kept: list[_Answer] = []   # answers keep their place at the front; only output is dropped
-        while self._pending_size > OUTPUT_QUEUE_BYTES and self._pending:
+        while self._pending_size > limit and self._pending:
             old = self._pending.popleft()
             if isinstance(old, _Answer):
                 kept.append(old)

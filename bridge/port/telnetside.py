@@ -19,9 +19,11 @@
   passed, so that no answer waits behind device output the client must
   decode first (a device faster than the client reads would otherwise fill
   the socket with megabytes ahead of it). Its PURGE of the receive buffer
-  drops what was held meanwhile. A client welcomed as silent that starts
-  RFC 2217 within ``COMPORT_OPENING`` (a busy process, or a slow link, whose
-  first bytes came late) is held again the same way.
+  drops what was held meanwhile. A client welcomed already that starts RFC
+  2217 within ``COMPORT_OPENING`` is held again the same way, until its
+  first request at least: one welcomed as silent (a busy process, or a slow
+  link, whose first bytes came late), or one whose answer to the mark came
+  before its ``WILL COM-PORT`` (pyserial's reader thread answers first).
 * Commands (RFC 854) through the port's break map: BRK, IP, DM, EC, EL go to
   the device as the port's config says; AYT gets a one-line answer; AO drops
   what is queued for that client.
@@ -111,8 +113,10 @@ class TelnetSide:
         self._openings: dict[int, asyncio.TimerHandle] = {}   # sessions in their opening: the deadline
         self._breaks_queued: set[int] = set()   # sessions with a break waiting in their queue
         self._comport_openings: dict[int, _ComPortOpening] = {}   # RFC 2217 clients in the rest of their opening
-        self._marks_sent: dict[int, float] = {}   # sessions in their opening: DO TIMING-MARK sent (loop time)
-        self._silent_welcomes: dict[int, float] = {}   # sessions welcomed as silent: when (loop time)
+        self._marks_sent: dict[int, float] = {}   # telnet sessions: the opening's DO TIMING-MARK sent (loop time)
+        self._round_trips: dict[int, float] = {}  # sessions whose mark was answered: how long it took (s)
+        # Sessions welcomed as Telnet or raw clients, until they start RFC 2217: when (loop time)
+        self._welcomed_at: dict[int, float] = {}
 
     def forget(self, session: ClientSession) -> None:
         """The session left: drop what was kept for it."""
@@ -124,8 +128,9 @@ class TelnetSide:
         opening = self._comport_openings.pop(session.id, None)
         if opening is not None:
             opening.cancel()
-        self._silent_welcomes.pop(session.id, None)
+        self._welcomed_at.pop(session.id, None)
         self._marks_sent.pop(session.id, None)
+        self._round_trips.pop(session.id, None)
 
     def greet(self, session: ClientSession) -> None:
         backlog = self.worker.history.snapshot() if self.worker.config.replay else b""
@@ -150,26 +155,28 @@ class TelnetSide:
             loop = asyncio.get_running_loop()
             self._openings[session.id] = loop.call_later(WELCOME_AFTER - RAW_AFTER, self._welcome, session)
         else:
-            self._silent_welcomes[session.id] = asyncio.get_running_loop().time()
             self._welcome(session)
 
-    def _welcome(self, session: ClientSession, answered: bool = False) -> None:
+    def _welcome(self, session: ClientSession) -> None:
         timer = self._openings.pop(session.id, None)
         if timer is None or session.closed:
             return
         timer.cancel()
         backlog = self._backlogs.pop(session.id, b"")
         if session.comport is not None:   # no banner, no history; output after its opening requests
-            # The round trip its TIMING-MARK answer took (none: not known).
-            rtt = self._round_trip(session) if answered else 0.0
+            rtt = self._round_trips.get(session.id, 0.0)   # none: not known
             self._hold_comport_opening(session, COMPORT_OPENING + COMPORT_STEPS * rtt, COMPORT_QUIET + rtt,
                                        first_request=False)
         else:
+            self._welcomed_at[session.id] = asyncio.get_running_loop().time()
             session.welcome(self.banner_for(session) if self.worker.config.banner else None, backlog)
 
     def _round_trip(self, session: ClientSession) -> float:
         """The client's round trip (s) as its TIMING-MARK answer showed it, or
         the time since the mark while no answer has come (at most WELCOME_AFTER)."""
+        rtt = self._round_trips.get(session.id)
+        if rtt is not None:
+            return rtt
         now = asyncio.get_running_loop().time()
         return min(now - self._marks_sent.get(session.id, now), WELCOME_AFTER)
 
@@ -183,12 +190,23 @@ class TelnetSide:
             bound, quiet, first_request, lambda: self._comport_opened(session))
 
     def _mark_answered(self, session: ClientSession) -> None:
-        """The TIMING-MARK answer of a client already welcomed (as silent, its
-        first bytes late): in an RFC 2217 opening, its waits now count its round trip."""
-        opening = self._comport_openings.get(session.id)
-        if opening is None or session.id not in self._marks_sent:
+        """The answer to the opening's DO TIMING-MARK: its round trip is recorded.
+        A client still in its opening is welcomed once the rest of this read is
+        handled (pyserial's answers and its ``WILL COM-PORT`` often come in one
+        segment: it is then known as an RFC 2217 client). One welcomed already
+        (as silent: its first bytes came late) that is in an RFC 2217 opening
+        has its waits count the round trip from now on."""
+        sent = self._marks_sent.get(session.id)
+        if sent is None or session.id in self._round_trips:
+            return   # no opening mark, or not its first answer
+        loop = asyncio.get_running_loop()
+        self._round_trips[session.id] = min(loop.time() - sent, WELCOME_AFTER)
+        if session.id in self._openings:
+            loop.call_soon(self._welcome, session)
             return
-        opening.round_trip(self._round_trip(session))
+        opening = self._comport_openings.get(session.id)
+        if opening is not None:
+            opening.round_trip(self._round_trips[session.id])
 
     def comport_requested(self, session: ClientSession, event: Event) -> None:
         """A COM-PORT request from ``session``: in its opening, the quiet wait starts
@@ -235,24 +253,22 @@ class TelnetSide:
             if event.option == Opt.COM_PORT and session.comport is None:
                 self._start_comport(session)
         elif isinstance(event, TimingMarkReceived):
-            if session.id in self._openings:
-                self._welcome(session, answered=True)
-            else:
-                self._mark_answered(session)
-            self._marks_sent.pop(session.id, None)
+            self._mark_answered(session)
 
     def _start_comport(self, session: ClientSession) -> None:
         """A client speaks RFC 2217: the session sets itself up; modem polling may start."""
         device = self.worker.device
         session.start_comport(modem_lines=device is not None and device.has_modem_lines)
         self.worker.update_modem_polling()
-        # One welcomed as silent (its first bytes came late: a busy process) is in
-        # its opening after all: its output is held again through its requests.
-        since = self._silent_welcomes.pop(session.id, None)
+        # One welcomed already is in its opening after all: its output is held
+        # again through its requests. It came as silent (its first bytes late: a
+        # busy process, a slow link), or its answers to our offers came before
+        # its own requests (pyserial's reader thread can answer first).
+        since = self._welcomed_at.pop(session.id, None)
         if since is not None and session.welcomed and session.id not in self._comport_openings \
                 and asyncio.get_running_loop().time() < since + COMPORT_OPENING:
             # It was sent output it must decode before it asks: wait for its first
-            # request. Its round trip: at least the time since the mark (not answered yet).
+            # request. Its round trip: measured, or at least the time since the mark.
             rtt = self._round_trip(session)
             session.hold_output()
             self._hold_comport_opening(session, COMPORT_OPENING + COMPORT_STEPS * rtt, COMPORT_QUIET + rtt,

@@ -228,3 +228,65 @@ def test_a_client_held_again_is_held_until_its_first_request(monkeypatch: pytest
         client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
         got = recv_until(client, _answer(SET_BAUDRATE))
         assert b"H" not in got
+
+
+def test_a_client_whose_mark_answer_and_comport_come_in_one_read_gets_no_welcome() -> None:
+    """pyserial's reader thread can answer the port's offers (WONT TTYPE, WONT NAWS,
+    WONT TIMING-MARK) before its main thread sends WILL COM-PORT, in one segment: the
+    client is an RFC 2217 client in its opening, so no banner and no output ahead of
+    its answers (before: the mark's answer welcomed it as a Telnet client and the
+    device's output, banner first, went ahead of every answer)."""
+    with LivePort(mode="telnet") as port, port.reading_client():
+        client = port.client()
+        try:
+            recv_until(client, bytes((IAC, DO, TIMING_MARK)))
+            client.sendall(bytes((IAC, WONT, 24, IAC, WONT, 31, IAC, WONT, TIMING_MARK, IAC, WILL, COM_PORT)))
+            recv_until(client, bytes((IAC, DO, COM_PORT)))
+            _wait("the second client never arrived", lambda: port.call(lambda: len(port.worker.sessions) == 2))
+            _flood(port, b"J" * FLOOD)
+            client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+            got = recv_until(client, _answer(SET_BAUDRATE))
+            assert b"J" not in got
+            assert b"serial-bridge" not in got
+        finally:
+            client.close()
+
+
+def test_a_client_whose_mark_answer_comes_before_its_comport_is_held_again() -> None:
+    """The same with WILL COM-PORT in a later segment, after the port has welcomed the
+    client as a Telnet client: its output is held again until its requests are done,
+    so its answer comes before the device's output (before: no hold, and under a
+    flood pyserial's open timed out)."""
+    with LivePort(mode="telnet") as port, port.reading_client():
+        client = port.client()
+        try:
+            recv_until(client, bytes((IAC, DO, TIMING_MARK)))
+            client.sendall(bytes((IAC, WONT, TIMING_MARK)))
+            _wait("the client was never welcomed",
+                  lambda: port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].welcomed))
+            client.sendall(bytes((IAC, WILL, COM_PORT)))
+            recv_until(client, bytes((IAC, DO, COM_PORT)))
+            _wait("the output was not held again", lambda: port.call(lambda: not port.worker.sessions[1].welcomed))
+            _flood(port, b"K" * FLOOD)
+            client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+            got = recv_until(client, _answer(SET_BAUDRATE))
+            assert b"K" not in got
+        finally:
+            client.close()
+
+
+def test_output_held_in_the_opening_is_kept_past_the_slow_client_bound() -> None:
+    """While a device that is not paused (another client reads) sends 1 MiB during an
+    RFC 2217 client's opening, the client's held output is kept whole: it is not a
+    slow client, and it gets all of it once its opening ends (before: the 256 KiB
+    slow-client bound dropped the oldest 768 KiB, silently on an RFC 2217 stream)."""
+    size = 1024 * 1024
+    with LivePort(mode="telnet") as port, _opening(port) as client:
+        _flood(port, b"L" * size)
+        client.sendall(b"x")   # data: the opening is over
+        got = b""
+        deadline = time.monotonic() + WAIT
+        while got.count(b"L") < size:
+            assert time.monotonic() < deadline, f"{got.count(b'L')} of {size} bytes arrived"
+            got += recv_until(client, b"L")
+        assert port.call(lambda: port.worker.sessions[1].dropped) == 0

@@ -64,8 +64,11 @@ def _suspended_watcher(port: LivePort) -> Iterator[socket.socket]:
         try:
             client.sendall(bytes((IAC, WILL, COM_PORT)))
             recv_until(client, bytes((IAC, DO, COM_PORT)))
-            client.sendall(_comport(SUSPEND))
             deadline = time.monotonic() + WAIT
+            while not port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].welcomed):
+                assert time.monotonic() < deadline, "the opening never ended"
+                time.sleep(0.01)
+            client.sendall(_comport(SUSPEND))
             while not port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].suspended):
                 assert time.monotonic() < deadline, "FLOWCONTROL-SUSPEND never took effect"
                 time.sleep(0.01)
