@@ -55,6 +55,7 @@ if TYPE_CHECKING:
 
 RAW_AFTER = 0.15       # s: a client silent this long gets output at once (INTERFACE.md: within 250 ms)
 WELCOME_AFTER = 1.0    # s: the longest wait for a Telnet client's TIMING-MARK answer
+MARK_GRACE = 0.02      # s: after the mark's answer, for the client's own requests sent beside it
 COMPORT_QUIET = 0.5    # s (plus the client's round trip): an RFC 2217 client's opening is over this long after a request
 COMPORT_OPENING = 3.0  # s: and after this long from its TIMING-MARK answer in any case
 COMPORT_STEPS = 8      # round trips added to COMPORT_OPENING: pyserial's opening is 6 requests in turn
@@ -191,9 +192,11 @@ class TelnetSide:
 
     def _mark_answered(self, session: ClientSession) -> None:
         """The answer to the opening's DO TIMING-MARK: its round trip is recorded.
-        A client still in its opening is welcomed once the rest of this read is
-        handled (pyserial's answers and its ``WILL COM-PORT`` often come in one
-        segment: it is then known as an RFC 2217 client). One welcomed already
+        A client still in its opening is welcomed ``MARK_GRACE`` later, once
+        what it sent beside the answer is in: pyserial's reader thread answers
+        the port's offers while its main thread sends ``WILL COM-PORT``, in the
+        same segment or a moment later, and it is then known as an RFC 2217
+        client. One welcomed already
         (as silent: its first bytes came late) that is in an RFC 2217 opening
         has its waits count the round trip from now on."""
         sent = self._marks_sent.get(session.id)
@@ -202,7 +205,7 @@ class TelnetSide:
         loop = asyncio.get_running_loop()
         self._round_trips[session.id] = min(loop.time() - sent, WELCOME_AFTER)
         if session.id in self._openings:
-            loop.call_soon(self._welcome, session)
+            loop.call_later(MARK_GRACE, self._welcome, session)
             return
         opening = self._comport_openings.get(session.id)
         if opening is not None:

@@ -290,3 +290,28 @@ def test_output_held_in_the_opening_is_kept_past_the_slow_client_bound() -> None
             assert time.monotonic() < deadline, f"{got.count(b'L')} of {size} bytes arrived"
             got += recv_until(client, b"L")
         assert port.call(lambda: port.worker.sessions[1].dropped) == 0
+
+
+def test_a_client_whose_comport_follows_its_mark_answer_closely_gets_no_welcome(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """WILL COM-PORT a moment after the mark's answer, within ``MARK_GRACE`` (here made
+    long, so that a slow machine cannot stretch the moment past it): the client is known
+    as an RFC 2217 client before any welcome, so the device's output of that moment
+    comes after its answers (before: the answer welcomed it at once and that output
+    went ahead of them)."""
+    monkeypatch.setattr(telnetside, "MARK_GRACE", 1.0)
+    with LivePort(mode="telnet") as port, port.reading_client():
+        client = port.client()
+        try:
+            got = recv_until(client, bytes((IAC, DO, TIMING_MARK)))
+            _wait("the second client never arrived", lambda: port.call(lambda: len(port.worker.sessions) == 2))
+            client.sendall(bytes((IAC, WONT, TIMING_MARK)))
+            time.sleep(0.1)   # the answer is read; the device's output follows it
+            _flood(port, b"M" * FLOOD)
+            client.sendall(bytes((IAC, WILL, COM_PORT)))
+            got += recv_until(client, bytes((IAC, DO, COM_PORT)))
+            client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+            got += recv_until(client, _answer(SET_BAUDRATE))
+            assert b"M" not in got
+        finally:
+            client.close()
