@@ -25,6 +25,23 @@ def bridge_block(extra: str = "") -> str:
     return f'[bridge]\ncontrol = ""\n{extra}\n'
 
 
+def read_to_close(sock: socket.socket, timeout: float = WAIT) -> tuple[bytes, bool]:
+    """Everything the peer sends, and whether it closed (or reset) the connection
+    within ``timeout`` seconds of silence; the socket is closed afterwards."""
+    sock.settimeout(timeout)
+    answer, closed = b"", False
+    try:
+        while chunk := sock.recv(4096):
+            answer += chunk
+        closed = True
+    except ConnectionResetError:
+        closed = True
+    except TimeoutError:
+        pass
+    sock.close()
+    return answer, closed
+
+
 def closed_without_a_byte(sock: socket.socket, timeout: float = WAIT) -> bool:
     """Whether the peer closes the connection having sent nothing."""
     sock.settimeout(timeout)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.access.certs import make_pki
-from tests.access.helpers import MakePty, Start, port_block
+from tests.access.helpers import MakePty, Start, port_block, read_to_close
 from tests.integration.helpers import WAIT, connect, free_port
 
 
@@ -40,17 +40,7 @@ def test_status_over_a_tls_control_endpoint_with_client_certificates(start_daemo
     plain = connect(control)
     plain.sendall(b'{"v": 1, "id": 1, "op": "hello", "token": "t0ken"}\n')
     # a TLS alert may come back; never a JSON answer
-    plain.settimeout(WAIT)
-    answer, closed = b"", False
-    try:
-        while chunk := plain.recv(4096):
-            answer += chunk
-        closed = True
-    except ConnectionResetError:
-        closed = True
-    except TimeoutError:
-        pass
-    plain.close()
+    answer, closed = read_to_close(plain)
     assert closed and b'"ok"' not in answer
     daemon.wait_log(r"control endpoint: TLS handshake with .* failed")
     daemon.stop()

@@ -20,6 +20,7 @@ from tests.access.helpers import (
     bridge_block,
     closed_without_a_byte,
     port_block,
+    read_to_close,
     recv_until,
     tls_client,
 )
@@ -91,17 +92,7 @@ def test_a_plain_telnet_client_on_a_tls_port_is_refused_cleanly(start_daemon: St
     plain = connect(port)
     plain.sendall(b"hello\r\n")
     # the bridge answers with a TLS alert at most, then closes; never Telnet
-    plain.settimeout(WAIT)
-    answer, closed = b"", False
-    try:
-        while chunk := plain.recv(4096):
-            answer += chunk
-        closed = True
-    except ConnectionResetError:
-        closed = True
-    except TimeoutError:
-        pass
-    plain.close()
+    answer, closed = read_to_close(plain)
     assert closed and b"\xff\xfb" not in answer    # closed, and no Telnet negotiation in clear
     daemon.wait_log(r"port p: TLS handshake with 127\.0\.0\.1:\d+ failed: not TLS \(a plain Telnet or TCP client\?\)")
     with tls_client(port, pki.ca) as client:
