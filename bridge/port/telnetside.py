@@ -59,6 +59,7 @@ MARK_GRACE = 0.02      # s: after the mark's answer, for the client's own reques
 COMPORT_QUIET = 0.5    # s (plus the client's round trip): an RFC 2217 client's opening is over this long after a request
 COMPORT_OPENING = 3.0  # s: and after this long from its TIMING-MARK answer in any case
 COMPORT_STEPS = 8      # round trips added to COMPORT_OPENING: pyserial's opening is 6 requests in turn
+DECODE_RATE = 200_000  # bytes/s: how fast pyserial decodes what it was sent (docs/sessions.md)
 
 
 class _ComPortOpening:
@@ -69,12 +70,16 @@ class _ComPortOpening:
     waited for) and no longer after a PURGE of the receive buffer.
     """
 
-    __slots__ = ("start", "until", "quiet", "_counting", "_purged", "_timer", "_end")
+    __slots__ = ("start", "until", "quiet", "_drain", "_counting", "_purged", "_timer", "_end")
 
-    def __init__(self, bound: float, quiet: float, first_request: bool, end: Callable[[], None]) -> None:
+    def __init__(self, bound: float, quiet: float, first_request: bool, end: Callable[[], None],
+                 drain: float = 0.0) -> None:
+        """``bound``, ``quiet``, ``drain`` in s; ``drain``: how long the client may
+        take to decode what it was sent before the hold (it counts in every bound)."""
         self.start = asyncio.get_running_loop().time()
-        self.until = self.start + bound
+        self.until = self.start + bound + drain
         self.quiet = quiet
+        self._drain = drain
         self._counting = not first_request
         self._purged = False
         self._timer: asyncio.TimerHandle | None = None
@@ -89,15 +94,20 @@ class _ComPortOpening:
         self._timer = loop.call_at(min(loop.time() + self.quiet, self.until) if quiet else self.until, self._end)
 
     def requested(self, purges_receive: bool) -> None:
-        """A request came: the quiet wait starts again (none after a receive purge)."""
+        """A request came: the quiet wait starts again. After the first PURGE of
+        the receive buffer there is none, and the bound is at least
+        ``COMPORT_OPENING`` from it: pyserial drains what it has read before
+        that purge byte by byte, which can take seconds, and then asks its last."""
         self._counting = True
-        self._purged = self._purged or purges_receive
+        if purges_receive and not self._purged:
+            self._purged = True
+            self.until = max(self.until, asyncio.get_running_loop().time() + COMPORT_OPENING + self._drain)
         self._arm()
 
     def round_trip(self, rtt: float) -> None:
         """The client's round trip (s) became known: the waits count it."""
         self.quiet = COMPORT_QUIET + rtt
-        self.until = max(self.until, self.start + COMPORT_OPENING + COMPORT_STEPS * rtt)
+        self.until = max(self.until, self.start + COMPORT_OPENING + COMPORT_STEPS * rtt + self._drain)
         self._arm()
 
     def cancel(self) -> None:
@@ -182,13 +192,14 @@ class TelnetSide:
         return min(now - self._marks_sent.get(session.id, now), WELCOME_AFTER)
 
     def _hold_comport_opening(self, session: ClientSession, bound: float, quiet: float,
-                              first_request: bool) -> None:
+                              first_request: bool, drain: float = 0.0) -> None:
         """Hold ``session``'s output through its RFC 2217 requests: until
         ``quiet`` seconds pass without one (counted from now, or with
         ``first_request`` from its first), data from it, its PURGE of the
-        transmit buffer is answered, or ``bound`` seconds from now."""
+        transmit buffer is answered, or ``bound`` seconds from now (plus
+        ``drain``, the time the client needs to decode what it was sent)."""
         self._comport_openings[session.id] = _ComPortOpening(
-            bound, quiet, first_request, lambda: self._comport_opened(session))
+            bound, quiet, first_request, lambda: self._comport_opened(session), drain)
 
     def _mark_answered(self, session: ClientSession) -> None:
         """The answer to the opening's DO TIMING-MARK: its round trip is recorded.
@@ -275,7 +286,7 @@ class TelnetSide:
             rtt = self._round_trip(session)
             session.hold_output()
             self._hold_comport_opening(session, COMPORT_OPENING + COMPORT_STEPS * rtt, COMPORT_QUIET + rtt,
-                                       first_request=True)
+                                       first_request=True, drain=session.bytes_out / DECODE_RATE)
 
     def _command(self, session: ClientSession, cmd: Cmd) -> None:
         cfg = self.worker.config

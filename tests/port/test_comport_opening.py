@@ -315,3 +315,51 @@ def test_a_client_whose_comport_follows_its_mark_answer_closely_gets_no_welcome(
             assert b"M" not in got
         finally:
             client.close()
+
+
+def test_the_bound_runs_from_the_receive_purge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyserial drains what it read before its PURGE of the receive buffer byte by byte
+    (seconds, for a few hundred KB) before it sends its last request: the opening's
+    bound is at least ``COMPORT_OPENING`` from that purge, so output after the purge
+    still waits for the last answer (before: the bound from the mark ran out while
+    pyserial drained, and the output went ahead of that answer, which timed out)."""
+    monkeypatch.setattr(telnetside, "COMPORT_OPENING", 2.0)
+    with LivePort(mode="telnet") as port, _opening(port) as client:
+        time.sleep(1.5)
+        client.sendall(_request(PURGE_DATA, b"\x01"))
+        recv_until(client, _answer(PURGE_DATA))
+        time.sleep(1.0)   # draining: past the bound from the mark, well within the one from the purge
+        _flood(port, b"N" * FLOOD)
+        client.sendall(_request(PURGE_DATA, b"\x02"))
+        last = _answer(PURGE_DATA) + b"\x02"
+        got = recv_until(client, last)
+        assert b"N" not in got[:got.index(last)]
+
+
+def test_a_client_held_again_has_time_to_decode_what_it_was_sent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client welcomed as silent was sent 400 KiB before it started RFC 2217:
+    pyserial decodes about 0.2 MB/s, so the opening's bound grows by the time that
+    takes (2 s here), and a request after the plain bound (1 s here) is still answered
+    ahead of the device's output (before: the bound ran out while it decoded, and
+    under a flood pyserial's open timed out)."""
+    monkeypatch.setattr(telnetside, "COMPORT_OPENING", 1.0)
+    monkeypatch.setattr(telnetside, "COMPORT_STEPS", 0)
+    sent = 400 * 1024
+    with LivePort(mode="telnet") as port, port.reading_client():
+        client = port.client()
+        try:
+            recv_until(client, bytes((IAC, DO, TIMING_MARK)))
+            _wait("the silent client was never welcomed",
+                  lambda: port.call(lambda: len(port.worker.sessions) == 2 and port.worker.sessions[1].welcomed))
+            _flood(port, b"P" * sent)
+            _wait("the output never went out", lambda: port.call(lambda: port.worker.sessions[1].bytes_out) >= sent)
+            client.sendall(bytes((IAC, WILL, COM_PORT)))
+            _wait("the output was not held again", lambda: port.call(lambda: not port.worker.sessions[1].welcomed))
+            time.sleep(1.5)   # decoding: past the plain bound, within the one that counts it
+            _flood(port, b"Q" * FLOOD)
+            client.sendall(_request(SET_BAUDRATE, (115200).to_bytes(4, "big")))
+            answer = _answer(SET_BAUDRATE)
+            got = recv_until(client, answer)
+            assert b"Q" not in got[:got.index(answer)]
+        finally:
+            client.close()
