@@ -60,6 +60,7 @@ COMPORT_QUIET = 0.5    # s (plus the client's round trip): an RFC 2217 client's 
 COMPORT_OPENING = 3.0  # s: and after this long from its TIMING-MARK answer in any case
 COMPORT_STEPS = 8      # round trips added to COMPORT_OPENING: pyserial's opening is 6 requests in turn
 DECODE_RATE = 200_000  # bytes/s: how fast pyserial decodes what it was sent (docs/sessions.md)
+DECODE_MAX = 10.0      # s: the most that decoding adds to an opening's bounds
 
 
 class _ComPortOpening:
@@ -286,7 +287,7 @@ class TelnetSide:
             rtt = self._round_trip(session)
             session.hold_output()
             self._hold_comport_opening(session, COMPORT_OPENING + COMPORT_STEPS * rtt, COMPORT_QUIET + rtt,
-                                       first_request=True, drain=session.bytes_out / DECODE_RATE)
+                                       first_request=True, drain=min(session.bytes_out / DECODE_RATE, DECODE_MAX))
 
     def _command(self, session: ClientSession, cmd: Cmd) -> None:
         cfg = self.worker.config
