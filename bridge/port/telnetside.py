@@ -125,7 +125,7 @@ class TelnetSide:
         self._openings: dict[int, asyncio.TimerHandle] = {}   # sessions in their opening: the deadline
         self._breaks_queued: set[int] = set()   # sessions with a break waiting in their queue
         self._comport_openings: dict[int, _ComPortOpening] = {}   # RFC 2217 clients in the rest of their opening
-        self._marks_sent: dict[int, float] = {}   # telnet sessions: the opening's DO TIMING-MARK sent (loop time)
+        self._marks_sent: dict[int, float] = {}   # sessions whose opening mark is unanswered: when sent (loop time)
         self._round_trips: dict[int, float] = {}  # sessions whose mark was answered: how long it took (s)
         # Sessions welcomed as Telnet or raw clients, until they start RFC 2217: when (loop time)
         self._welcomed_at: dict[int, float] = {}
@@ -208,11 +208,10 @@ class TelnetSide:
         what it sent beside the answer is in: pyserial's reader thread answers
         the port's offers while its main thread sends ``WILL COM-PORT``, in the
         same segment or a moment later, and it is then known as an RFC 2217
-        client. One welcomed already
-        (as silent: its first bytes came late) that is in an RFC 2217 opening
-        has its waits count the round trip from now on."""
-        sent = self._marks_sent.get(session.id)
-        if sent is None or session.id in self._round_trips:
+        client. One welcomed already and held again in an RFC 2217 opening has
+        its waits count the round trip from now on."""
+        sent = self._marks_sent.pop(session.id, None)
+        if sent is None:
             return   # no opening mark, or not its first answer
         loop = asyncio.get_running_loop()
         self._round_trips[session.id] = min(loop.time() - sent, WELCOME_AFTER)
