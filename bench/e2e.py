@@ -10,6 +10,7 @@ Run by hand (never from the tests), from the repository::
     .venv/bin/python bench/e2e.py --only rtt --floor      # with the Python floor beside it
     .venv/bin/python bench/e2e.py --only rtt --pyserial DIR   # with pyserial's servers beside it
     .venv/bin/python bench/e2e.py --only rtt --pin --repeat 9  # daemons on their own CPU
+    .venv/bin/python bench/e2e.py --only rtt --pin --interleave --repeat 40   # every target up at once
 
 The benchmark plays the serial device on each pty's master and the client
 on 127.0.0.1; the daemon under test sits between them. Targets, in one run:
@@ -90,6 +91,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
                              "the same conditions for every target")
     parser.add_argument("--repeat", type=int, default=1, metavar="N",
                         help="run every target N times, interleaved; the table shows medians")
+    parser.add_argument("--interleave", action="store_true",
+                        help="rtt only: start every target once and measure them in turn, one block "
+                             "of round trips each, N times (--repeat, up to 60), each block in a "
+                             "rotated order: slow drift of the machine reaches every target alike")
     parser.add_argument("--stat", choices=("median", "best"), default="median",
                         help="what the table shows of the repeats (best: lowest time "
                              "or CPU, highest MB/s; the least disturbed by other load)")
@@ -112,8 +117,11 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, Plan]:
         if missing:
             parser.error(f"--pyserial {args.pyserial}: no {' or '.join(missing)} there "
                          "(both come from pyserial's repository, examples/)")
-    if not 1 <= args.repeat <= 20:
-        parser.error("--repeat takes 1 to 20")
+    if args.interleave and sections != {"rtt"}:
+        parser.error("--interleave measures round trips only: use it with --only rtt")
+    most = 60 if args.interleave else 20
+    if not 1 <= args.repeat <= most:
+        parser.error(f"--repeat takes 1 to {most}" + ("" if args.interleave else " (60 with --interleave)"))
     if args.quick:
         plan = Plan(sections, rounds=300, size=4 << 20, stream_seconds=2.0,
                     idle_seconds=1.0, port_counts=(1, 16, 64))
@@ -282,6 +290,65 @@ def run_round(out: Results, targets: list[Daemon], plan: Plan, data: tuple[bytes
             _guarded(out, daemon.label, partial(run_ports, out, daemon, plan))
 
 
+def run_interleaved(out: Results, targets: list[Daemon], plan: Plan, blocks: int) -> None:
+    """Round trips with every target started once: ``blocks`` times, one block of
+    ``plan.rounds`` trips per target and mode, the order rotated by one target
+    each time, so that what drifts on the machine over the run (other load,
+    clock speed) reaches every target alike. Each block is one sample of the
+    table's medians. A target that fails to start is reported and left out."""
+    ptys: list[Pty] = []
+    started: list[Daemon] = []
+    links: list[Link] = []
+    lanes: list[tuple[str, list[tuple[str, Link, int, int | None]]]] = []   # label, (mode, link, master, pid)
+    try:
+        pty = Pty.open()
+        ptys.append(pty)
+        lanes.append(("direct pty", [("raw", PtyLink(pty.slave), pty.master, None)]))
+        for daemon in targets:
+            print(f"{daemon.label}: starting", file=sys.stderr)
+            mine = [Pty.open(), Pty.open()]
+            ptys += mine
+            specs = [PortSpec(f"p{mode}", p.path, port, mode)
+                     for mode, p, port in zip(("raw", "telnet"), mine, free_tcp_ports(2))]
+            try:
+                daemon.start([spec for spec in specs if spec.mode in daemon.modes])
+                started.append(daemon)
+                lane = []
+                for spec, p in zip(specs, mine):
+                    if spec.mode not in daemon.modes:
+                        continue
+                    link = open_link(spec.mode, spec.listen)
+                    links.append(link)
+                    if isinstance(link, TelnetLink):
+                        link.negotiate_binary()
+                    sync(link, p.master)
+                    lane.append((spec.mode, link, p.master, daemon.pid_for(spec.mode)))
+            except BenchError as exc:
+                out.fail(daemon.label, f"{exc} [{_state(daemon)}]")
+                continue
+            lanes.append((daemon.label, lane))
+        for block in range(blocks):
+            print(f"block {block + 1} of {blocks}", file=sys.stderr)
+            turn = block % len(lanes)
+            for label, lane in lanes[turn:] + lanes[:turn]:
+                for mode, link, master, pid in lane:
+                    try:
+                        rt = round_trips(link, master, plan.rounds, pid)
+                    except BenchError as exc:
+                        out.fail(label, f"{mode} round trips, block {block + 1}: {exc}")
+                        continue
+                    out.put(label, f"rtt.{mode}.p50", rt.p50_us)
+                    out.put(label, f"rtt.{mode}.p99", rt.p99_us)
+                    out.put(label, f"rtt.{mode}.cpu", rt.cpu_us)
+    finally:
+        for link in links:
+            link.close()
+        for daemon in started:
+            daemon.stop()
+        for pty in ptys:
+            pty.close()
+
+
 def show_saved(path: Path, stat: str, plan: Plan) -> int:
     """Print the table of a saved run (sizes and durations as given on this command line)."""
     try:
@@ -317,14 +384,18 @@ def main(argv: list[str] | None = None) -> int:
         targets = daemons(args, Path(tmp))
         out.columns = ["direct pty"] + [d.label for d in targets]
         scope(out, targets)
-        for index in range(args.repeat):
+        if args.interleave:
+            run_interleaved(out, targets, plan, args.repeat)
+        for index in range(0 if args.interleave else args.repeat):
             if args.repeat > 1:
                 print(f"round {index + 1} of {args.repeat}", file=sys.stderr)
             run_round(out, targets, plan, data)
     print_table(out, plan.rounds, plan.size, plan.stream_seconds, plan.idle_seconds)
     load = f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after"
     pinned = f"; daemons pinned to CPU {','.join(map(str, sorted(_proc.DAEMON_CPUS)))}" if args.pin else ""
-    print(f"{args.repeat} round(s); {os.cpu_count()} CPUs{pinned}; {load}")
+    what = (f"{args.repeat} interleaved block(s) of {plan.rounds} trips per target and mode"
+            if args.interleave else f"{args.repeat} round(s)")
+    print(f"{what}; {os.cpu_count()} CPUs{pinned}; {load}")
     if args.json:
         saved = out.as_dict()
         saved["daemon_cpus"] = sorted(_proc.DAEMON_CPUS) if _proc.DAEMON_CPUS is not None else None
