@@ -24,8 +24,8 @@ whenever anything but the common case is in front of them:
 * accepted and connected TCP sockets get ``LeanSocketTransport``, asyncio's
   socket transport whose read callback hands a protocol that declares
   ``lean_reads = True`` (``bridge.port.session.ClientSession``) its bytes
-  with one ``recv`` and one ``data_received`` call (or, on a port's direct
-  path, one call to the sink given to ``redirect_reads``). Every other
+  with one ``recv`` and one ``data_received`` call (on a port's direct
+  path, the reader lent with ``lend_reads`` does the ``recv``). Every other
   protocol (TLS's ``SSLProtocol``, streams) reads through asyncio's own code.
 * ``set_fast_reader``: the transport and the tty device (bridge.device.fd_device)
   register their read callback, and the lean iteration calls it directly,
@@ -50,11 +50,15 @@ import socket
 import time
 from asyncio import selector_events
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 MAX_TIMEOUT = 24 * 3600.0   # seconds: asyncio's own bound on one poll
 READ_SIZE = 65536           # bytes per socket recv: under glibc's mmap threshold, so no mmap per read
-MAX_EVENTS = 256            # fds reported by one poll at most; more wait for the next (asyncio: one per fd)
+# fds reported by one poll at most; more are reported by the next (the epoll is
+# level-triggered). 32 keeps epoll.poll's event array (12 bytes an event on
+# x86-64, 16 elsewhere) within pymalloc's 512 bytes, so a wake-up costs no
+# glibc malloc and free (docs/performance.md).
+MAX_EVENTS = 32
 
 _Base: Any = getattr(selector_events, "_SelectorSocketTransport", None)
 
@@ -76,10 +80,21 @@ def lean_supported() -> bool:
         loop.close()
 
 
+class DirectSocket(NamedTuple):
+    """A client socket's part of a port's direct path (``LeanSocketTransport.direct_socket``)."""
+
+    recv: Callable[[int], bytes]
+    send: Callable[[bytes], int]
+    write: Callable[[bytes], None]            # the transport's: buffers what send did not take
+    on_eof: Callable[[], None]                # the peer closed its side
+    fatal: Callable[[BaseException, str], None]   # a read error: the transport closes, the protocol is told
+    transport: Any                            # read only: _conn_lost, _buffer
+
+
 class LeanSocketTransport(_Base):  # type: ignore[misc]
     """asyncio's TCP transport; for a protocol with ``lean_reads = True``, reads
-    go straight to ``data_received`` (or to the sink of ``redirect_reads``), by a
-    callback the lean loop runs without a handle."""
+    go straight to ``data_received`` (or a reader lent with ``lend_reads`` reads
+    them), by a callback the lean loop runs without a handle."""
 
     _lean_read: Callable[[], None] | None = None
     _lean_ready = False   # asyncio's __init__ has run (it calls set_protocol half-way)
@@ -94,16 +109,28 @@ class LeanSocketTransport(_Base):  # type: ignore[misc]
         self._lean_read = self._reader_for(sink)
         self._share_reader()
 
-    def redirect_reads(self, sink: Callable[[bytes], object] | None) -> bool:
-        """Hand each read to ``sink(data)`` instead of ``protocol.data_received``
-        (None: back to the protocol). End of file, errors, pausing and closing
-        are the transport's as before. Returns False, changing nothing, for a
-        protocol without ``lean_reads`` (its reads go through asyncio's code)."""
+    def lend_reads(self, reader: Callable[[], None] | None) -> bool:
+        """Call ``reader()`` when the socket is readable, instead of this transport's
+        own read callback (None: back to it). ``reader`` does the ``recv`` itself
+        and handles what it reads, end of file and errors as the transport would
+        (the port's direct path, bridge.port.direct, with ``direct_socket``).
+        Pausing, closing and writing stay the transport's. Returns False,
+        changing nothing, for a protocol without ``lean_reads`` (its reads go
+        through asyncio's code)."""
         if self._lean_read is None:
             return False
-        self._lean_read = self._reader_for(sink if sink is not None else self._protocol.data_received)
+        self._lean_read = reader if reader is not None else self._reader_for(self._protocol.data_received)
         self._share_reader()
         return True
+
+    def direct_socket(self) -> DirectSocket:
+        """What a reader lent with ``lend_reads`` needs: the socket's ``recv`` and
+        ``send``, and this transport's ``write``, end-of-file and fatal-error
+        handlers. It may also read ``_conn_lost`` (the connection is closing or
+        gone: read nothing, send nothing) and ``_buffer`` (bytes wait to be sent:
+        pass more to ``write``, behind them); it sets nothing."""
+        return DirectSocket(self._sock.recv, self._sock.send, self.write,
+                            self._read_ready__on_eof, self._fatal_error, self)
 
     def _add_reader(self, fd: int, callback: Any, *args: Any) -> None:
         super()._add_reader(fd, callback, *args)
@@ -156,26 +183,6 @@ class LeanSocketTransport(_Base):  # type: ignore[misc]
             except BaseException as exc:
                 fatal(exc, "Fatal error: protocol.data_received() call failed.")
         return read_ready
-
-    def direct_sender(self) -> Callable[[bytes], int]:
-        """A closure ``send_now(data) -> int`` (bytes sent): one ``send`` when
-        nothing waits in the write buffer and the connection is open, else 0.
-
-        For a caller that passes what was not sent to ``write`` at once (the
-        port's direct path, ``ClientSession._direct_output``): a send error is
-        not raised or reported here, ``write`` meets it again and handles it.
-        """
-        send = self._sock.send
-        transport = self
-
-        def send_now(data: bytes) -> int:
-            if transport._buffer or transport._conn_lost or transport._eof:
-                return 0
-            try:
-                return send(data)  # type: ignore[no-any-return]
-            except OSError:
-                return 0
-        return send_now
 
 
 class LeanEventLoop(asyncio.SelectorEventLoop):
@@ -251,7 +258,7 @@ class LeanEventLoop(asyncio.SelectorEventLoop):
         readable = ~select.EPOLLOUT   # asyncio's mapping: anything but EPOLLOUT alone wakes the reader,
         writable = ~select.EPOLLIN    # anything but EPOLLIN alone the writer (errors and hang-ups wake both)
         while True:
-            timeout = -1.0
+            timeout = None   # no timer: wait for I/O (None, not -1.0: epoll.poll converts no float)
             if scheduled:
                 head = scheduled[0]
                 if head._cancelled or (s._timer_cancelled_count > 50   # asyncio's clean-up: over 100

@@ -449,38 +449,49 @@ def test_an_exception_in_a_fast_reader_goes_to_the_exception_handler(
     loop.remove_reader(a)
 
 
-def test_a_transports_reads_can_be_redirected_and_given_back(loop: LeanEventLoop) -> None:
-    """LeanSocketTransport.redirect_reads: reads go to the sink, then to data_received again;
-    end of file still ends the protocol; the loop's shortcut follows the sink."""
+def test_a_transports_reads_can_be_lent_and_given_back(loop: LeanEventLoop) -> None:
+    """LeanSocketTransport.lend_reads: the lent reader reads the socket (with direct_socket's
+    recv), then data_received again; end of file still ends the protocol through on_eof;
+    the loop's shortcut follows the reader; direct_socket's send goes out at once."""
     async def main() -> None:
         proto, client = await _accept_one(_LeanReader)
         transport = proto.transport
-        sunk: list[bytes] = []
-        assert transport.redirect_reads(sunk.append) is True
-        client.sendall(b"to the sink")
-        await _until(lambda: b"".join(sunk) == b"to the sink")
+        recv, send, _write, on_eof, _fatal, state = transport.direct_socket()
+        assert state is transport
+        lent: list[bytes] = []
+
+        def reader() -> None:
+            data = recv(100)
+            if data:
+                lent.append(data)
+            else:
+                on_eof()
+        assert transport.lend_reads(reader) is True
+        assert loop._lean_fast.get(transport._sock_fd) is reader
+        client.sendall(b"to the reader")
+        await _until(lambda: b"".join(lent) == b"to the reader")
         assert bytes(proto.data) == b""
-        assert transport.redirect_reads(None) is True
+        assert transport.lend_reads(None) is True
+        assert loop._lean_fast.get(transport._sock_fd) is not reader
         client.sendall(b"back")
         await _until(lambda: bytes(proto.data) == b"back")
-        assert b"".join(sunk) == b"to the sink"
-        send_now = transport.direct_sender()
-        assert send_now(b"now") == 3
+        assert transport.lend_reads(reader) is True
+        assert send(b"now") == 3
         assert client.recv(10) == b"now"
         client.shutdown(socket.SHUT_WR)
         await _until(lambda: proto.eof)
         transport.close()
-        assert send_now(b"after close") == 0   # closing: left to write(), which drops it as asyncio does
+        assert transport._conn_lost   # what the direct path reads before it sends
         client.close()
 
     loop.run_until_complete(main())
 
 
-def test_a_protocol_without_lean_reads_cannot_be_redirected(loop: LeanEventLoop) -> None:
-    """A buffered protocol reads through asyncio's code: redirect_reads says no and changes nothing."""
+def test_a_protocol_without_lean_reads_cannot_lend_its_reads(loop: LeanEventLoop) -> None:
+    """A buffered protocol reads through asyncio's code: lend_reads says no and changes nothing."""
     async def main() -> None:
         proto, client = await _accept_one(_Buffered)
-        assert proto.transport.redirect_reads(lambda data: None) is False
+        assert proto.transport.lend_reads(lambda: None) is False
         client.sendall(b"abc")
         await _until(lambda: bytes(proto.data) == b"abc")
         client.close()

@@ -6,8 +6,8 @@ pyserial opens and configures the port; data never goes through pyserial:
   pause), each readiness one ``os.read(fd, 65536)``; a pty gives at most
   4095 bytes a read, a UART driver what it has. PARMRK marks are decoded on
   the fast path (:mod:`bridge.device.parmrk`); a read without 0xFF is handed
-  on as it is. On a port's direct path a plain read goes to the sink of
-  ``set_plain_sink`` and a write to ``direct_writer``'s closure; on the lean
+  on as it is. On a port's direct path (bridge.port.direct) the port's
+  reader reads the fd instead (``lend_reads``, ``direct_ends``); on the lean
   loop (bridge.leanloop) the read callback runs without a handle.
 * writing: ``os.write`` at once; only what the kernel does not take is
   buffered, and ``loop.add_writer`` is registered until the buffer is empty.
@@ -26,6 +26,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 import serial
 
@@ -38,6 +39,19 @@ from bridge.device.settings import LineSettings, ModemLines
 
 READ_SIZE = 65536
 LINK_CHECK_INTERVAL = 1.0   # seconds between looks at where a symlinked path points
+
+
+class DeviceEnds(NamedTuple):
+    """A tty's part of a port's direct path (``FdDevice.direct_ends``)."""
+
+    fd: int
+    pending: bytearray                     # the write buffer: write directly only while it is empty
+    deliver: Callable[[bytes], None]       # a read with marks, or b"" (end of file): the device's own way
+    read_failed: Callable[[OSError], None]
+    marks: bool                            # reads carry PARMRK marks (a UART; never a pty)
+    decoder: MarkDecoder                   # read only: .pending, a mark split across reads
+    overruns: termio.OverrunWatch          # read only: .enabled
+    overrun: Callable[[], None]            # look at the overrun counter and report
 
 
 class FdDevice(PyserialDevice):
@@ -62,8 +76,8 @@ class FdDevice(PyserialDevice):
         self._overruns = termio.OverrunWatch(lambda: termio.read_overruns(fd))
         self._target = os.path.realpath(path)   # what the path named when it was opened
         self._link_check: asyncio.TimerHandle | None = None
-        self._plain_sink: Callable[[bytes], None] | None = None   # set_plain_sink
-        self._read_ready = self._reader()
+        self._own_read_ready = self._reader()
+        self._read_ready = self._own_read_ready   # or a reader lent with lend_reads
 
     # -- reading ------------------------------------------------------------
 
@@ -110,28 +124,46 @@ class FdDevice(PyserialDevice):
         else:
             self._loop.remove_reader(self._fd)
 
-    def set_plain_sink(self, sink: Callable[[bytes], None] | None) -> None:
-        """Hand plain reads to ``sink`` instead of the listener's ``device_data`` (None: stop).
+    def lend_reads(self, reader: Callable[[], None] | None) -> None:
+        """Call ``reader()`` when the fd is readable, instead of the device's own
+        read callback (None: back to it). ``reader`` does the ``os.read``
+        itself and hands to ``direct_ends()``'s ``deliver`` and ``read_failed``
+        what it does not handle (the port's direct path, bridge.port.direct).
+        Pausing and closing stay the device's; no system call is made."""
+        self._read_ready = reader if reader is not None else self._own_read_ready
+        if self._reading:
+            self._loop.add_reader(self._fd, self._read_ready)   # the same fd: only the callback changes
+            share = getattr(self._loop, "set_fast_reader", None)
+            if share is not None:
+                share(self._fd, self._read_ready)
 
-        A plain read is one with nothing to decode: no PARMRK mark (no 0xFF
-        byte, no partial mark held from the read before). Every other read,
-        end of file and every error go the usual way, to the listener. This
-        is the device's half of the port's direct path
-        (``PortWorker._direct_reader``): one Python frame from readiness to the
-        sink. Setting it costs no system call (the fd's reader stays).
-        """
-        self._plain_sink = sink
+    def direct_ends(self) -> DeviceEnds:
+        """What a reader lent with ``lend_reads`` and a direct writer need: the fd,
+        the write buffer (the same bytearray for the device's life; write
+        directly only while it is empty), the device's own handling of a read
+        with marks or of end of file (``deliver``) and of a read error
+        (``read_failed``), whether reads carry PARMRK marks and their decoder,
+        and the overrun watch with its report (call ``overrun()`` for each plain
+        read while ``overruns.enabled``)."""
+        return DeviceEnds(self._fd, self._buffer, self._deliver, self._read_failed, self._parmrk,
+                          self._decoder, self._overruns, self._check_overruns)
+
+    def _read_failed(self, exc: OSError) -> None:
+        self._lose(DeviceMissing(f"{self.path}: read failed: {exc.strerror or exc}"))
+
+    def _check_overruns(self) -> None:
+        """Report an overrun the driver counted since the last look (at most once a second)."""
+        if self._overruns.check(time.monotonic()):
+            assert self._listener is not None
+            self._listener.device_line_error("overrun")
 
     def _reader(self) -> Callable[[], None]:
         """The fd's read callback, a closure over what it needs (the lean loop
-        calls it without a handle): one read; a plain one to the plain sink if
-        there is one, anything else to ``_deliver``."""
+        calls it without a handle): one read, to ``_deliver``."""
         fd = self._fd
         read = os.read
         deliver = self._deliver
-        overruns = self._overruns
-        parmrk = self._parmrk
-        device = self
+        read_failed = self._read_failed
 
         def read_ready() -> None:
             try:
@@ -139,39 +171,10 @@ class FdDevice(PyserialDevice):
             except (BlockingIOError, InterruptedError):
                 return
             except OSError as exc:
-                device._lose(DeviceMissing(f"{device.path}: read failed: {exc.strerror or exc}"))
+                read_failed(exc)
                 return
-            sink = device._plain_sink
-            if sink is None or not data or (parmrk and (255 in data or device._decoder.pending)):
-                deliver(data)
-                return
-            if overruns.enabled and overruns.check(time.monotonic()):   # a UART: once a second
-                assert device._listener is not None
-                device._listener.device_line_error("overrun")
-            sink(data)
+            deliver(data)
         return read_ready
-
-    def direct_writer(self) -> Callable[[bytes], int]:
-        """A closure ``write_now(data) -> int`` (bytes written): one ``os.write``
-        when nothing waits in the write buffer and the device is open, else 0.
-
-        For a caller that passes what was not written to ``write`` at once
-        (the port's direct path, ``PortWorker._direct_writer``): a write error is not
-        reported here, ``write`` meets it again and reports the loss.
-        """
-        fd = self._fd
-        write = os.write
-        buffer = self._buffer   # the same bytearray for the device's life
-        device = self
-
-        def write_now(data: bytes) -> int:
-            if buffer or device._closed or device._lost:
-                return 0
-            try:
-                return write(fd, data)
-            except OSError:
-                return 0
-        return write_now
 
     def _deliver(self, data: bytes) -> None:
         """A read (``b""``: end of file) to the listener: overrun check, marks decoded."""
@@ -180,8 +183,8 @@ class FdDevice(PyserialDevice):
             return
         listener = self._listener
         assert listener is not None
-        if self._overruns.enabled and self._overruns.check(time.monotonic()):
-            listener.device_line_error("overrun")
+        if self._overruns.enabled:
+            self._check_overruns()
         if not self._parmrk:
             listener.device_data(data)          # no marks in the data: nothing to decode
             return

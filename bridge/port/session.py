@@ -30,9 +30,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from time import monotonic
 from typing import TYPE_CHECKING, Any, cast
 
+from bridge.port.direct import ClientEnds, DirectPath
 from bridge.port.inband import InbandBreak
 from bridge.port.status import SessionStatus
 from bridge.telnet import (
@@ -43,8 +43,9 @@ from bridge.telnet import (
     Opt,
     OptionDisabled,
     OptionEnabled,
+    CR_CODE,
     DEFAULT_SERVER_POLICY,
-    IAC_BYTE,
+    IAC_CODE,
     Side,
     TelnetConnection,
     TerminalTypeReceived,
@@ -53,6 +54,7 @@ from bridge.telnet import (
 )
 
 if TYPE_CHECKING:
+    from bridge.leanloop import DirectSocket
     from bridge.port.linecontrol import ComPortState
     from bridge.port.roles import SessionPort
 
@@ -143,9 +145,9 @@ class ClientSession(asyncio.BufferedProtocol):
         self._on_close = on_close
         self._access = WATCHER
         self.connected_at = time.time()
-        self.last_input = time.monotonic()
-        self.bytes_in = 0
-        self.bytes_out = 0
+        self._last_input = time.monotonic()   # last_input, bytes_in, bytes_out: with the direct path's
+        self._bytes_in = 0                    # counts while it lasts (start_direct)
+        self._bytes_out = 0
         self.dropped = 0
         self.terminal: str | None = None
         self.terminal_types: list[str] = []   # RFC 1091: each type the client named, at most MAX_TTYPES
@@ -176,7 +178,7 @@ class ClientSession(asyncio.BufferedProtocol):
         sequence = worker.config.break_sequence
         # The port's break_sequence detector, if any (its state is this client's typing).
         self.inband: InbandBreak | None = InbandBreak(sequence.encode("latin-1")) if sequence else None
-        self._direct = False   # the port takes the direct path with this client (start_direct)
+        self._path: DirectPath | None = None   # the port's direct path, while it takes it (start_direct)
         self._newline = worker.config.newline   # what this client's CR LF becomes at the device
         self._cr_passed = False   # the last byte passed on was a CR that a LF may complete
 
@@ -301,7 +303,7 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def data_received(self, data: bytes) -> None:
         """Bytes from the client: decode, then hand data and commands to the worker."""
-        self.last_input = time.monotonic()
+        self._last_input = time.monotonic()
         # The keystroke path: data goes straight to the worker unless earlier
         # requests still wait in the work queue (then it queues behind them).
         if self.conn is None:
@@ -315,7 +317,7 @@ class ClientSession(asyncio.BufferedProtocol):
             if run:
                 self._submit_data(run)
             return
-        if not self.spoke_telnet and b"\xff" in data:
+        if not self.spoke_telnet and IAC_CODE in data:
             self.spoke_telnet = True
         try:
             events = self.conn.receive_data(data)
@@ -332,89 +334,68 @@ class ClientSession(asyncio.BufferedProtocol):
         self.flush()
 
     # ------------------------------------------------------- the direct path
-    def start_direct(self, write: Callable[[bytes], None]) -> Callable[[bytes], None] | None:
-        """Take this client's reads on the direct path: decoded here, then given
-        to ``write`` (the port's). Returns the device half, a callable
-        ``output(data: bytes)`` that does what ``deliver`` does, or None,
-        changing nothing, when the transport has no direct path (TLS, SSH, a
-        loop other than the lean one: bridge.leanloop).
+    def direct_ends(self) -> tuple[ClientEnds, DirectSocket] | None:
+        """This client's part of a direct path (bridge.port.direct), or None when
+        its transport has none (TLS, SSH, a loop other than the lean one:
+        bridge.leanloop)."""
+        transport: Any = self.transport
+        if not hasattr(transport, "direct_socket") or self.closed:
+            return None
+        return ClientEnds(self.data_received, self.work, self.conn, self._input_plain), transport.direct_socket()
+
+    def _input_plain(self) -> bool:
+        """Whether a read with no IAC and no CR goes to the device exactly as it is:
+        raw framing, or nothing pending in the engine (TelnetConnection.input_plain)
+        and no CR passed that a LF may complete (end_of_line)."""
+        return self.conn is None or (self.conn.input_plain and not self._cr_passed)
+
+    def start_direct(self, path: DirectPath) -> bool:
+        """Have ``path`` read this client's socket (and count its traffic) until
+        ``stop_direct``. Returns False, changing nothing, when the transport
+        cannot lend its reads.
 
         The port calls it only while this is its one client and a writer that
         reads, with nothing queued and no break sequence
         (PortWorker._update_direct_path), and ``stop_direct`` as soon as that
-        ends; neither half is called after that.
+        ends.
         """
         transport: Any = self.transport
-        if not hasattr(transport, "redirect_reads") or not transport.redirect_reads(self._direct_input(write)):
-            return None
-        self._direct = True
-        return self._direct_output(transport.direct_sender())
+        if self._path is not None or not transport.lend_reads(path.socket_readable):
+            return False
+        self._path = path
+        return True
 
     def stop_direct(self) -> None:
-        """Back to ``data_received`` and ``deliver``."""
-        if not self._direct:
+        """Back to ``data_received``; what the path carried is added to this
+        client's counters."""
+        path, self._path = self._path, None
+        if path is None:
             return
-        self._direct = False
+        carried = path.counts()
+        self._bytes_in += carried.bytes_in
+        self._bytes_out += carried.bytes_out
+        self._last_input = max(self._last_input, carried.input_at)
         transport: Any = self.transport
         if transport is not None:
-            transport.redirect_reads(None)
+            transport.lend_reads(None)
 
-    def _direct_input(self, write: Callable[[bytes], None]) -> Callable[[bytes], None]:
-        """The direct path's client half: ``input(data)`` for each socket read
-        (``bytes``, never empty), the same as ``data_received(data)`` in one
-        frame. A read the engine cannot pass as plain data (a command, RFC
-        854), one behind queued requests, and one with a CR LF the port may
-        map go to ``data_received`` or the port's ``client_data``.
+    @property
+    def bytes_in(self) -> int:
+        """Bytes of this client's input that reached the device."""
+        path = self._path
+        return self._bytes_in if path is None else self._bytes_in + path.counts().bytes_in
 
-        A closure over what it reads, as the lean loop's read callbacks are:
-        the keystroke path's cost is its bytecodes (docs/performance.md).
-        """
-        work = self.work
-        full = self.data_received
-        conn = self.conn
+    @property
+    def bytes_out(self) -> int:
+        """Bytes of device output passed to this client (before Telnet encoding)."""
+        path = self._path
+        return self._bytes_out if path is None else self._bytes_out + path.counts().bytes_out
 
-        if conn is None:   # raw: no engine, no newline mapping
-            def raw_input(data: bytes) -> None:
-                if work:
-                    full(data)
-                    return
-                self.last_input = monotonic()
-                self.bytes_in += len(data)
-                write(data)
-            return raw_input
-
-        receive = conn.receive_app_data
-        maps_newline = self._newline != "crlf"
-        client_data = self.worker.client_data
-        plain = conn.input_plain   # kept from read to read: it changes only when the engine reads
-
-        def telnet_input(data: bytes) -> None:
-            nonlocal plain
-            if plain and IAC_BYTE not in data and CR not in data and not work and not self._cr_passed:
-                # application data as it is (TelnetConnection.input_plain): no engine call
-                self.last_input = monotonic()
-                self.bytes_in += len(data)
-                write(data)
-                return
-            if work:
-                full(data)
-                plain = conn.input_plain
-                return
-            run = receive(data)
-            if run is None:
-                full(data)
-                plain = conn.input_plain
-                return
-            plain = conn.input_plain
-            self.last_input = monotonic()
-            if not run:
-                return
-            if maps_newline and (CR in run or self._cr_passed) and not conn.peer_binary:
-                client_data(self, run)   # the port's newline mapping (end_of_line)
-                return
-            self.bytes_in += len(run)
-            write(run)
-        return telnet_input
+    @property
+    def last_input(self) -> float:
+        """time.monotonic() of this client's last input (its connection at first)."""
+        path = self._path
+        return self._last_input if path is None else max(self._last_input, path.counts().input_at)
 
     def end_of_line(self, data: bytes) -> bytes:
         """This client's input with its end of line as the port's ``newline``
@@ -436,43 +417,11 @@ class ClientSession(asyncio.BufferedProtocol):
         if self._cr_passed and data[:1] == b"\n":
             data = data[1:]   # the LF of a CR LF split across two reads
         self._cr_passed = data[-1:] == b"\r"
-        if CR in data:
+        if CR_CODE in data:
             data = data.replace(CR_LF, CR)
             if self._newline == "lf":
                 data = data.replace(CR, b"\n")
         return data
-
-    def _direct_output(self, send_now: Callable[[bytes], int]) -> Callable[[bytes], None]:
-        """The direct path's device half: ``output(data)`` for device output
-        already in history, the same as ``deliver(data)``: encoded (IAC
-        doubled, CR NUL outside BINARY: RFC 854), counted, and sent with one
-        ``send_now`` (the transport's); what the kernel does not take goes to
-        the transport's ``write`` (buffering, ``pause_writing``, errors).
-        """
-        transport: Any = self.transport
-        conn = self.conn
-
-        if conn is None:
-            def raw_output(data: bytes) -> None:
-                self.bytes_out += len(data)
-                sent = send_now(data)
-                if sent != len(data):
-                    transport.write(data[sent:] if sent else data)
-            return raw_output
-
-        encode = conn.encode
-        queued = conn.output_queue   # the engine's own list: empty when nothing waits
-
-        def telnet_output(data: bytes) -> None:
-            self.bytes_out += len(data)
-            if queued or IAC_BYTE in data or CR in data:   # else encode would return it as it is
-                data = encode(data)
-                if not data:
-                    return
-            sent = send_now(data)
-            if sent != len(data):
-                transport.write(data[sent:] if sent else data)
-        return telnet_output
 
     def eof_received(self) -> bool | None:
         """The client closed its side: end the session."""
@@ -561,7 +510,7 @@ class ClientSession(asyncio.BufferedProtocol):
 
     def _write_out(self, data: bytes) -> None:
         assert self.transport is not None
-        self.bytes_out += len(data)
+        self._bytes_out += len(data)
         if self.conn is None:
             self.transport.write(data)
             return
@@ -838,7 +787,7 @@ class ClientSession(asyncio.BufferedProtocol):
     # ---------------------------------------------------------------- status
     def count_input(self, nbytes: int) -> None:
         """``nbytes`` of this client's input reached the device."""
-        self.bytes_in += nbytes
+        self._bytes_in += nbytes
 
     def tell_watcher(self) -> None:
         """Say once why a watcher's keys go nowhere."""

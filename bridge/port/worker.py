@@ -23,11 +23,11 @@ Data paths:
   worker stops reading every client socket until ``device_write_drained``.
 * a writer whose socket is full pauses device reading (lossless writers);
   the worker resumes it when no writer is blocked.
-* the direct path (``_update_direct_path``): while one client needs nothing else
-  of the port, its reads go the session's input half (``ClientSession.start_direct``)
-  -> ``_direct_writer``'s closure and the device's plain reads
-  ``_direct_reader``'s closure -> the session's output half, skipping the
-  routing above; any read they do not fully handle takes the full path.
+* the direct path (``_update_direct_path``, bridge.port.direct): while one
+  client needs nothing else of the port, one closure reads its socket and
+  writes the device, another reads the device and sends to the socket,
+  skipping the routing above; any read they do not fully handle takes the
+  full path.
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ from bridge.port.history import History
 from bridge.port.inband import BREAK
 from bridge.port.admission import Admission
 from bridge.port.counters import PortCounters
+from bridge.port.direct import DirectPath, open_direct_path
 from bridge.port.linecontrol import LINE_ERROR_BITS, LS_BREAK, LineControl, ModemPoller
 from bridge.port.session import WRITER, ClientSession
 from bridge.port.telnetside import TelnetSide
@@ -119,10 +120,10 @@ class PortWorker:
         self.device: Device | None = None
         self.sessions: list[ClientSession] = []
         self.history = History(config.history)
-        self.rx_bytes = 0
-        self.tx_bytes = 0
+        self._rx_bytes = 0   # rx_bytes, tx_bytes, last_activity: with the direct path's counts while it lasts
+        self._tx_bytes = 0
         self.counters = PortCounters()   # issue 14: metrics
-        self.last_activity: float | None = None
+        self._last_activity: float | None = None
         self.dtr = config.dtr_on_open != "off"
         self.rts = config.rts_on_open != "off"
         self.break_on = False
@@ -152,6 +153,7 @@ class PortWorker:
         # The direct path (_update_direct_path): the client it serves and the device.
         self._direct_session: ClientSession | None = None
         self._direct_device: Device | None = None
+        self._path: DirectPath | None = None
 
     # ============================================================ lifecycle
     async def start(self) -> None:
@@ -405,8 +407,8 @@ class PortWorker:
     # ======================================================== device events
     def device_data(self, data: bytes) -> None:
         """A read from the device: history, log, every session."""
-        self.rx_bytes += len(data)
-        self.last_activity = time.time()
+        self._rx_bytes += len(data)
+        self._last_activity = time.time()
         self.history.append(data)
         if self.session_log is not None:
             self.session_log.device_output(data)
@@ -536,10 +538,9 @@ class PortWorker:
 
         Direct: the client is the only one, a writer, reading, with nothing
         queued and no break sequence; no tail and no session log want the
-        bytes; the device is open. Then the client's reads go the session's
-        input half (``ClientSession.start_direct``) -> ``_direct_writer``'s
-        closure, and the device's plain reads ``_direct_reader``'s closure ->
-        the session's output half, one frame each; anything else in a read
+        bytes; the device is open. Then ``open_direct_path``'s two closures
+        read the client's socket (``ClientSession.start_direct``) and the
+        device (``lend_reads``), one frame each way; anything else in a read
         sends that read the full way. Called at every change of what this
         depends on.
         """
@@ -555,62 +556,60 @@ class PortWorker:
             return
         self._leave_direct_path()
         fd_device: Any = device
-        if not hasattr(fd_device, "set_plain_sink"):
-            return   # a device not on a tty fd (loop://, a socket, the test double): the full path
-        output = session.start_direct(self._direct_writer(fd_device.direct_writer()))
-        if output is None:
-            return   # a TLS or SSH connection, another event loop: the full path
+        client = session.direct_ends()
+        if client is None or not hasattr(fd_device, "lend_reads"):
+            return   # TLS, SSH, another event loop; a device not on a tty fd (loop://, a socket): the full path
+        history = self.history.append if self.history.capacity > 0 else None
+        path = open_direct_path(client[0], client[1], fd_device.direct_ends(), self.write_device, history)
+        if not session.start_direct(path):
+            return
         self._told_no_device = False
-        self._direct_session, self._direct_device = session, device
-        fd_device.set_plain_sink(self._direct_reader(output))
+        self._direct_session, self._direct_device, self._path = session, device, path
+        fd_device.lend_reads(path.device_readable)
 
     def _leave_direct_path(self) -> None:
-        """Back to the full path for both directions."""
-        session, device = self._direct_session, self._direct_device
-        if session is None:
+        """Back to the full path for both directions; what the path carried is
+        added to the port's counters (and, by the session, to its own)."""
+        session, device, path = self._direct_session, self._direct_device, self._path
+        if session is None or path is None:
             return
-        self._direct_session = self._direct_device = None
+        self._direct_session = self._direct_device = self._path = None
+        lend_reads = getattr(device, "lend_reads", None)
+        if lend_reads is not None:
+            lend_reads(None)
         session.stop_direct()
-        set_plain_sink = getattr(device, "set_plain_sink", None)
-        if set_plain_sink is not None:
-            set_plain_sink(None)
+        carried = path.counts()
+        self._rx_bytes += carried.bytes_out
+        self._tx_bytes += carried.written
+        self._last_activity = self._wall_time(carried.active_at, self._last_activity)
 
-    def _direct_writer(self, write_now: Callable[[bytes], int]) -> Callable[[bytes], None]:
-        """The direct path's device half for client input (``bytes``, already
-        counted by the session): ``write_now`` (the device's one ``os.write``),
-        and what it did not take to ``write_device`` (buffering, back-pressure,
-        errors). A closure, as the lean loop's callbacks are (docs/performance.md).
-        """
-        clock = time.time
-        write_device = self.write_device
+    @staticmethod
+    def _wall_time(at: float, since: float | None) -> float | None:
+        """The Unix time of ``at`` (a time.monotonic() reading; 0.0: never), or
+        ``since`` when that is later or ``at`` never happened."""
+        if not at:
+            return since
+        wall = time.time() - (time.monotonic() - at)
+        return wall if since is None or wall > since else since
 
-        def direct_write(data: bytes) -> None:
-            written = write_now(data)
-            self.tx_bytes += written
-            if written == len(data):
-                self.last_activity = clock()
-                return
-            write_device(data[written:] if written else data)
-        return direct_write
+    @property
+    def rx_bytes(self) -> int:
+        """Bytes read from the device since the port started."""
+        path = self._path
+        return self._rx_bytes if path is None else self._rx_bytes + path.counts().bytes_out
 
-    def _direct_reader(self, output: Callable[[bytes], None]) -> Callable[[bytes], None]:
-        """The direct path's sink for plain device reads: ``device_data`` for
-        the one client (counters, history), then ``output``, the session's half."""
-        clock = time.time
-        history = self.history
-        if history.capacity <= 0:   # no history kept (``history = 0``): nothing to append to
-            def direct_read_unkept(data: bytes) -> None:
-                self.rx_bytes += len(data)
-                self.last_activity = clock()
-                output(data)
-            return direct_read_unkept
+    @property
+    def tx_bytes(self) -> int:
+        """Bytes written (or buffered) to the device since the port started."""
+        path = self._path
+        return self._tx_bytes if path is None else self._tx_bytes + path.counts().written
 
-        def direct_read(data: bytes) -> None:
-            self.rx_bytes += len(data)
-            self.last_activity = clock()
-            history.append(data)
-            output(data)
-        return direct_read
+    @property
+    def last_activity(self) -> float | None:
+        """Unix time of the last byte either way (None: none yet)."""
+        path = self._path
+        return self._last_activity if path is None else self._wall_time(path.counts().active_at,
+                                                                         self._last_activity)
 
     def _update_device_reading(self) -> None:
         """Stop reading the device only when every client has stopped reading
@@ -686,8 +685,8 @@ class PortWorker:
                 self._tell_all(f"the device is not connected ({self.state}); input is dropped")
             return
         self._told_no_device = False
-        self.tx_bytes += len(data)
-        self.last_activity = time.time()
+        self._tx_bytes += len(data)
+        self._last_activity = time.time()
         device.write(data)
         if device.write_buffer_size > device.write_high_water and not self._clients_paused:
             self._clients_paused = True

@@ -19,7 +19,7 @@ from bridge.telnet.connection import (
     OptionPolicy,
     TelnetConnection,
 )
-from bridge.telnet.constants import IAC_BYTE, SERVER_OFFSET, SYNCH, Cmd, ComPortCmd, Opt, Side
+from bridge.telnet.constants import CR_CODE, IAC_BYTE, IAC_CODE, SERVER_OFFSET, SYNCH, Cmd, ComPortCmd, Opt, Side
 from bridge.telnet.errors import LocalProtocolError, RemoteProtocolError, TelnetError
 from bridge.telnet.events import (
     BaudRateRequested,
@@ -55,6 +55,8 @@ from bridge.telnet.events import (
 __all__ = [
     "DEFAULT_SERVER_POLICY",
     "IAC_BYTE",
+    "IAC_CODE",
+    "CR_CODE",
     "SERVER_OFFSET",
     "SYNCH",
     "TERMINAL_TYPE_ASKS",

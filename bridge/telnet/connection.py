@@ -27,9 +27,11 @@ from dataclasses import dataclass, fields
 from bridge.telnet import comport, status, terminal
 from bridge.telnet.constants import (
     CR,
+    CR_CODE,
     CR_LF,
     CR_NUL,
     IAC_BYTE,
+    IAC_CODE,
     IAC_IAC,
     IS,
     SEND,
@@ -283,8 +285,8 @@ class TelnetConnection:
         """
         # No command pending and no IAC in the read: the parser has nothing to
         # do; outside BINARY only a CR needs the EOL rule.
-        if self._idle and IAC_BYTE not in data and data and type(data) is bytes:
-            if self._peer_binary or (CR not in data and not self._after_cr):
+        if self._idle and IAC_CODE not in data and data and type(data) is bytes:
+            if self._peer_binary or (CR_CODE not in data and not self._after_cr):
                 return data
             return self._inbound(data)
         return None
@@ -302,7 +304,7 @@ class TelnetConnection:
         for token in self._parser.feed(data):
             if type(token) is bytes:
                 piece = token
-                if not self._peer_binary and (self._after_cr or CR in piece):
+                if not self._peer_binary and (self._after_cr or CR_CODE in piece):
                     piece = self._inbound(piece)
                 if piece:
                     pending.append(piece)
@@ -340,7 +342,7 @@ class TelnetConnection:
                     return run
             elif first != 0x0A:
                 self._counts["bad_eol"] += 1
-        if CR not in run:
+        if CR_CODE not in run:
             return run
         followers = _CR_NOT_LF.findall(run)  # the byte after each CR not followed by LF
         if run[-1] == 0x0D:  # delivered now; its follower is judged when it comes
@@ -497,12 +499,12 @@ class TelnetConnection:
             return
         if type(data) is not bytes:
             data = bytes(data)
-        if IAC_BYTE in data:
+        if IAC_CODE in data:
             data = data.replace(IAC_BYTE, IAC_IAC)
         # Outside BINARY a bare CR becomes CR NUL. In a short read whose every CR
         # is part of a CR LF (a device's usual line end), two counts say so
         # cheaper than the regex; in a long one the two-byte count costs more.
-        if CR in data and not self._our_binary:
+        if CR_CODE in data and not self._our_binary:
             if len(data) > _SHORT or data.count(CR) != data.count(CR_LF):
                 data = _BARE_CR.sub(CR_NUL, data)
         self._out.append(data)
@@ -522,9 +524,9 @@ class TelnetConnection:
         """
         if type(data) is not bytes:
             data = bytes(data)
-        if IAC_BYTE in data:
+        if IAC_CODE in data:
             data = data.replace(IAC_BYTE, IAC_IAC)
-        if CR in data and not self._our_binary:
+        if CR_CODE in data and not self._our_binary:
             if len(data) > _SHORT or data.count(CR) != data.count(CR_LF):
                 data = _BARE_CR.sub(CR_NUL, data)
         out = self._out

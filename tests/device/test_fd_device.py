@@ -366,26 +366,35 @@ def test_a_pty_is_read_without_parmrk_by_default_and_marks_are_plain_data(pty_pa
 
 
 @pytest.mark.parametrize("lean", [False, True], ids=["asyncio-loop", "lean-loop"])
-def test_a_plain_sink_gets_plain_reads_and_marks_still_go_through_the_decoder(pty_pair: Pty, lean: bool) -> None:
-    """set_plain_sink (the port's direct path): a read with nothing to decode goes to the sink
-    as it is; a read with a PARMRK mark (0xFF, doubled by the line discipline) goes to the
-    listener decoded, never to the sink; with the sink removed, everything goes to the listener.
-    On the lean loop the reader also runs without its handle (bridge.leanloop)."""
+def test_a_lent_reader_reads_the_fd_and_hands_marks_and_end_of_file_to_the_device(pty_pair: Pty, lean: bool) -> None:
+    """lend_reads (the port's direct path): the lent reader is called when the fd is
+    readable and reads it itself; what it hands to direct_ends' deliver (a read with a PARMRK
+    mark, 0xFF doubled by the line discipline) reaches the listener decoded; given back,
+    reads go to the listener again. On the lean loop the reader runs without its handle."""
     async def main() -> None:
         device, listener = await _open(pty_pair)
-        sunk = bytearray()
-        device.set_plain_sink(sunk.extend)   # type: ignore[attr-defined]
+        ends = device.direct_ends()   # type: ignore[attr-defined]
+        assert ends.marks and not ends.pending   # opened as a UART is (PARMRK); nothing buffered
+        lent = bytearray()
+
+        def reader() -> None:
+            data = os.read(ends.fd, 4096)
+            if 255 in data:
+                ends.deliver(data)
+            else:
+                lent.extend(data)
+        device.lend_reads(reader)   # type: ignore[attr-defined]
         os.write(pty_pair.master, b"plain")
-        async with asyncio.timeout(WAIT):   # the sink wakes no waiter: poll (bounded)
-            while bytes(sunk) != b"plain":
+        async with asyncio.timeout(WAIT):   # the reader wakes no waiter: poll (bounded)
+            while bytes(lent) != b"plain":
                 await asyncio.sleep(0.01)
         os.write(pty_pair.master, b"c\xffd")
         await listener.wait_for(lambda: listener.data == b"c\xffd")
-        assert bytes(sunk) == b"plain"
-        device.set_plain_sink(None)   # type: ignore[attr-defined]
+        assert bytes(lent) == b"plain"
+        device.lend_reads(None)   # type: ignore[attr-defined]
         os.write(pty_pair.master, b"back")
         await listener.wait_for(lambda: listener.data == b"c\xffdback")
-        assert bytes(sunk) == b"plain"
+        assert bytes(lent) == b"plain"
         await device.close()
 
     if lean:
@@ -396,21 +405,18 @@ def test_a_plain_sink_gets_plain_reads_and_marks_still_go_through_the_decoder(pt
         asyncio.run(main())
 
 
-def test_write_now_writes_what_the_kernel_takes_and_leaves_the_rest_to_write(pty_pair: Pty) -> None:
-    """direct_writer: one os.write while nothing is buffered; 0 once the device buffers (then
-    write() keeps the order) or is closed."""
+def test_direct_ends_pending_is_the_write_buffer_that_keeps_the_order(pty_pair: Pty) -> None:
+    """direct_ends().pending: empty while a direct os.write may go; the device's own buffer,
+    so not empty once write() has kept what the kernel did not take."""
     async def main() -> None:
         device, _ = await _open(pty_pair)
-        write_now = device.direct_writer()   # type: ignore[attr-defined]
-        assert write_now(b"abc") == 3
-        assert await read_master(pty_pair.master, 3) == b"abc"
+        ends = device.direct_ends()   # type: ignore[attr-defined]
+        assert not ends.pending
         big = b"x" * (1 << 20)
-        taken = write_now(big)
-        assert 0 < taken < len(big)          # a pty takes a few KiB
-        device.write(big[taken:])
-        assert write_now(b"late") == 0       # something is buffered: order first
-        device.write(b"late")
-        assert await read_master(pty_pair.master, len(big) + 4) == big + b"late"
+        device.write(big)             # a pty takes a few KiB; the rest waits
+        assert ends.pending
+        assert len(ends.pending) == device.write_buffer_size
+        assert await read_master(pty_pair.master, len(big)) == big
+        assert not ends.pending
         await device.close()
-        assert write_now(b"closed") == 0
     asyncio.run(main())

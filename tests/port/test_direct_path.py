@@ -480,3 +480,63 @@ def test_a_client_blocked_again_while_its_queue_drains_is_not_read() -> None:
         assert port.call(lambda: session().blocked)
         assert not port.call(lambda: session().transport.is_reading())
         slow.close()
+
+
+def test_what_the_direct_path_carried_is_counted_once_across_its_end_and_its_return() -> None:
+    """The direct path counts what it carries itself (bridge.port.direct): the port's and the
+    session's counters include it while it lasts, keep it once it ends (a second client),
+    and add the full path's and the next direct path's traffic to it, each byte once."""
+    with LivePort(history=0) as port:
+        first = port.client()
+        port.wait_direct(True)
+        first.sendall(b"12345")
+        assert port.pty.read(5) == b"12345"
+        port.pty.write(b"abc")
+        assert recv_exactly(first, 3) == b"abc"
+
+        def totals() -> tuple[int, int, int, int]:
+            status = port.worker.status()
+            mine = next(s for s in status.sessions if s.id == port.worker.sessions[0].id)
+            return status.tx_bytes, status.rx_bytes, mine.bytes_in, mine.bytes_out
+        assert port.call(totals) == (5, 3, 5, 3)
+        second = port.client()
+        port.wait_direct(False)
+        assert port.call(totals) == (5, 3, 5, 3)
+        first.sendall(b"67")                  # the full path
+        assert port.pty.read(2) == b"67"
+        port.pty.write(b"de")
+        assert recv_exactly(first, 2) == b"de"
+        assert recv_exactly(second, 2) == b"de"
+        assert port.call(totals) == (7, 5, 7, 5)
+        second.close()
+        port.wait_direct(True)
+        first.sendall(b"8")
+        assert port.pty.read(1) == b"8"
+        port.pty.write(b"f")
+        assert recv_exactly(first, 1) == b"f"
+        assert port.call(totals) == (8, 6, 8, 6)
+        first.close()
+
+
+def test_the_last_activity_and_the_idle_timeout_see_direct_path_traffic() -> None:
+    """Input on the direct path keeps a client with ``idle_timeout`` connected (the session's
+    last_input includes it) and output moves the port's last_activity (Unix time); once
+    the client stops typing it is disconnected as on the full path."""
+    with LivePort(extra="idle_timeout = 1") as port:
+        client = port.client()
+        port.wait_direct(True)
+        started = time.time()
+        for _ in range(8):                    # 1.6 s of typing, one key every 0.2 s
+            client.sendall(b"k")
+            assert port.pty.read(1) == b"k"
+            time.sleep(0.2)
+        assert port.direct()                  # still connected, still direct
+        port.pty.write(b"!")
+        assert recv_exactly(client, 1) == b"!"
+        activity = port.call(lambda: port.worker.last_activity)
+        assert activity is not None and started + 1.5 <= activity <= time.time()
+        assert port.call(lambda: time.monotonic() - port.worker.sessions[0].last_input) < 1.0
+        client.settimeout(WAIT)               # no more keys: the idle timeout ends it
+        assert client.recv(100) == b""
+        assert port.call(lambda: len(port.worker.sessions)) == 0
+        client.close()

@@ -1,0 +1,187 @@
+"""The direct path: a port's one client and its device joined by one Python frame each way.
+
+While a port has one client that needs nothing else of it (one writer that
+reads, nothing queued, no break sequence, no tail, no session log:
+``PortWorker._update_direct_path``), a keystroke costs what the interpreter
+spends between two system calls, and every frame on the way counts
+(docs/performance.md, "One frame each way"). So on that path the socket's
+read callback and the device's are not the transport's and the device's own,
+each handing a read on through the session and the worker, but two closures
+built here:
+
+* ``socket_readable``: one ``recv`` of the client's socket and, for a plain
+  read, one ``os.write`` to the device (what the device does not take at once
+  goes to the port's ``write_device``, which buffers it);
+* ``device_readable``: one ``os.read`` of the device and, for a plain read,
+  one ``send`` to the client (what the socket does not take goes to the
+  transport's ``write``, which buffers it and applies back-pressure).
+
+A plain client read is one the full path would pass to the device unchanged:
+raw framing, or Telnet with no IAC, no CR and nothing pending in the engine
+(``TelnetConnection.input_plain``); no request waiting before it. A plain
+device read has no PARMRK mark to decode. Every other read, end of file,
+and every error go to the owner's own code (``ClientSession.data_received``,
+the device's ``deliver``, the transport's ``fatal``), exactly as on the full
+path; so does output the Telnet engine must encode (IAC doubled, CR NUL,
+answers queued ahead of it: RFC 854).
+
+Who owns what (DESIGN.md): the path owns the traffic it carries while it
+lasts. It counts it in its own cells (``DirectCounts``): the session and the
+worker add ``counts()`` to their own counters when asked, and fold it in when
+the path ends. It changes no other object's state; it reads the few that
+tell whether a direct write or send may go now, which their owners hand it
+(``ClientSession.direct_ends``, ``LeanSocketTransport.direct_socket``,
+``FdDevice.direct_ends``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from time import monotonic
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from bridge.telnet import CR_CODE, IAC_CODE
+
+if TYPE_CHECKING:
+    from bridge.device.fd_device import DeviceEnds
+    from bridge.leanloop import DirectSocket
+    from bridge.telnet import TelnetConnection
+
+READ_SIZE = 65536   # bytes per read, either side (a pty gives at most 4095)
+
+
+class DirectCounts(NamedTuple):
+    """What a direct path has carried so far."""
+
+    bytes_in: int     # client input passed to the device (the session's bytes_in)
+    written: int      # of it, bytes the device took at once (the port's tx_bytes; write_device counts the rest)
+    bytes_out: int    # device output passed to the client (the port's rx_bytes and the session's bytes_out)
+    input_at: float   # time.monotonic() of the last of that input; 0.0: none yet
+    active_at: float  # time.monotonic() of the last byte either way; 0.0: none yet
+
+
+class ClientEnds(NamedTuple):
+    """What the session hands the direct path (``ClientSession.direct_ends``)."""
+
+    full_input: Callable[[bytes], None]      # a read the path cannot pass: ClientSession.data_received
+    work: Any                                # the session's waiting requests (truthy: input queues behind them)
+    conn: TelnetConnection | None            # the Telnet engine; None for raw framing
+    input_plain: Callable[[], bool]          # whether a read with no IAC and no CR may go as it is now
+
+
+class DirectPath(NamedTuple):
+    """The two read callbacks of a direct path, and what it has carried."""
+
+    socket_readable: Callable[[], None]
+    device_readable: Callable[[], None]
+    counts: Callable[[], DirectCounts]
+
+
+def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
+                     write_device: Callable[[bytes], None],
+                     history: Callable[[bytes], None] | None) -> DirectPath:
+    """Build the closures that join ``client`` (its socket ``sock``) and ``device``.
+
+    Args:
+        client: the session's part.
+        sock: the client's socket and its transport (the transport's read
+            callback is replaced by ``socket_readable`` while the path lasts).
+        device: the device's fd and its own handling of what is not plain
+            (its read callback is replaced by ``device_readable``).
+        write_device: the port's full write (buffering, back-pressure,
+            counting, errors) for input the device does not take at once.
+        history: the port's ``History.append``, or None when it keeps none.
+
+    Neither closure raises: errors go to the owners' handlers named above.
+    """
+    recv, send, write_out, on_eof, fatal, transport = sock
+    fd, pending, deliver, read_failed, marks, decoder, overruns, overrun = device
+    full_input, work, conn, input_plain = client
+    read = os.read
+    write = os.write
+    bytes_in = written = bytes_out = 0
+    input_at = active_at = 0.0
+    telnet = conn is not None
+    plain = input_plain()
+    encode = conn.encode if conn is not None else None
+    queued = conn.output_queue if conn is not None else None   # the engine's own list
+    keep = history
+
+    def socket_readable() -> None:
+        nonlocal bytes_in, written, input_at, active_at, plain
+        if transport._conn_lost:
+            return
+        try:
+            data = recv(READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except (SystemExit, KeyboardInterrupt):
+            raise
+        except BaseException as exc:
+            fatal(exc, "Fatal read error on socket transport")
+            return
+        if not data:
+            on_eof()
+            return
+        if work or (telnet and not (plain and IAC_CODE not in data and CR_CODE not in data)):
+            try:
+                full_input(data)   # the full path, in order behind what waits
+            except (SystemExit, KeyboardInterrupt):
+                raise
+            except BaseException as exc:
+                fatal(exc, "Fatal error: protocol.data_received() call failed.")
+                return
+            plain = input_plain()
+            return
+        input_at = active_at = monotonic()
+        size = len(data)
+        bytes_in += size
+        if not pending:   # nothing of the device's write buffer waits: write now
+            try:
+                done = write(fd, data)
+            except OSError:   # write_device meets it again and reports it
+                done = 0
+            written += done
+            if done == size:
+                return
+            if done:
+                data = data[done:]
+        write_device(data)
+
+    def device_readable() -> None:
+        nonlocal bytes_out, active_at
+        try:
+            data = read(fd, READ_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError as exc:
+            read_failed(exc)
+            return
+        if not data or (marks and (255 in data or decoder.pending)):
+            deliver(data)   # end of file, or marks to decode: the device's own way
+            return
+        if overruns.enabled:
+            overrun()
+        active_at = monotonic()
+        bytes_out += len(data)
+        if keep is not None:
+            keep(data)
+        if encode is not None and (queued or IAC_CODE in data or CR_CODE in data):
+            data = encode(data)   # else it would return the read as it is
+            if not data:
+                return
+        if transport._buffer or transport._conn_lost:
+            write_out(data)   # behind what waits (or dropped, as on the full path, once closed)
+            return
+        try:
+            sent = send(data)
+        except OSError:   # the transport's write meets it again and handles it
+            sent = 0
+        if sent != len(data):
+            write_out(data[sent:] if sent else data)
+
+    def counts() -> DirectCounts:
+        return DirectCounts(bytes_in, written, bytes_out, input_at, active_at)
+
+    return DirectPath(socket_readable, device_readable, counts)
