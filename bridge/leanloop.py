@@ -83,9 +83,8 @@ def lean_supported() -> bool:
 class DirectSocket(NamedTuple):
     """A client socket's part of a port's direct path (``LeanSocketTransport.direct_socket``)."""
 
-    recv: Callable[[int], bytes]
-    send: Callable[[bytes], int]
-    write: Callable[[bytes], None]            # the transport's: buffers what send did not take
+    fd: int                                   # the socket's: os.read and os.write
+    write: Callable[[bytes], None]            # the transport's: buffers what os.write did not take
     on_eof: Callable[[], None]                # the peer closed its side
     fatal: Callable[[BaseException, str], None]   # a read error: the transport closes, the protocol is told
     transport: Any                            # read only: _conn_lost, _buffer
@@ -124,13 +123,14 @@ class LeanSocketTransport(_Base):  # type: ignore[misc]
         return True
 
     def direct_socket(self) -> DirectSocket:
-        """What a reader lent with ``lend_reads`` needs: the socket's ``recv`` and
-        ``send``, and this transport's ``write``, end-of-file and fatal-error
-        handlers. It may also read ``_conn_lost`` (the connection is closing or
-        gone: read nothing, send nothing) and ``_buffer`` (bytes wait to be sent:
-        pass more to ``write``, behind them); it sets nothing."""
-        return DirectSocket(self._sock.recv, self._sock.send, self.write,
-                            self._read_ready__on_eof, self._fatal_error, self)
+        """What a reader lent with ``lend_reads`` needs: the socket's fd (read and
+        written with ``os.read``/``os.write``, which parse their arguments
+        faster than ``recv``/``send``; the same system calls without flags), and
+        this transport's ``write``, end-of-file and fatal-error handlers. It
+        may also read ``_conn_lost`` (the connection is closing or gone: read
+        nothing, send nothing) and ``_buffer`` (bytes wait to be sent: pass
+        more to ``write``, behind them); it sets nothing."""
+        return DirectSocket(self._sock_fd, self.write, self._read_ready__on_eof, self._fatal_error, self)
 
     def _add_reader(self, fd: int, callback: Any, *args: Any) -> None:
         super()._add_reader(fd, callback, *args)

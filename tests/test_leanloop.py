@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import ssl
 import subprocess
@@ -450,18 +451,18 @@ def test_an_exception_in_a_fast_reader_goes_to_the_exception_handler(
 
 
 def test_a_transports_reads_can_be_lent_and_given_back(loop: LeanEventLoop) -> None:
-    """LeanSocketTransport.lend_reads: the lent reader reads the socket (with direct_socket's
-    recv), then data_received again; end of file still ends the protocol through on_eof;
-    the loop's shortcut follows the reader; direct_socket's send goes out at once."""
+    """LeanSocketTransport.lend_reads: the lent reader reads the socket (direct_socket's fd),
+    then data_received again; end of file still ends the protocol through on_eof; the
+    loop's shortcut follows the reader; an os.write to the fd goes out at once."""
     async def main() -> None:
         proto, client = await _accept_one(_LeanReader)
         transport = proto.transport
-        recv, send, _write, on_eof, _fatal, state = transport.direct_socket()
-        assert state is transport
+        fd, _write, on_eof, _fatal, state = transport.direct_socket()
+        assert state is transport and fd == transport.get_extra_info("socket").fileno()
         lent: list[bytes] = []
 
         def reader() -> None:
-            data = recv(100)
+            data = os.read(fd, 100)
             if data:
                 lent.append(data)
             else:
@@ -476,7 +477,7 @@ def test_a_transports_reads_can_be_lent_and_given_back(loop: LeanEventLoop) -> N
         client.sendall(b"back")
         await _until(lambda: bytes(proto.data) == b"back")
         assert transport.lend_reads(reader) is True
-        assert send(b"now") == 3
+        assert os.write(fd, b"now") == 3
         assert client.recv(10) == b"now"
         client.shutdown(socket.SHUT_WR)
         await _until(lambda: proto.eof)

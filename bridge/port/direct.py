@@ -9,11 +9,11 @@ read callback and the device's are not the transport's and the device's own,
 each handing a read on through the session and the worker, but two closures
 built here:
 
-* ``socket_readable``: one ``recv`` of the client's socket and, for a plain
-  read, one ``os.write`` to the device (what the device does not take at once
+* ``socket_readable``: one ``os.read`` of the client's socket and, for a
+  plain read, one ``os.write`` to the device (what the device does not take at once
   goes to the port's ``write_device``, which buffers it);
 * ``device_readable``: one ``os.read`` of the device and, for a plain read,
-  one ``send`` to the client (what the socket does not take goes to the
+  one ``os.write`` to the client's socket (what it does not take goes to the
   transport's ``write``, which buffers it and applies back-pressure).
 
 A plain client read is one the full path would pass to the device unchanged:
@@ -95,7 +95,7 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
 
     Neither closure raises: errors go to the owners' handlers named above.
     """
-    recv, send, write_out, on_eof, fatal, transport = sock
+    sfd, write_out, on_eof, fatal, transport = sock
     fd, pending, deliver, read_failed, marks, decoder, overruns, overrun = device
     full_input, work, conn, input_plain = client
     read = os.read
@@ -113,7 +113,7 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
         if transport._conn_lost:
             return
         try:
-            data = recv(READ_SIZE)
+            data = read(sfd, READ_SIZE)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -175,7 +175,7 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
             write_out(data)   # behind what waits (or dropped, as on the full path, once closed)
             return
         try:
-            sent = send(data)
+            sent = write(sfd, data)
         except OSError:   # the transport's write meets it again and handles it
             sent = 0
         if sent != len(data):
