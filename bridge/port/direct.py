@@ -134,20 +134,20 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
                 return
             plain = input_plain()
             return
-        input_at = active_at = monotonic()
-        size = len(data)
-        bytes_in += size
-        if not pending:   # nothing of the device's write buffer waits: write now
+        # The write first, the bookkeeping after it: the device gets the key sooner.
+        if pending:   # the device's write buffer holds earlier input: behind it
+            done = 0
+        else:
             try:
                 done = write(fd, data)
             except OSError:   # write_device meets it again and reports it
                 done = 0
-            written += done
-            if done == size:
-                return
-            if done:
-                data = data[done:]
-        write_device(data)
+        size = len(data)
+        bytes_in += size
+        written += done
+        input_at = active_at = monotonic()
+        if done != size:
+            write_device(data[done:] if done else data)
 
     def device_readable() -> None:
         nonlocal bytes_out, active_at
@@ -163,23 +163,23 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
             return
         if overruns.enabled:
             overrun()
-        active_at = monotonic()
+        wire = data
+        if encode is not None and (queued or IAC_CODE in data or CR_CODE in data):
+            wire = encode(data)   # else it would return the read as it is
+        # The send first, the bookkeeping after it: the client gets the output sooner.
+        if transport._buffer or transport._conn_lost:
+            write_out(wire)   # behind what waits (or dropped, as on the full path, once closed)
+        else:
+            try:
+                sent = write(sfd, wire)
+            except OSError:   # the transport's write meets it again and handles it
+                sent = 0
+            if sent != len(wire):
+                write_out(wire[sent:] if sent else wire)
         bytes_out += len(data)
+        active_at = monotonic()
         if keep is not None:
             keep(data)
-        if encode is not None and (queued or IAC_CODE in data or CR_CODE in data):
-            data = encode(data)   # else it would return the read as it is
-            if not data:
-                return
-        if transport._buffer or transport._conn_lost:
-            write_out(data)   # behind what waits (or dropped, as on the full path, once closed)
-            return
-        try:
-            sent = write(sfd, data)
-        except OSError:   # the transport's write meets it again and handles it
-            sent = 0
-        if sent != len(data):
-            write_out(data[sent:] if sent else data)
 
     def counts() -> DirectCounts:
         return DirectCounts(bytes_in, written, bytes_out, input_at, active_at)
