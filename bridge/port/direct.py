@@ -48,7 +48,14 @@ if TYPE_CHECKING:
     from bridge.leanloop import DirectSocket
     from bridge.telnet import TelnetConnection
 
-READ_SIZE = 65536   # bytes per read, either side (a pty gives at most 4095)
+READ_SIZE = 65536   # bytes per read, either side, while data comes in bulk (a pty gives at most 4095)
+# ... and while it comes a key or a line at a time: os.read allocates its
+# result at the size asked and shrinks it, and up to 479 bytes (with the
+# bytes object's own 33) that is pymalloc's, not glibc's malloc, realloc and
+# free, which cost more than the rest of a round trip's Python
+# (docs/performance.md, "One frame each way"). A read that fills it asks
+# for READ_SIZE next time; a short one goes back to it.
+SMALL_READ = 479
 
 
 class DirectCounts(NamedTuple):
@@ -102,6 +109,7 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
     write = os.write
     bytes_in = written = bytes_out = 0
     input_at = active_at = 0.0
+    ask_in = ask_out = SMALL_READ   # bytes the next read asks for
     telnet = conn is not None
     plain = input_plain()
     encode = conn.encode if conn is not None else None
@@ -109,11 +117,11 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
     keep = history
 
     def socket_readable() -> None:
-        nonlocal bytes_in, written, input_at, active_at, plain
+        nonlocal bytes_in, written, input_at, active_at, plain, ask_in
         if transport._conn_lost:
             return
         try:
-            data = read(sfd, READ_SIZE)
+            data = read(sfd, ask_in)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
@@ -121,9 +129,14 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
         except BaseException as exc:
             fatal(exc, "Fatal read error on socket transport")
             return
-        if not data:
+        size = len(data)
+        if not size:
             on_eof()
             return
+        if size == ask_in:
+            ask_in = READ_SIZE
+        elif size < SMALL_READ:
+            ask_in = SMALL_READ
         if work or (telnet and not (plain and IAC_CODE not in data and CR_CODE not in data)):
             try:
                 full_input(data)   # the full path, in order behind what waits
@@ -142,7 +155,6 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
                 done = write(fd, data)
             except OSError:   # write_device meets it again and reports it
                 done = 0
-        size = len(data)
         bytes_in += size
         written += done
         input_at = active_at = monotonic()
@@ -150,15 +162,20 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
             write_device(data[done:] if done else data)
 
     def device_readable() -> None:
-        nonlocal bytes_out, active_at
+        nonlocal bytes_out, active_at, ask_out
         try:
-            data = read(fd, READ_SIZE)
+            data = read(fd, ask_out)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
             read_failed(exc)
             return
-        if not data or (marks and (255 in data or decoder.pending)):
+        size = len(data)
+        if size == ask_out:
+            ask_out = READ_SIZE
+        elif size < SMALL_READ:
+            ask_out = SMALL_READ
+        if not size or (marks and (255 in data or decoder.pending)):
             deliver(data)   # end of file, or marks to decode: the device's own way
             return
         if overruns.enabled:
@@ -176,7 +193,7 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
                 sent = 0
             if sent != len(wire):
                 write_out(wire[sent:] if sent else wire)
-        bytes_out += len(data)
+        bytes_out += size
         active_at = monotonic()
         if keep is not None:
             keep(data)
