@@ -36,8 +36,8 @@ tell whether a direct write or send may go now, which their owners hand it
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
+from os import read as _read, write as _write
 from time import monotonic
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -102,16 +102,17 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
 
     Neither closure raises: errors go to the owners' handlers named above.
     """
-    sfd, write_out, on_eof, fatal, transport = sock
-    fd, pending, deliver, read_failed, marks, decoder, overruns, overrun = device
-    full_input, work, conn, input_plain = client
-    read = os.read
-    write = os.write
+    # What each closure uses on every read is a variable of its own; what it
+    # uses only for a read it cannot pass is reached through its owner's tuple
+    # (each variable of a closure costs a reference taken and dropped per call).
+    sfd, transport = sock.fd, sock.transport
+    fd, pending, marks, overruns = device.fd, device.pending, device.marks, device.overruns
+    work, conn = client.work, client.conn
     bytes_in = written = bytes_out = 0
     input_at = active_at = 0.0
     ask_in = ask_out = SMALL_READ   # bytes the next read asks for
     telnet = conn is not None
-    plain = input_plain()
+    plain = client.input_plain()
     encode = conn.encode if conn is not None else None
     queued = conn.output_queue if conn is not None else None   # the engine's own list
     keep = history
@@ -121,17 +122,17 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
         if transport._conn_lost:
             return
         try:
-            data = read(sfd, ask_in)
+            data = _read(sfd, ask_in)
         except (BlockingIOError, InterruptedError):
             return
         except (SystemExit, KeyboardInterrupt):
             raise
         except BaseException as exc:
-            fatal(exc, "Fatal read error on socket transport")
+            sock.fatal(exc, "Fatal read error on socket transport")
             return
         size = len(data)
         if not size:
-            on_eof()
+            sock.on_eof()
             return
         if size == ask_in:
             ask_in = READ_SIZE
@@ -139,20 +140,20 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
             ask_in = SMALL_READ
         if work or (telnet and not (plain and IAC_CODE not in data and CR_CODE not in data)):
             try:
-                full_input(data)   # the full path, in order behind what waits
+                client.full_input(data)   # the full path, in order behind what waits
             except (SystemExit, KeyboardInterrupt):
                 raise
             except BaseException as exc:
-                fatal(exc, "Fatal error: protocol.data_received() call failed.")
+                sock.fatal(exc, "Fatal error: protocol.data_received() call failed.")
                 return
-            plain = input_plain()
+            plain = client.input_plain()
             return
         # The write first, the bookkeeping after it: the device gets the key sooner.
         if pending:   # the device's write buffer holds earlier input: behind it
             done = 0
         else:
             try:
-                done = write(fd, data)
+                done = _write(fd, data)
             except OSError:   # write_device meets it again and reports it
                 done = 0
         bytes_in += size
@@ -164,35 +165,35 @@ def open_direct_path(client: ClientEnds, sock: DirectSocket, device: DeviceEnds,
     def device_readable() -> None:
         nonlocal bytes_out, active_at, ask_out
         try:
-            data = read(fd, ask_out)
+            data = _read(fd, ask_out)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
-            read_failed(exc)
+            device.read_failed(exc)
             return
         size = len(data)
         if size == ask_out:
             ask_out = READ_SIZE
         elif size < SMALL_READ:
             ask_out = SMALL_READ
-        if not size or (marks and (255 in data or decoder.pending)):
-            deliver(data)   # end of file, or marks to decode: the device's own way
+        if not size or (marks and (255 in data or device.decoder.pending)):
+            device.deliver(data)   # end of file, or marks to decode: the device's own way
             return
         if overruns.enabled:
-            overrun()
+            device.overrun()
         wire = data
         if encode is not None and (queued or IAC_CODE in data or CR_CODE in data):
             wire = encode(data)   # else it would return the read as it is
         # The send first, the bookkeeping after it: the client gets the output sooner.
         if transport._buffer or transport._conn_lost:
-            write_out(wire)   # behind what waits (or dropped, as on the full path, once closed)
+            sock.write(wire)   # behind what waits (or dropped, as on the full path, once closed)
         else:
             try:
-                sent = write(sfd, wire)
+                sent = _write(sfd, wire)
             except OSError:   # the transport's write meets it again and handles it
                 sent = 0
             if sent != len(wire):
-                write_out(wire[sent:] if sent else wire)
+                sock.write(wire[sent:] if sent else wire)
         bytes_out += size
         active_at = monotonic()
         if keep is not None:
