@@ -503,6 +503,9 @@ class PortWorker:
             if not self._settings_askers and self.config.restore_settings:
                 asyncio.get_running_loop().create_task(self._restore_settings())
         if not self.config.hold_open and not self.sessions:
+            if self.device is not None:
+                log.info("port %s: device %s closed: no client (hold_open = false)",
+                         self.name, self.config.device)
             self._lost.set()
         self._update_direct_path()
 

@@ -18,9 +18,12 @@ def run(coro: object) -> None:
     asyncio.run(coro)  # type: ignore[arg-type]
 
 
-def test_hold_open_false_opens_the_device_only_while_a_client_is_connected() -> None:
+def test_hold_open_false_opens_the_device_only_while_a_client_is_connected(caplog: pytest.LogCaptureFixture) -> None:
     """With hold_open = false the device is closed with no clients, opened by the first, closed after
-    the last; the port is "up" throughout (ready to serve), never "waiting-for-device", a fault's state."""
+    the last; the port is "up" throughout (ready to serve), never "waiting-for-device", a fault's state.
+    The log says when the device closes, as it says when it opens."""
+    caplog.set_level(logging.INFO, logger="bridge.port")
+
     async def scenario() -> None:
         h = Harness("hold_open = false")
         await h.worker.start()
@@ -35,6 +38,8 @@ def test_hold_open_false_opens_the_device_only_while_a_client_is_connected() -> 
             await until(lambda: h.opener.devices[0].closed)
             await until(lambda: h.worker.on_demand)
             assert h.worker.state == "up" and h.worker.error is None
+            closed = [r.getMessage() for r in caplog.records if "closed: no client" in r.getMessage()]
+            assert len(closed) == 1 and "(hold_open = false)" in closed[0], closed
         finally:
             await h.worker.stop()
     run(scenario())
