@@ -168,25 +168,33 @@ def _state(daemon: Daemon) -> str:
     return f"{daemon.label} {alive}; last log line: {daemon.log_tail()}"
 
 
+def _connect(daemon: Daemon, ptys: list[Pty], links: list[Link]) -> list[tuple[str, Link, Pty]]:
+    """Start ``daemon`` with a raw port on ``ptys[0]`` and a telnet one on ``ptys[1]`` (those of
+    its modes), connect a client to each (BINARY both ways on telnet), prove both directions
+    work; each link is added to ``links`` (the caller closes them). Returns (mode, link, pty)."""
+    specs = [PortSpec(f"p{mode}", pty.path, port, mode)
+             for mode, pty, port in zip(("raw", "telnet"), ptys, free_tcp_ports(2))]
+    daemon.start([spec for spec in specs if spec.mode in daemon.modes])
+    connected = []
+    for spec, pty in zip(specs, ptys):
+        if spec.mode not in daemon.modes:
+            continue
+        link = open_link(spec.mode, spec.listen)
+        links.append(link)
+        if isinstance(link, TelnetLink):
+            link.negotiate_binary()
+        sync(link, pty.master)
+        connected.append((spec.mode, link, pty))
+    return connected
+
+
 def run_single(out: Results, daemon: Daemon, plan: Plan, data: tuple[bytes, str]) -> None:
     """One raw and one telnet port: round trips, throughput, then idle with both connected."""
     ptys = [Pty.open(), Pty.open()]
-    listen = free_tcp_ports(2)
-    specs = [PortSpec(f"p{mode}", pty.path, port, mode)
-             for mode, pty, port in zip(("raw", "telnet"), ptys, listen)]
     links: list[Link] = []
     try:
-        daemon.start([spec for spec in specs if spec.mode in daemon.modes])
-        for spec, pty in zip(specs, ptys):
-            if spec.mode not in daemon.modes:
-                continue
-            link = open_link(spec.mode, spec.listen)
-            links.append(link)
-            if isinstance(link, TelnetLink):
-                link.negotiate_binary()
-            sync(link, pty.master)
-            _measure_link(out, daemon.label, spec.mode, link, pty.master,
-                          daemon.pid_for(spec.mode), plan, data)
+        for mode, link, pty in _connect(daemon, ptys, links):
+            _measure_link(out, daemon.label, mode, link, pty.master, daemon.pid_for(mode), plan, data)
         if "idle" in plan.sections:
             quiet = idle(daemon.pids, plan.idle_seconds)   # summed over a daemon's processes
             out.put(daemon.label, "idle.cpu", quiet.cpu_ms)
@@ -308,21 +316,10 @@ def run_interleaved(out: Results, targets: list[Daemon], plan: Plan, blocks: int
             print(f"{daemon.label}: starting", file=sys.stderr)
             mine = [Pty.open(), Pty.open()]
             ptys += mine
-            specs = [PortSpec(f"p{mode}", p.path, port, mode)
-                     for mode, p, port in zip(("raw", "telnet"), mine, free_tcp_ports(2))]
             try:
-                daemon.start([spec for spec in specs if spec.mode in daemon.modes])
                 started.append(daemon)
-                lane = []
-                for spec, p in zip(specs, mine):
-                    if spec.mode not in daemon.modes:
-                        continue
-                    link = open_link(spec.mode, spec.listen)
-                    links.append(link)
-                    if isinstance(link, TelnetLink):
-                        link.negotiate_binary()
-                    sync(link, p.master)
-                    lane.append((spec.mode, link, p.master, daemon.pid_for(spec.mode)))
+                lane: list[tuple[str, Link, int, int | None]] = [
+                    (mode, link, pty.master, daemon.pid_for(mode)) for mode, link, pty in _connect(daemon, mine, links)]
             except BenchError as exc:
                 out.fail(daemon.label, f"{exc} [{_state(daemon)}]")
                 continue
@@ -330,8 +327,8 @@ def run_interleaved(out: Results, targets: list[Daemon], plan: Plan, blocks: int
         for block in range(blocks):
             print(f"block {block + 1} of {blocks}", file=sys.stderr)
             turn = block % len(lanes)
-            for label, lane in lanes[turn:] + lanes[:turn]:
-                for mode, link, master, pid in lane:
+            for label, blocks_lane in lanes[turn:] + lanes[:turn]:
+                for mode, link, master, pid in blocks_lane:
                     try:
                         rt = round_trips(link, master, plan.rounds, pid)
                     except BenchError as exc:
@@ -392,7 +389,7 @@ def main(argv: list[str] | None = None) -> int:
             run_round(out, targets, plan, data)
     print_table(out, plan.rounds, plan.size, plan.stream_seconds, plan.idle_seconds)
     load = f"load average {load_before[0]:.2f} before, {os.getloadavg()[0]:.2f} after"
-    pinned = f"; daemons pinned to CPU {','.join(map(str, sorted(_proc.DAEMON_CPUS)))}" if args.pin else ""
+    pinned = f"; daemons pinned to CPU {','.join(map(str, sorted(_proc.DAEMON_CPUS or ())))}" if args.pin else ""
     what = (f"{args.repeat} interleaved block(s) of {plan.rounds} trips per target and mode"
             if args.interleave else f"{args.repeat} round(s)")
     print(f"{what}; {os.cpu_count()} CPUs{pinned}; {load}")
